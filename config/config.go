@@ -1,0 +1,310 @@
+// Package config holds the fetch settings of f1fetch: their defaults, the
+// F1FETCH_* environment variables that override the defaults, and Validate.
+//
+// It imports nothing of f1fetch so that every layer above can read it; the
+// Benthos components map their fields onto Settings and fall back to the
+// environment for fields the user did not set.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings are the knobs of one fetch client. Two components with equal
+// Settings share one client, so one limiter, one cache and one connection
+// per source.
+type Settings struct {
+	BaseURLs          []string      // sources tried in order: a base (jsDelivr layout appended) or a template
+	Ref               string        // git ref of the data repositories
+	MaxConcurrent     int           // process-wide in-flight request limit
+	MaxRetries        int           // retries after the first try
+	BackoffFactor     float64       // delay before retry n is BackoffFactor^n seconds plus jitter
+	JitterMax         time.Duration // upper bound of the uniform jitter
+	MaxDelay          time.Duration // cap of one backoff delay and of Retry-After
+	Timeout           time.Duration // per attempt
+	BreakerFailures   int           // failures that open a source's breaker
+	BreakerTimeout    time.Duration // how long a breaker stays open before a probe
+	MaxBodyBytes      int64         // body read limit (after gzip decoding)
+	CacheTTL          time.Duration // freshness of a cached 2xx body
+	NotFoundTTL       time.Duration // freshness of a cached 404
+	CacheMaxBytes     int64         // bound of the in-memory tier
+	CacheDir          string        // optional persistent tier on disk
+	UseCache          bool          // read from the cache before the network
+	WriteCache        bool          // store answers in the cache
+	ValidatePayload   bool          // run the per-kind payload validation
+	NormalizeMissing  bool          // "None", "nan", "NaN", "" in arrays become null
+	AllowInsecureHTTP bool          // allow http:// for non-loopback sources
+	TLSRootCAsFile    string        // extra CA bundle (PEM) for https sources
+	TLSSkipVerify     bool          // disable certificate verification (never by default)
+	UserAgent         string
+}
+
+// DefaultBaseURLs are jsDelivr, then raw.githubusercontent as a fallback.
+var DefaultBaseURLs = []string{
+	"https://cdn.jsdelivr.net/gh/TracingInsights",
+	"https://raw.githubusercontent.com/TracingInsights/{year}/{ref}/{gp}/{session}/{path}",
+}
+
+// Defaults returns the settings that work against the public CDN, as the
+// seed library's defaults.
+func Defaults() Settings {
+	return Settings{
+		BaseURLs:         slices.Clone(DefaultBaseURLs),
+		Ref:              "main",
+		MaxConcurrent:    20,
+		MaxRetries:       3,
+		BackoffFactor:    2.0,
+		JitterMax:        time.Second,
+		MaxDelay:         60 * time.Second,
+		Timeout:          30 * time.Second,
+		BreakerFailures:  5,
+		BreakerTimeout:   60 * time.Second,
+		MaxBodyBytes:     64 << 20,
+		CacheTTL:         time.Hour,
+		NotFoundTTL:      5 * time.Minute,
+		CacheMaxBytes:    256 << 20,
+		UseCache:         true,
+		WriteCache:       true,
+		ValidatePayload:  true,
+		NormalizeMissing: true,
+		UserAgent:        "f1fetch/1",
+	}
+}
+
+// Env names one F1FETCH_* variable and how it sets a field.
+type Env struct {
+	Name  string
+	Field string // the Benthos field it stands in for
+	Help  string
+	set   func(s *Settings, v string) error
+}
+
+// Vars lists every environment variable read by FromEnv, in documentation order.
+var Vars = []Env{
+	{"F1FETCH_BASE_URLS", "base_urls", "comma-separated sources, tried in order", func(s *Settings, v string) error {
+		s.BaseURLs = splitList(v)
+		return nil
+	}},
+	{"F1FETCH_REF", "ref", "git ref of the data repositories", func(s *Settings, v string) error { s.Ref = v; return nil }},
+	{"F1FETCH_MAX_CONCURRENT", "max_concurrent_requests", "in-flight request limit", intVar(func(s *Settings) *int { return &s.MaxConcurrent })},
+	{"F1FETCH_MAX_RETRIES", "max_retries", "retries after the first try", intVar(func(s *Settings) *int { return &s.MaxRetries })},
+	{"F1FETCH_BACKOFF_FACTOR", "backoff_factor", "exponential backoff base (seconds)", func(s *Settings, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		s.BackoffFactor = f
+		return err
+	}},
+	{"F1FETCH_JITTER_MAX", "jitter_max", "maximum jitter added to a backoff", durVar(func(s *Settings) *time.Duration { return &s.JitterMax })},
+	{"F1FETCH_MAX_DELAY", "max_delay", "cap of one backoff delay", durVar(func(s *Settings) *time.Duration { return &s.MaxDelay })},
+	{"F1FETCH_TIMEOUT", "timeout", "per-attempt timeout", durVar(func(s *Settings) *time.Duration { return &s.Timeout })},
+	{"F1FETCH_BREAKER_FAILURES", "circuit_breaker.failures", "failures that open a source's breaker", intVar(func(s *Settings) *int { return &s.BreakerFailures })},
+	{"F1FETCH_BREAKER_TIMEOUT", "circuit_breaker.timeout", "how long a breaker stays open", durVar(func(s *Settings) *time.Duration { return &s.BreakerTimeout })},
+	{"F1FETCH_MAX_BODY_BYTES", "max_body_bytes", "body size limit in bytes", int64Var(func(s *Settings) *int64 { return &s.MaxBodyBytes })},
+	{"F1FETCH_CACHE_TTL", "cache.ttl", "freshness of cached documents", durVar(func(s *Settings) *time.Duration { return &s.CacheTTL })},
+	{"F1FETCH_NOT_FOUND_TTL", "cache.not_found_ttl", "freshness of cached 404 answers", durVar(func(s *Settings) *time.Duration { return &s.NotFoundTTL })},
+	{"F1FETCH_CACHE_MAX_BYTES", "cache.max_bytes", "bound of the in-memory cache", int64Var(func(s *Settings) *int64 { return &s.CacheMaxBytes })},
+	{"F1FETCH_CACHE_DIR", "cache.dir", "directory of a persistent cache tier", func(s *Settings, v string) error { s.CacheDir = v; return nil }},
+	{"F1FETCH_USE_CACHE", "cache.use", "read from the cache", boolVar(func(s *Settings) *bool { return &s.UseCache })},
+	{"F1FETCH_WRITE_CACHE", "cache.write", "write to the cache", boolVar(func(s *Settings) *bool { return &s.WriteCache })},
+	{"F1FETCH_VALIDATE", "validate", "validate payloads by file kind", boolVar(func(s *Settings) *bool { return &s.ValidatePayload })},
+	{"F1FETCH_NORMALIZE_MISSING", "normalize_missing", `turn "None"/"nan" in arrays into null`, boolVar(func(s *Settings) *bool { return &s.NormalizeMissing })},
+	{"F1FETCH_ALLOW_INSECURE_HTTP", "allow_insecure_http", "allow http:// for remote sources", boolVar(func(s *Settings) *bool { return &s.AllowInsecureHTTP })},
+	{"F1FETCH_TLS_CA_FILE", "tls.root_cas_file", "PEM file of extra root CAs", func(s *Settings, v string) error { s.TLSRootCAsFile = v; return nil }},
+	{"F1FETCH_TLS_SKIP_VERIFY", "tls.skip_cert_verify", "skip certificate verification", boolVar(func(s *Settings) *bool { return &s.TLSSkipVerify })},
+}
+
+// FromEnv returns Defaults overridden by the F1FETCH_* variables that lookup
+// finds. A variable with a malformed value is an error naming it and the value.
+func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
+	s := Defaults()
+	for _, e := range Vars {
+		v, ok := lookup(e.Name)
+		if !ok || strings.TrimSpace(v) == "" {
+			continue
+		}
+		if err := e.set(&s, strings.TrimSpace(v)); err != nil {
+			return s, fmt.Errorf("environment variable %s=%q: %w", e.Name, v, err)
+		}
+	}
+	return s, nil
+}
+
+// FieldError is a setting with a value that cannot work.
+type FieldError struct {
+	Field  string
+	Value  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("field %s: value %s: %s", e.Field, e.Value, e.Reason)
+}
+
+// Validate checks every setting and returns all problems at once (errors.Join
+// of *FieldError).
+func (s Settings) Validate() error {
+	var errs []error
+	bad := func(field string, value any, reason string) {
+		errs = append(errs, &FieldError{Field: field, Value: fmt.Sprintf("%v", value), Reason: reason})
+	}
+	if len(s.BaseURLs) == 0 {
+		bad("base_urls", "[]", "at least one source is required")
+	}
+	for _, b := range s.BaseURLs {
+		if reason := checkBase(b, s.AllowInsecureHTTP); reason != "" {
+			bad("base_urls", strconv.Quote(b), reason)
+		}
+	}
+	if s.Ref == "" || strings.ContainsAny(s.Ref, "/?#\\ ") || strings.Contains(s.Ref, "..") {
+		bad("ref", strconv.Quote(s.Ref), "must be a single path segment such as main or a commit")
+	}
+	if s.MaxConcurrent < 1 || s.MaxConcurrent > 10000 {
+		bad("max_concurrent_requests", s.MaxConcurrent, "must be between 1 and 10000")
+	}
+	if s.MaxRetries < 0 || s.MaxRetries > 100 {
+		bad("max_retries", s.MaxRetries, "must be between 0 and 100")
+	}
+	if s.BackoffFactor < 0 {
+		bad("backoff_factor", s.BackoffFactor, "must not be negative")
+	}
+	if s.JitterMax < 0 {
+		bad("jitter_max", s.JitterMax, "must not be negative")
+	}
+	if s.MaxDelay < 0 {
+		bad("max_delay", s.MaxDelay, "must not be negative")
+	}
+	if s.Timeout <= 0 {
+		bad("timeout", s.Timeout, "must be positive")
+	}
+	if s.BreakerFailures < 1 {
+		bad("circuit_breaker.failures", s.BreakerFailures, "must be at least 1")
+	}
+	if s.BreakerTimeout <= 0 {
+		bad("circuit_breaker.timeout", s.BreakerTimeout, "must be positive")
+	}
+	if s.MaxBodyBytes < 1 {
+		bad("max_body_bytes", s.MaxBodyBytes, "must be positive")
+	}
+	if s.CacheTTL < 0 {
+		bad("cache.ttl", s.CacheTTL, "must not be negative")
+	}
+	if s.NotFoundTTL < 0 {
+		bad("cache.not_found_ttl", s.NotFoundTTL, "must not be negative")
+	}
+	if s.CacheMaxBytes < 0 {
+		bad("cache.max_bytes", s.CacheMaxBytes, "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// Key identifies settings that may share one client: equal keys, equal
+// behaviour.
+func (s Settings) Key() string {
+	return fmt.Sprintf("%q", s.keyFields())
+}
+
+func (s Settings) keyFields() []any {
+	return []any{s.BaseURLs, s.Ref, s.MaxConcurrent, s.MaxRetries, s.BackoffFactor, s.JitterMax, s.MaxDelay,
+		s.Timeout, s.BreakerFailures, s.BreakerTimeout, s.MaxBodyBytes, s.CacheTTL, s.NotFoundTTL,
+		s.CacheMaxBytes, s.CacheDir, s.UseCache, s.WriteCache, s.ValidatePayload, s.NormalizeMissing,
+		s.AllowInsecureHTTP, s.TLSRootCAsFile, s.TLSSkipVerify, s.UserAgent}
+}
+
+// checkBase returns why a source cannot be used, or "".
+func checkBase(base string, allowInsecure bool) string {
+	if strings.TrimSpace(base) == "" {
+		return "empty source"
+	}
+	// Placeholders are not valid URL syntax everywhere; replace them for parsing.
+	probe := base
+	for _, p := range []string{"{year}", "{ref}", "{gp}", "{session}", "{path}"} {
+		probe = strings.ReplaceAll(probe, p, "x")
+	}
+	u, err := url.Parse(probe)
+	if err != nil {
+		return "not a URL: " + err.Error()
+	}
+	if u.Host == "" {
+		return "has no host"
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "must not have a query or fragment"
+	}
+	switch u.Scheme {
+	case "https":
+		return ""
+	case "http":
+		if allowInsecure || IsLoopback(u.Hostname()) {
+			return ""
+		}
+		return "http:// is only allowed for loopback hosts; use https:// or set allow_insecure_http"
+	default:
+		return "scheme must be https (or http for loopback mirrors)"
+	}
+}
+
+// IsLoopback reports whether host names this machine (localhost, 127.0.0.0/8, ::1).
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func intVar(f func(*Settings) *int) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		*f(s) = n
+		return err
+	}
+}
+
+func int64Var(f func(*Settings) *int64) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		*f(s) = n
+		return err
+	}
+}
+
+func boolVar(f func(*Settings) *bool) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		b, err := strconv.ParseBool(v)
+		*f(s) = b
+		return err
+	}
+}
+
+// durVar accepts Go durations ("30s", "1m") and plain numbers of seconds ("30", "0.5").
+func durVar(f func(*Settings) *time.Duration) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		d, err := ParseDuration(v)
+		*f(s) = d
+		return err
+	}
+}
+
+// ParseDuration reads a Go duration or a plain number of seconds.
+func ParseDuration(v string) (time.Duration, error) {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Duration(secs * float64(time.Second)), nil
+	}
+	return time.ParseDuration(v)
+}

@@ -1,0 +1,114 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsAreValidAndMatchTheSeed(t *testing.T) {
+	d := Defaults()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	if d.MaxConcurrent != 20 || d.MaxRetries != 3 || d.BackoffFactor != 2.0 ||
+		d.JitterMax != time.Second || d.MaxDelay != time.Minute || d.Timeout != 30*time.Second ||
+		d.BreakerFailures != 5 || d.BreakerTimeout != time.Minute || d.MaxBodyBytes != 64<<20 {
+		t.Fatalf("defaults drifted from SPEC.md: %+v", d)
+	}
+	if !d.UseCache || !d.WriteCache || !d.ValidatePayload || !d.NormalizeMissing || d.TLSSkipVerify || d.AllowInsecureHTTP {
+		t.Fatalf("unsafe or wrong boolean defaults: %+v", d)
+	}
+}
+
+func TestFromEnvOverridesEveryVariable(t *testing.T) {
+	s, err := FromEnv(lookup(map[string]string{
+		"F1FETCH_BASE_URLS":      "http://127.0.0.1:8080, https://mirror.example/{year}/{ref}/{gp}/{session}/{path}",
+		"F1FETCH_MAX_CONCURRENT": "7",
+		"F1FETCH_MAX_RETRIES":    "0",
+		"F1FETCH_TIMEOUT":        "1.5",
+		"F1FETCH_CACHE_TTL":      "2m",
+		"F1FETCH_CACHE_DIR":      "/var/cache/f1",
+		"F1FETCH_VALIDATE":       "false",
+		"F1FETCH_REF":            "a530f722",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.BaseURLs) != 2 || s.BaseURLs[0] != "http://127.0.0.1:8080" {
+		t.Fatalf("base urls: %q", s.BaseURLs)
+	}
+	if s.MaxConcurrent != 7 || s.MaxRetries != 0 || s.Timeout != 1500*time.Millisecond ||
+		s.CacheTTL != 2*time.Minute || s.CacheDir != "/var/cache/f1" || s.ValidatePayload || s.Ref != "a530f722" {
+		t.Fatalf("env not applied: %+v", s)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFromEnvNamesTheBadVariable(t *testing.T) {
+	_, err := FromEnv(lookup(map[string]string{"F1FETCH_MAX_CONCURRENT": "many"}))
+	if err == nil || !strings.Contains(err.Error(), "F1FETCH_MAX_CONCURRENT") || !strings.Contains(err.Error(), `"many"`) {
+		t.Fatalf("want an error naming variable and value, got %v", err)
+	}
+}
+
+func TestValidateNamesFieldAndValue(t *testing.T) {
+	cases := []struct {
+		mutate func(*Settings)
+		field  string
+		value  string
+	}{
+		{func(s *Settings) { s.MaxConcurrent = -1 }, "max_concurrent_requests", "-1"},
+		{func(s *Settings) { s.MaxRetries = -2 }, "max_retries", "-2"},
+		{func(s *Settings) { s.Timeout = 0 }, "timeout", "0s"},
+		{func(s *Settings) { s.BaseURLs = []string{"http://cdn.example.com"} }, "base_urls", "http://cdn.example.com"},
+		{func(s *Settings) { s.BaseURLs = []string{"ftp://cdn.example.com"} }, "base_urls", "ftp://"},
+		{func(s *Settings) { s.BaseURLs = nil }, "base_urls", "[]"},
+		{func(s *Settings) { s.Ref = "../x" }, "ref", "../x"},
+		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
+		{func(s *Settings) { s.BreakerFailures = 0 }, "circuit_breaker.failures", "0"},
+	}
+	for _, c := range cases {
+		s := Defaults()
+		c.mutate(&s)
+		err := s.Validate()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Value, c.value) {
+			t.Errorf("%s: got %v", c.field, err)
+		}
+	}
+}
+
+func TestLoopbackHTTPAllowedRemoteHTTPOnlyWhenAllowed(t *testing.T) {
+	s := Defaults()
+	s.BaseURLs = []string{"http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:80/gh/TracingInsights"}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("loopback http refused: %v", err)
+	}
+	s.BaseURLs = []string{"http://mirror.lan:8080"}
+	if s.Validate() == nil {
+		t.Fatal("remote http accepted without allow_insecure_http")
+	}
+	s.AllowInsecureHTTP = true
+	if err := s.Validate(); err != nil {
+		t.Fatalf("allow_insecure_http ignored: %v", err)
+	}
+}
+
+func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
+	a, b := Defaults(), Defaults()
+	if a.Key() != b.Key() {
+		t.Fatal("equal settings, different keys")
+	}
+	b.MaxConcurrent = 21
+	if a.Key() == b.Key() {
+		t.Fatal("different settings, same key")
+	}
+}
