@@ -1,0 +1,372 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Field names of the kafka_franz output, as in Redpanda Connect.
+const (
+	kfoFieldTopic           = "topic"
+	kfoFieldKey             = "key"
+	kfoFieldPartitioner     = "partitioner"
+	kfoFieldPartition       = "partition"
+	kfoFieldMetadata        = "metadata"
+	kfoFieldTimestampMs     = "timestamp_ms"
+	kfoFieldMaxInFlight     = "max_in_flight"
+	kfoFieldBatching        = "batching"
+	kfoFieldIdempotentWrite = "idempotent_write"
+	kfoFieldCompression     = "compression"
+	kfoFieldTimeout         = "timeout"
+	kfoFieldMaxMessageBytes = "max_message_bytes"
+)
+
+func kafkaFranzOutputSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Categories("Services").
+		Summary("Writes a batch of messages to Kafka brokers and waits for acknowledgement before propagating it back to the input.").
+		Description(`
+Each batch is produced with franz-go and acknowledged only after every broker that leads
+a partition of it has stored its records, so that a failed write is retried by the
+pipeline and nothing acknowledged is lost. Closing the output flushes what is buffered.
+
+Records with the same key go to the same partition (murmur2_hash, as the Java client).
+They keep their order as long as ` + "`max_in_flight`" + ` is 1; with more batches in flight,
+batches may overtake each other.
+
+Field names follow Redpanda Connect's kafka_franz output.` + service.OutputPerformanceDocs(true, true)).
+		Fields(kafkaConnectionFields()...).
+		Fields(
+			service.NewInterpolatedStringField(kfoFieldTopic).
+				Description("A topic to write messages to."),
+			service.NewInterpolatedStringField(kfoFieldKey).
+				Description("An optional key to populate for each message. An empty key means no key.").
+				Optional(),
+			service.NewStringEnumField(kfoFieldPartitioner, "murmur2_hash", "round_robin", "least_backup", "manual").
+				Description("How records are spread over the partitions of a topic: `murmur2_hash` hashes the key as the Java client does (records without a key stick to a partition per batch), `round_robin` cycles through partitions, `least_backup` picks the partition with the fewest buffered records, `manual` uses the `partition` field.").
+				Default("murmur2_hash").
+				Advanced(),
+			service.NewInterpolatedStringField(kfoFieldPartition).
+				Description("The partition of each message, an integer, with `partitioner: manual` only.").
+				Optional().
+				Advanced(),
+			service.NewMetadataFilterField(kfoFieldMetadata).
+				Description("Which metadata of a message becomes record headers.").
+				Optional(),
+			service.NewInterpolatedStringField(kfoFieldTimestampMs).
+				Description("An optional record timestamp, in milliseconds since the Unix epoch. When left empty the current time is used.").
+				Example("${! metadata(\"kafka_timestamp_ms\") }").
+				Optional().
+				Advanced(),
+			service.NewOutputMaxInFlightField().Default(10),
+			service.NewBatchPolicyField(kfoFieldBatching),
+			service.NewBoolField(kfoFieldIdempotentWrite).
+				Description("Enable the idempotent producer, so that broker retries never duplicate a record.").
+				Default(true).
+				Advanced(),
+			service.NewStringEnumField(kfoFieldCompression, "none", "gzip", "snappy", "lz4", "zstd").
+				Description("The compression codec of record batches. When left empty, snappy is used where the broker supports it.").
+				Optional().
+				Advanced(),
+			service.NewDurationField(kfoFieldTimeout).
+				Description("The maximum time to wait for a batch to be acknowledged by the brokers.").
+				Default("10s").
+				Advanced(),
+			service.NewStringField(kfoFieldMaxMessageBytes).
+				Description("The largest record batch the client sends, for example `1MB`. It must not exceed the broker's `message.max.bytes`.").
+				Default("1MB").
+				Example("100MB").
+				Advanced(),
+		).
+		Example("Laps into a topic, keyed by driver", `
+Every row of an f1_rows processor goes to the topic of its season, keyed by driver so
+that a driver's laps stay in order on one partition.`, `
+output:
+  kafka_franz:
+    seed_brokers: [ "localhost:9092" ]
+    topic: 'f1-laps-${! metadata("f1_year") }'
+    key: '${! metadata("f1_driver") }'
+    max_in_flight: 1
+    compression: zstd
+    metadata:
+      include_prefixes: [ "f1_" ]
+    batching:
+      count: 500
+      period: 1s
+`)
+}
+
+func init() {
+	service.MustRegisterBatchOutput("kafka_franz", kafkaFranzOutputSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+			out, err := newFranzOutput(conf, mgr)
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			policy, err := conf.FieldBatchPolicy(kfoFieldBatching)
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			maxInFlight, err := conf.FieldMaxInFlight()
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			if maxInFlight < 1 {
+				return nil, service.BatchPolicy{}, 0, fmt.Errorf("field %s: must be at least 1, got %d", kfoFieldMaxInFlight, maxInFlight)
+			}
+			return out, policy, maxInFlight, nil
+		})
+}
+
+// franzOutput produces each batch synchronously, so that the pipeline only
+// acknowledges messages the brokers hold.
+type franzOutput struct {
+	opts      []kgo.Opt
+	topic     *service.InterpolatedString
+	key       *service.InterpolatedString // nil: no key
+	partition *service.InterpolatedString // non-nil only with the manual partitioner
+	timestamp *service.InterpolatedString // nil: produce time
+	metadata  *service.MetadataFilter     // nil: no headers
+	timeout   time.Duration
+	log       *service.Logger
+
+	mu     sync.RWMutex
+	client *kgo.Client
+}
+
+func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzOutput, error) {
+	o := &franzOutput{log: mgr.Logger()}
+	var err error
+	if o.opts, err = kafkaClientOpts(conf); err != nil {
+		return nil, err
+	}
+	if o.topic, err = conf.FieldInterpolatedString(kfoFieldTopic); err != nil {
+		return nil, err
+	}
+	if o.key, err = optionalInterpolated(conf, kfoFieldKey); err != nil {
+		return nil, err
+	}
+	if o.timestamp, err = optionalInterpolated(conf, kfoFieldTimestampMs); err != nil {
+		return nil, err
+	}
+	if conf.Contains(kfoFieldMetadata) {
+		if o.metadata, err = conf.FieldMetadataFilter(kfoFieldMetadata); err != nil {
+			return nil, err
+		}
+	}
+	if o.timeout, err = conf.FieldDuration(kfoFieldTimeout); err != nil {
+		return nil, err
+	}
+
+	partitioner, err := conf.FieldString(kfoFieldPartitioner)
+	if err != nil {
+		return nil, err
+	}
+	partition, err := optionalInterpolated(conf, kfoFieldPartition)
+	if err != nil {
+		return nil, err
+	}
+	switch partitioner {
+	case "murmur2_hash":
+		o.opts = append(o.opts, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	case "round_robin":
+		o.opts = append(o.opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	case "least_backup":
+		o.opts = append(o.opts, kgo.RecordPartitioner(kgo.LeastBackupPartitioner()))
+	case "manual":
+		if partition == nil {
+			return nil, fmt.Errorf("field %s: required with %s %q", kfoFieldPartition, kfoFieldPartitioner, partitioner)
+		}
+		o.partition = partition
+		o.opts = append(o.opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	default:
+		return nil, fmt.Errorf("field %s: unknown partitioner %q (want murmur2_hash, round_robin, least_backup or manual)", kfoFieldPartitioner, partitioner)
+	}
+	if partition != nil && partitioner != "manual" {
+		return nil, fmt.Errorf("field %s: only used with %s manual, got %s %q", kfoFieldPartition, kfoFieldPartitioner, kfoFieldPartitioner, partitioner)
+	}
+
+	idempotent, err := conf.FieldBool(kfoFieldIdempotentWrite)
+	if err != nil {
+		return nil, err
+	}
+	if !idempotent {
+		o.opts = append(o.opts, kgo.DisableIdempotentWrite())
+	}
+
+	if conf.Contains(kfoFieldCompression) {
+		name, err := conf.FieldString(kfoFieldCompression)
+		if err != nil {
+			return nil, err
+		}
+		codec, err := compressionCodec(name)
+		if err != nil {
+			return nil, err
+		}
+		o.opts = append(o.opts, kgo.ProducerBatchCompression(codec))
+	}
+
+	maxBytes, err := conf.FieldString(kfoFieldMaxMessageBytes)
+	if err != nil {
+		return nil, err
+	}
+	n, err := humanize.ParseBytes(maxBytes)
+	if err != nil || n == 0 || n > math.MaxInt32 {
+		return nil, fmt.Errorf("field %s: want a size between 1B and 2GB such as 1MB, got %q", kfoFieldMaxMessageBytes, maxBytes)
+	}
+	o.opts = append(o.opts, kgo.ProducerBatchMaxBytes(int32(n)))
+	return o, nil
+}
+
+func optionalInterpolated(conf *service.ParsedConfig, field string) (*service.InterpolatedString, error) {
+	if !conf.Contains(field) {
+		return nil, nil
+	}
+	return conf.FieldInterpolatedString(field)
+}
+
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "none":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("field %s: unknown codec %q (want none, gzip, snappy, lz4 or zstd)", kfoFieldCompression, name)
+}
+
+func (o *franzOutput) Connect(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.client != nil {
+		return nil
+	}
+	client, err := kgo.NewClient(o.opts...)
+	if err != nil {
+		return fmt.Errorf("kafka_franz output: creating client: %w", err)
+	}
+	if err := client.Ping(ctx); err != nil {
+		client.Close()
+		return fmt.Errorf("kafka_franz output: reaching seed brokers: %w", err)
+	}
+	o.client = client
+	return nil
+}
+
+func (o *franzOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.client == nil {
+		return service.ErrNotConnected
+	}
+
+	records := make([]*kgo.Record, len(batch))
+	for i := range batch {
+		r, err := o.record(batch, i)
+		if err != nil {
+			return fmt.Errorf("kafka_franz output: message %d: %w", i, err)
+		}
+		records[i] = r
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	var batchErr *service.BatchError
+	for i, res := range o.client.ProduceSync(ctx, records...) {
+		if res.Err == nil {
+			continue
+		}
+		if batchErr == nil {
+			batchErr = service.NewBatchError(batch, fmt.Errorf("kafka_franz output: producing to topic %q: %w", res.Record.Topic, res.Err))
+		}
+		batchErr = batchErr.Failed(i, res.Err)
+	}
+	if batchErr != nil {
+		return batchErr
+	}
+	return nil
+}
+
+// record builds the Kafka record of message i of a batch.
+func (o *franzOutput) record(batch service.MessageBatch, i int) (*kgo.Record, error) {
+	value, err := batch[i].AsBytes()
+	if err != nil {
+		return nil, err
+	}
+	r := &kgo.Record{Value: value}
+	if r.Topic, err = batch.TryInterpolatedString(i, o.topic); err != nil {
+		return nil, fmt.Errorf("field %s: %w", kfoFieldTopic, err)
+	}
+	if r.Topic == "" {
+		return nil, fmt.Errorf("field %s: interpolated to an empty topic", kfoFieldTopic)
+	}
+	if o.key != nil {
+		key, err := batch.TryInterpolatedBytes(i, o.key)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", kfoFieldKey, err)
+		}
+		if len(key) > 0 {
+			r.Key = key
+		}
+	}
+	if o.partition != nil {
+		s, err := batch.TryInterpolatedString(i, o.partition)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", kfoFieldPartition, err)
+		}
+		p, err := strconv.ParseInt(s, 10, 32)
+		if err != nil || p < 0 {
+			return nil, fmt.Errorf("field %s: want a partition number, got %q", kfoFieldPartition, s)
+		}
+		r.Partition = int32(p)
+	}
+	if o.timestamp != nil {
+		s, err := batch.TryInterpolatedString(i, o.timestamp)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", kfoFieldTimestampMs, err)
+		}
+		ms, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: want milliseconds since the epoch, got %q", kfoFieldTimestampMs, s)
+		}
+		r.Timestamp = time.UnixMilli(ms)
+	}
+	if o.metadata != nil {
+		_ = o.metadata.Walk(batch[i], func(k, v string) error {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			return nil
+		})
+	}
+	return r, nil
+}
+
+// Close flushes every buffered record before closing the client, so that
+// shutting down loses nothing that was handed to the client.
+func (o *franzOutput) Close(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.client == nil {
+		return nil
+	}
+	err := o.client.Flush(ctx)
+	o.client.Close()
+	o.client = nil
+	if err != nil {
+		return fmt.Errorf("kafka_franz output: flushing on close: %w", err)
+	}
+	return nil
+}
