@@ -39,10 +39,10 @@ a partition of it has stored its records, so that a failed write is retried by t
 pipeline and nothing acknowledged is lost. Closing the output flushes what is buffered.
 
 Records with the same key go to the same partition (murmur2_hash, as the Java client).
-They keep their order as long as ` + "`max_in_flight`" + ` is 1; with more batches in flight,
+They keep their order as long as `+"`max_in_flight`"+` is 1; with more batches in flight,
 batches may overtake each other.
 
-Field names follow Redpanda Connect's kafka_franz output.` + service.OutputPerformanceDocs(true, true)).
+Field names follow Redpanda Connect's kafka_franz output.`+service.OutputPerformanceDocs(true, true)).
 		Fields(kafkaConnectionFields()...).
 		Fields(
 			service.NewInterpolatedStringField(kfoFieldTopic).
