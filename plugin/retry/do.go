@@ -1,0 +1,85 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/eapache/go-resiliency/retrier"
+)
+
+// Do runs fn until success, a non-retryable error, MaxRetries retries, or ctx
+// done. Before retry n it waits p.Delay(n), or the server's Retry-After
+// (429/503 StatusError) when longer, capped by MaxDelay; ctx cancels every
+// wait at once. attempt is 1 for the first try. It returns the number of
+// times fn ran and the last error; when ctx ends the run, the error wraps both
+// ctx.Err() and fn's last error.
+func Do(ctx context.Context, p Policy, c retrier.Classifier, fn func(ctx context.Context, attempt int) error) (attempts int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("retry: not started: %w", err)
+	}
+	if c == nil {
+		c = Classifier{}
+	}
+	backoff := p.backoff()
+	var last error
+	err = retrier.New(backoff, stopWhenDone{ctx: ctx, next: c}).RunFn(ctx, func(ctx context.Context, retries int) error {
+		if retries > 0 {
+			// The retrier has slept backoff[retries-1]; a longer Retry-After is made up here.
+			if err := sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
+				return err
+			}
+		}
+		attempts++
+		last = fn(ctx, attempts)
+		return last
+	})
+	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
+		if last == nil || last == ctxErr {
+			return attempts, fmt.Errorf("retry: stopped after %d attempts: %w", attempts, ctxErr)
+		}
+		return attempts, fmt.Errorf("retry: stopped after %d attempts: %w (last error: %w)", attempts, ctxErr, last)
+	}
+	return attempts, err
+}
+
+// stopWhenDone never retries once the caller's context is done: a per-attempt
+// deadline is worth another try, the caller giving up is not.
+type stopWhenDone struct {
+	ctx  context.Context
+	next retrier.Classifier
+}
+
+func (s stopWhenDone) Classify(err error) retrier.Action {
+	action := s.next.Classify(err)
+	if action == retrier.Retry && s.ctx.Err() != nil {
+		return retrier.Fail
+	}
+	return action
+}
+
+// retryAfter is the wait a 429 or 503 asked for, capped by maxDelay; 0 otherwise.
+func retryAfter(err error, maxDelay time.Duration) time.Duration {
+	var se *StatusError
+	if !errors.As(err, &se) || (se.Status != http.StatusTooManyRequests && se.Status != http.StatusServiceUnavailable) {
+		return 0
+	}
+	return min(se.RetryAfter, max(maxDelay, 0))
+}
+
+// sleep waits d (nothing when d <= 0) unless ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
