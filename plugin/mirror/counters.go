@@ -1,0 +1,111 @@
+package mirror
+
+import (
+	"maps"
+	"sync"
+)
+
+// StatusReset is the status recorded for a request answered by a reset
+// (of the connection or of the stream) or abandoned by the client before
+// a status was sent.
+const StatusReset = 0
+
+// Counts is a snapshot of what the mirror served, for tests to assert on:
+// the JSON document of GET /_mirror/counters. Control requests are not counted.
+type Counts struct {
+	Total    int64                    `json:"total"`
+	ByStatus map[int]int64            `json:"by_status"`
+	ByPath   map[string]map[int]int64 `json:"by_path"` // request path -> status -> requests
+	Faults   map[string]int64         `json:"faults"`  // injected fault kind -> requests
+	InFlight int64                    `json:"in_flight"`
+	// InFlightMax is the most file requests ever handled at the same time.
+	InFlightMax int64 `json:"in_flight_max"`
+}
+
+// Path is the number of requests of path, whatever their status.
+func (c Counts) Path(path string) int64 {
+	var n int64
+	for _, v := range c.ByPath[path] {
+		n += v
+	}
+	return n
+}
+
+// Fault kinds counted in Counts.Faults.
+const (
+	FaultQuota       = "quota"
+	FaultFailFirst   = "fail_first_n"
+	FaultLatency     = "latency"
+	FaultReset       = "reset"
+	FaultStreamReset = "stream_reset"
+	FaultStatus      = "status"
+	FaultStall       = "stall"
+	FaultTruncate    = "truncate"
+	FaultCorrupt     = "corrupt"
+)
+
+type counters struct {
+	mu sync.Mutex
+	c  Counts
+}
+
+func newCounters() *counters {
+	k := &counters{}
+	k.reset()
+	return k
+}
+
+func (k *counters) reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.c = Counts{
+		ByStatus:    map[int]int64{},
+		ByPath:      map[string]map[int]int64{},
+		Faults:      map[string]int64{},
+		InFlight:    k.c.InFlight,
+		InFlightMax: k.c.InFlight,
+	}
+}
+
+func (k *counters) begin() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.c.InFlight++
+	k.c.InFlightMax = max(k.c.InFlightMax, k.c.InFlight)
+}
+
+func (k *counters) end(path string, status int, faults []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.c.InFlight--
+	k.c.Total++
+	k.c.ByStatus[status]++
+	byStatus := k.c.ByPath[path]
+	if byStatus == nil {
+		byStatus = map[int]int64{}
+		k.c.ByPath[path] = byStatus
+	}
+	byStatus[status]++
+	for _, f := range faults {
+		k.c.Faults[f]++
+	}
+}
+
+func (k *counters) snapshot() Counts {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.c
+	c.ByStatus = maps.Clone(k.c.ByStatus)
+	c.Faults = maps.Clone(k.c.Faults)
+	c.ByPath = make(map[string]map[int]int64, len(k.c.ByPath))
+	for p, m := range k.c.ByPath {
+		c.ByPath[p] = maps.Clone(m)
+	}
+	return c
+}
+
+func (k *counters) path(path string) int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.c.Path(path)
+}
