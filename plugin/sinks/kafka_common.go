@@ -86,11 +86,7 @@ func seedBrokers(conf *service.ParsedConfig) ([]string, error) {
 	}
 	var brokers []string
 	for _, entry := range raw {
-		for _, addr := range strings.Split(entry, ",") {
-			if addr = strings.TrimSpace(addr); addr != "" {
-				brokers = append(brokers, addr)
-			}
-		}
+		brokers = append(brokers, splitTrim(entry)...)
 	}
 	if len(brokers) == 0 {
 		return nil, fmt.Errorf("field %s: at least one broker address is required, got %q", kfFieldSeedBrokers, raw)
@@ -132,4 +128,15 @@ func saslMechanisms(conf *service.ParsedConfig) ([]sasl.Mechanism, error) {
 		}
 	}
 	return mechs, nil
+}
+
+// splitTrim splits a comma-separated list entry, dropping blanks.
+func splitTrim(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
