@@ -1,0 +1,436 @@
+package sinks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	"github.com/redpanda-data/benthos/v4/public/service"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Field names of the sql_insert output, as in Redpanda Connect.
+const (
+	sqlFieldDriver          = "driver"
+	sqlFieldDSN             = "dsn"
+	sqlFieldTable           = "table"
+	sqlFieldColumns         = "columns"
+	sqlFieldArgsMapping     = "args_mapping"
+	sqlFieldInitStatement   = "init_statement"
+	sqlFieldConflict        = "conflict"
+	sqlFieldConflictColumns = "conflict_columns"
+	sqlFieldBatching        = "batching"
+	sqlFieldMaxInFlight     = "max_in_flight"
+	sqlFieldConnMaxOpen     = "conn_max_open"
+)
+
+// sqlDrivers maps the driver names of the config to database/sql driver names.
+var sqlDrivers = map[string]string{
+	"sqlite":   "sqlite", // modernc.org/sqlite
+	"postgres": "pgx",    // github.com/jackc/pgx/v5/stdlib
+}
+
+func sqlInsertOutputSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Categories("Services").
+		Summary("Inserts a row for each message into a SQLite or PostgreSQL table.").
+		Description(`
+A batch is written in one transaction with one prepared statement: either every row of
+it is stored or, on any error, none is and the batch is retried by the pipeline. With
+`+"`conflict`"+`, reruns are idempotent (`+"`do_nothing`"+`) or update the stored rows
+(`+"`upsert`"+`), so loading the same session twice does not duplicate laps.
+
+For SQLite the DSN is a file path or a `+"`file:`"+` URI; unless it says otherwise,
+`+"`_pragma=busy_timeout(5000)`"+` and `+"`_pragma=journal_mode(WAL)`"+` are added and
+one connection is opened, as SQLite has a single writer. For PostgreSQL the DSN is a URL
+or a key=value string as understood by pgx. Passwords in the DSN are never logged.
+
+Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerformanceDocs(true, true)).
+		Fields(
+			service.NewStringEnumField(sqlFieldDriver, "sqlite", "postgres").
+				Description("The database driver."),
+			service.NewStringField(sqlFieldDSN).
+				Description("The data source name: where the database is and how to log in.").
+				Example("/var/lib/f1/laps.db").
+				Example("postgres://user:password@localhost:5432/f1?sslmode=disable").
+				Secret(),
+			service.NewStringField(sqlFieldTable).
+				Description("The table to insert into, optionally qualified by a schema.").
+				Example("laps"),
+			service.NewStringListField(sqlFieldColumns).
+				Description("The columns to insert.").
+				Example([]string{"year", "gp", "driver", "lap", "time"}),
+			service.NewBloblangField(sqlFieldArgsMapping).
+				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text.").
+				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
+			service.NewStringField(sqlFieldInitStatement).
+				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
+				Example(`CREATE TABLE IF NOT EXISTS laps (year INTEGER, gp TEXT, driver TEXT, lap INTEGER, time REAL, PRIMARY KEY (year, gp, driver, lap))`).
+				Optional(),
+			service.NewStringEnumField(sqlFieldConflict, "do_nothing", "upsert").
+				Description("What to do with a row that collides with a stored one: `do_nothing` keeps the stored row, `upsert` overwrites its other columns (needs `conflict_columns`).").
+				Optional(),
+			service.NewStringListField(sqlFieldConflictColumns).
+				Description("The columns of the unique key that decides a collision, a subset of `columns`.").
+				Example([]string{"year", "gp", "driver", "lap"}).
+				Optional(),
+			service.NewBatchPolicyField(sqlFieldBatching),
+			service.NewOutputMaxInFlightField(),
+			service.NewIntField(sqlFieldConnMaxOpen).
+				Description("The most open connections to the database. Defaults to 1 for sqlite and to no limit for postgres.").
+				Optional().
+				Advanced(),
+		).
+		Example("Laps into SQLite, idempotent reruns", `
+Rows of the f1_rows processor land in a local SQLite file; running the pipeline again
+for the same session leaves the table as it was.`, `
+output:
+  sql_insert:
+    driver: sqlite
+    dsn: ./f1.db
+    table: laps
+    columns: [ year, gp, session, driver, lap, time ]
+    args_mapping: root = [ this.year, this.gp, this.session, this.driver, this.lap, this.time ]
+    init_statement: |
+      CREATE TABLE IF NOT EXISTS laps (
+        year INTEGER, gp TEXT, session TEXT, driver TEXT, lap INTEGER, time REAL,
+        PRIMARY KEY (year, gp, session, driver, lap)
+      );
+    conflict: do_nothing
+    conflict_columns: [ year, gp, session, driver, lap ]
+    batching:
+      count: 1000
+      period: 1s
+`)
+}
+
+func init() {
+	service.MustRegisterBatchOutput("sql_insert", sqlInsertOutputSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+			out, err := newSQLInsertOutput(conf, mgr)
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			policy, err := conf.FieldBatchPolicy(sqlFieldBatching)
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			maxInFlight, err := conf.FieldMaxInFlight()
+			if err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
+			if maxInFlight < 1 {
+				return nil, service.BatchPolicy{}, 0, fmt.Errorf("field %s: must be at least 1, got %d", sqlFieldMaxInFlight, maxInFlight)
+			}
+			return out, policy, maxInFlight, nil
+		})
+}
+
+// sqlInsertOutput writes each batch in one transaction.
+type sqlInsertOutput struct {
+	driver      string // database/sql driver name
+	dsn         string
+	table       string
+	columns     []string
+	argsMapping *bloblang.Executor
+	initStmt    string
+	insert      string
+	connMaxOpen int // 0: no limit
+	log         *service.Logger
+
+	mu sync.RWMutex
+	db *sql.DB
+}
+
+var (
+	sqlTableName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+	sqlColumnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sqlInsertOutput, error) {
+	o := &sqlInsertOutput{log: mgr.Logger()}
+	name, err := conf.FieldString(sqlFieldDriver)
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if o.driver, ok = sqlDrivers[name]; !ok {
+		return nil, fmt.Errorf("field %s: unknown driver %q (want sqlite or postgres)", sqlFieldDriver, name)
+	}
+	if o.dsn, err = conf.FieldString(sqlFieldDSN); err != nil {
+		return nil, err
+	}
+	if o.dsn == "" {
+		return nil, fmt.Errorf("field %s: must not be empty", sqlFieldDSN)
+	}
+	if name == "sqlite" {
+		o.dsn = sqliteDSN(o.dsn)
+		o.connMaxOpen = 1
+	}
+	if conf.Contains(sqlFieldConnMaxOpen) {
+		if o.connMaxOpen, err = conf.FieldInt(sqlFieldConnMaxOpen); err != nil {
+			return nil, err
+		}
+		if o.connMaxOpen < 0 {
+			return nil, fmt.Errorf("field %s: must not be negative, got %d", sqlFieldConnMaxOpen, o.connMaxOpen)
+		}
+	}
+
+	if o.table, err = conf.FieldString(sqlFieldTable); err != nil {
+		return nil, err
+	}
+	if !sqlTableName.MatchString(o.table) {
+		return nil, fmt.Errorf("field %s: %q is not a plain table name (letters, digits, _; optionally schema.table)", sqlFieldTable, o.table)
+	}
+	if o.columns, err = sqlColumns(conf, sqlFieldColumns); err != nil {
+		return nil, err
+	}
+	if len(o.columns) == 0 {
+		return nil, fmt.Errorf("field %s: at least one column is required", sqlFieldColumns)
+	}
+	if o.argsMapping, err = conf.FieldBloblang(sqlFieldArgsMapping); err != nil {
+		return nil, err
+	}
+	if conf.Contains(sqlFieldInitStatement) {
+		if o.initStmt, err = conf.FieldString(sqlFieldInitStatement); err != nil {
+			return nil, err
+		}
+	}
+
+	conflict := ""
+	if conf.Contains(sqlFieldConflict) {
+		if conflict, err = conf.FieldString(sqlFieldConflict); err != nil {
+			return nil, err
+		}
+	}
+	var keys []string
+	if conf.Contains(sqlFieldConflictColumns) {
+		if keys, err = sqlColumns(conf, sqlFieldConflictColumns); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys {
+		if !slices.Contains(o.columns, k) {
+			return nil, fmt.Errorf("field %s: column %q is not one of %s %q", sqlFieldConflictColumns, k, sqlFieldColumns, o.columns)
+		}
+	}
+	switch conflict {
+	case "":
+		if len(keys) > 0 {
+			return nil, fmt.Errorf("field %s: needs %s do_nothing or upsert", sqlFieldConflictColumns, sqlFieldConflict)
+		}
+	case "do_nothing":
+	case "upsert":
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("field %s: required with %s %q", sqlFieldConflictColumns, sqlFieldConflict, conflict)
+		}
+	default:
+		return nil, fmt.Errorf("field %s: unknown value %q (want do_nothing or upsert)", sqlFieldConflict, conflict)
+	}
+	o.insert = insertStatement(name, o.table, o.columns, conflict, keys)
+	return o, nil
+}
+
+func sqlColumns(conf *service.ParsedConfig, field string) ([]string, error) {
+	cols, err := conf.FieldStringList(field)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cols {
+		if !sqlColumnName.MatchString(c) {
+			return nil, fmt.Errorf("field %s: %q is not a plain column name (letters, digits, _)", field, c)
+		}
+	}
+	return cols, nil
+}
+
+// insertStatement builds the INSERT of one row, with the placeholders of the
+// driver and the conflict clause both SQLite and PostgreSQL understand.
+func insertStatement(driver, table string, columns []string, conflict string, keys []string) string {
+	marks := make([]string, len(columns))
+	for i := range columns {
+		marks[i] = "?"
+		if driver == "postgres" {
+			marks[i] = "$" + strconv.Itoa(i+1)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(columns, ", "), strings.Join(marks, ", "))
+
+	var sets []string
+	for _, c := range columns {
+		if !slices.Contains(keys, c) {
+			sets = append(sets, c+" = EXCLUDED."+c)
+		}
+	}
+	switch {
+	case conflict == "":
+	case len(keys) == 0:
+		b.WriteString(" ON CONFLICT DO NOTHING")
+	case conflict == "do_nothing" || len(sets) == 0:
+		fmt.Fprintf(&b, " ON CONFLICT (%s) DO NOTHING", strings.Join(keys, ", "))
+	default:
+		fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", strings.Join(keys, ", "), strings.Join(sets, ", "))
+	}
+	return b.String()
+}
+
+// sqliteDSN adds the pragmas a concurrent writer needs unless the DSN sets
+// them itself: wait for locks instead of failing, and write ahead.
+func sqliteDSN(dsn string) string {
+	var add []string
+	if !strings.Contains(dsn, "busy_timeout") {
+		add = append(add, "_pragma=busy_timeout(5000)")
+	}
+	if !strings.Contains(dsn, "journal_mode") {
+		add = append(add, "_pragma=journal_mode(WAL)")
+	}
+	if len(add) == 0 {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + strings.Join(add, "&")
+}
+
+var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|[^\s&]+)`)
+
+// maskDSN hides the passwords of a DSN, as a URL user or a password=
+// parameter, so that it can be logged.
+func maskDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			dsn = u.Redacted()
+		}
+	}
+	return dsnPassword.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+func (o *sqlInsertOutput) Connect(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.db != nil {
+		return nil
+	}
+	db, err := sql.Open(o.driver, o.dsn)
+	if err != nil {
+		return fmt.Errorf("sql_insert: opening %s database: %w", o.driver, err)
+	}
+	db.SetMaxOpenConns(o.connMaxOpen)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("sql_insert: connecting to %s database: %w", o.driver, err)
+	}
+	if o.initStmt != "" {
+		if _, err := db.ExecContext(ctx, o.initStmt); err != nil {
+			db.Close()
+			return fmt.Errorf("sql_insert: field %s: %w", sqlFieldInitStatement, err)
+		}
+	}
+	o.log.Infof("sql_insert: writing to table %s of %s database %s", o.table, o.driver, maskDSN(o.dsn))
+	o.db = db
+	return nil
+}
+
+func (o *sqlInsertOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.db == nil {
+		return service.ErrNotConnected
+	}
+	rows := make([][]any, len(batch))
+	for i := range batch {
+		var err error
+		if rows[i], err = o.args(batch, i); err != nil {
+			return fmt.Errorf("sql_insert: field %s: message %d: %w", sqlFieldArgsMapping, i, err)
+		}
+	}
+
+	tx, err := o.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sql_insert: beginning transaction: %w", err)
+	}
+	if err := insertRows(ctx, tx, o.insert, rows); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("sql_insert: table %s: %w", o.table, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sql_insert: table %s: committing: %w", o.table, err)
+	}
+	return nil
+}
+
+func insertRows(ctx context.Context, tx *sql.Tx, insert string, rows [][]any) error {
+	stmt, err := tx.PrepareContext(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("preparing insert: %w", err)
+	}
+	defer stmt.Close()
+	for i, args := range rows {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("inserting message %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// args runs args_mapping for message i and checks it gave one value per column.
+func (o *sqlInsertOutput) args(batch service.MessageBatch, i int) ([]any, error) {
+	v, err := batch.BloblangQueryValue(i, o.argsMapping)
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want an array of %d values (one per column), got %T", len(o.columns), v)
+	}
+	if len(arr) != len(o.columns) {
+		return nil, fmt.Errorf("want %d values (one per column of %q), got %d", len(o.columns), o.columns, len(arr))
+	}
+	for j, a := range arr {
+		if arr[j], err = sqlArg(a); err != nil {
+			return nil, fmt.Errorf("column %s: %w", o.columns[j], err)
+		}
+	}
+	return arr, nil
+}
+
+// sqlArg stores structured values as JSON text, which neither driver takes.
+func sqlArg(v any) (any, error) {
+	switch v := v.(type) {
+	case map[string]any, []any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n, nil
+		}
+		return v.Float64()
+	}
+	return v, nil
+}
+
+func (o *sqlInsertOutput) Close(context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.db == nil {
+		return nil
+	}
+	err := o.db.Close()
+	o.db = nil
+	return err
+}
