@@ -1,0 +1,188 @@
+package tuple
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// DefaultRef is the git ref of the data repositories that sources serve.
+const DefaultRef = "main"
+
+// DefaultBaseURLs are jsDelivr first and raw.githubusercontent as the fallback.
+var DefaultBaseURLs = []string{
+	"https://cdn.jsdelivr.net/gh/TracingInsights",
+	"https://raw.githubusercontent.com/TracingInsights/{year}/{ref}/{gp}/{session}/{path}",
+}
+
+// jsDelivrLayout is appended to a base without placeholders.
+const jsDelivrLayout = "{year}@{ref}/{gp}/{session}/{path}"
+
+var placeholders = []string{"{year}", "{ref}", "{gp}", "{session}", "{path}"}
+
+// Source is one entry of base_urls: a base under which the jsDelivr layout is
+// appended, or a full template with placeholders.
+type Source struct {
+	parts    []string // literal text and placeholders, alternating as found
+	display  string   // the configured base without userinfo
+	hostPort string
+}
+
+// ParseSource reads one base_urls entry. It must be an absolute http(s) URL
+// with a host, without query or fragment; placeholders may appear only in the
+// path, and an unknown "{...}" is refused so that a typo never reaches a server.
+func ParseSource(base string) (Source, error) {
+	base = strings.TrimSpace(base)
+	bad := func(format string, args ...any) (Source, error) {
+		return Source{}, fmt.Errorf("base URL %q: %s", redact(base), fmt.Sprintf(format, args...))
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold credentials
+		}
+		return bad("%v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return bad("scheme must be http or https")
+	}
+	if u.Host == "" {
+		return bad("no host")
+	}
+	if strings.ContainsAny(u.Host, "{}") {
+		return bad("placeholders are allowed only in the path")
+	}
+	if u.RawQuery != "" || u.ForceQuery || strings.Contains(base, "#") {
+		return bad("query and fragment are not allowed")
+	}
+	template := base
+	if !strings.Contains(base, "{") {
+		template = strings.TrimRight(base, "/") + "/" + jsDelivrLayout
+	}
+	parts, err := splitTemplate(template)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if !slices.Contains(parts, "{path}") {
+		return bad("template has no {path} placeholder")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return Source{parts: parts, display: redact(base), hostPort: net.JoinHostPort(u.Hostname(), port)}, nil
+}
+
+// splitTemplate cuts a template into literals and known placeholders.
+func splitTemplate(s string) ([]string, error) {
+	var parts []string
+	for s != "" {
+		open := strings.IndexByte(s, '{')
+		if open < 0 {
+			if strings.Contains(s, "}") {
+				return nil, fmt.Errorf(`stray "}"`)
+			}
+			parts = append(parts, s)
+			break
+		}
+		if strings.Contains(s[:open], "}") {
+			return nil, fmt.Errorf(`stray "}"`)
+		}
+		end := strings.IndexByte(s[open:], '}')
+		if end < 0 {
+			return nil, fmt.Errorf(`unclosed "{"`)
+		}
+		ph := s[open : open+end+1]
+		if !isPlaceholder(ph) {
+			return nil, fmt.Errorf("unknown placeholder %s (known: %s)", ph, strings.Join(placeholders, " "))
+		}
+		if open > 0 {
+			parts = append(parts, s[:open])
+		}
+		parts = append(parts, ph)
+		s = s[open+end+1:]
+	}
+	return parts, nil
+}
+
+func isPlaceholder(s string) bool {
+	return slices.Contains(placeholders, s)
+}
+
+// redact removes userinfo so that credentials never reach a log. It works on
+// the text, as url.URL.String would re-escape the braces of placeholders.
+func redact(base string) string {
+	scheme, rest, ok := strings.Cut(base, "://")
+	if !ok {
+		return base
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return base
+	}
+	return scheme + "://" + rest[at+1:]
+}
+
+// URL is the address of t at ref (DefaultRef when empty) on this source. gp,
+// session and ref are each one escaped path segment; path is split on '/' and
+// each segment escaped (url.PathEscape: space -> %20, '%' -> %25, '#' -> %23,
+// '?' -> %3F, non-ASCII as UTF-8 %XX). Userinfo of the base is kept, so the
+// result may hold credentials: log String() of the source instead.
+func (s Source) URL(t Tuple, ref string) string {
+	if ref == "" {
+		ref = DefaultRef
+	}
+	var b strings.Builder
+	for _, p := range s.parts {
+		switch p {
+		case "{year}":
+			b.WriteString(strconv.Itoa(t.Year))
+		case "{ref}":
+			b.WriteString(url.PathEscape(ref))
+		case "{gp}":
+			b.WriteString(url.PathEscape(t.GP))
+		case "{session}":
+			b.WriteString(url.PathEscape(t.Session))
+		case "{path}":
+			for i, seg := range strings.Split(t.Path, "/") {
+				if i > 0 {
+					b.WriteByte('/')
+				}
+				b.WriteString(url.PathEscape(seg))
+			}
+		default:
+			b.WriteString(p)
+		}
+	}
+	return b.String()
+}
+
+// String is the base as configured, without userinfo.
+func (s Source) String() string { return s.display }
+
+// Host is host:port of the base (the scheme's default port when none is given).
+func (s Source) Host() string { return s.hostPort }
+
+// ValidateRef checks a git ref (branch, tag or commit) before it becomes a URL
+// path segment: letters, digits, '.', '_' and '-', and never "." or "..".
+// URL assumes its ref passed this check; configuration runs it once.
+func ValidateRef(ref string) error {
+	if ref == "" || ref == "." || strings.Contains(ref, "..") ||
+		strings.TrimFunc(ref, isRefRune) != "" {
+		return fmt.Errorf("ref %q: want letters, digits, '.', '_' or '-', and no \"..\"", truncate(ref))
+	}
+	return nil
+}
+
+func isRefRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+}

@@ -1,0 +1,154 @@
+package tuple
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func mustSource(t *testing.T, base string) Source {
+	t.Helper()
+	s, err := ParseSource(base)
+	if err != nil {
+		t.Fatalf("ParseSource(%q): %v", base, err)
+	}
+	return s
+}
+
+func TestDefaultSources(t *testing.T) {
+	tp := Tuple{2025, "Australian Grand Prix", "Qualifying", "VER/3_tel.json"}
+	want := []string{
+		"https://cdn.jsdelivr.net/gh/TracingInsights/2025@main/Australian%20Grand%20Prix/Qualifying/VER/3_tel.json",
+		"https://raw.githubusercontent.com/TracingInsights/2025/main/Australian%20Grand%20Prix/Qualifying/VER/3_tel.json",
+	}
+	hosts := []string{"cdn.jsdelivr.net:443", "raw.githubusercontent.com:443"}
+	for i, base := range DefaultBaseURLs {
+		s := mustSource(t, base)
+		if got := s.URL(tp, DefaultRef); got != want[i] {
+			t.Errorf("URL = %s, want %s", got, want[i])
+		}
+		if got := s.URL(tp, ""); got != want[i] {
+			t.Errorf("empty ref: URL = %s, want %s", got, want[i])
+		}
+		if s.Host() != hosts[i] || s.String() != base {
+			t.Errorf("Host = %q String = %q", s.Host(), s.String())
+		}
+	}
+}
+
+func TestURLEscaping(t *testing.T) {
+	cases := []struct {
+		base string
+		tp   Tuple
+		ref  string
+		want string
+	}{
+		{"http://127.0.0.1:8080", Tuple{2025, "Australian Grand Prix", "Practice 1", "drivers.json"}, "main",
+			"http://127.0.0.1:8080/2025@main/Australian%20Grand%20Prix/Practice%201/drivers.json"},
+		{"http://127.0.0.1:8080/", Tuple{2025, "Australian Grand Prix", "Practice 1", "drivers.json"}, "main",
+			"http://127.0.0.1:8080/2025@main/Australian%20Grand%20Prix/Practice%201/drivers.json"},
+		{"https://mirror.example/f1//", Tuple{2025, "A", "Q", "x.json"}, "a530f722",
+			"https://mirror.example/f1/2025@a530f722/A/Q/x.json"},
+		{"https://m.example/f1", Tuple{2024, "São Paulo Grand Prix", "Sprint Qualifying", "VER/1_tel.json"}, "main",
+			"https://m.example/f1/2024@main/S%C3%A3o%20Paulo%20Grand%20Prix/Sprint%20Qualifying/VER/1_tel.json"},
+		{"https://m.example", Tuple{2025, "A & B", "100%", "a b/c%2e%2e/d:e.json"}, "main",
+			"https://m.example/2025@main/A%20&%20B/100%25/a%20b/c%252e%252e/d:e.json"},
+		{"https://m.example/{ref}/{year}/{gp}/{session}/{path}", Tuple{2025, "Gp;x,y", "S@T+=", "日本.json"}, "v1.0",
+			"https://m.example/v1.0/2025/Gp%3Bx%2Cy/S@T+=/%E6%97%A5%E6%9C%AC.json"},
+		{"https://m.example/raw/{path}", Tuple{2025, "A", "Q", "VER/laptimes.json"}, "main",
+			"https://m.example/raw/VER/laptimes.json"},
+		{"https://user:secret@m.example/base", Tuple{2025, "A", "Q", "x.json"}, "main",
+			"https://user:secret@m.example/base/2025@main/A/Q/x.json"},
+	}
+	for _, c := range cases {
+		s := mustSource(t, c.base)
+		got := s.URL(c.tp, c.ref)
+		if got != c.want {
+			t.Errorf("%s %+v:\n got %s\nwant %s", c.base, c.tp, got, c.want)
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Errorf("url.Parse(%s): %v", got, err)
+			continue
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			t.Errorf("%s: query or fragment leaked", got)
+		}
+	}
+}
+
+// Characters that Validate refuses would otherwise break the URL; this shows
+// that escaping alone also keeps them inside one segment.
+func TestURLEscapesReservedInSegment(t *testing.T) {
+	s := mustSource(t, "https://m.example/b")
+	got := s.URL(Tuple{2025, "a?b#c", "Q", "x.json"}, "main")
+	u, err := url.Parse(got)
+	if err != nil || u.Path != "/b/2025@main/a?b#c/Q/x.json" || u.RawQuery != "" || u.Fragment != "" {
+		t.Errorf("%s parsed to %+v, %v", got, u, err)
+	}
+}
+
+func TestSourceStringHost(t *testing.T) {
+	cases := []struct{ base, str, host string }{
+		{"https://user:pw@m.example:8443/x", "https://m.example:8443/x", "m.example:8443"},
+		{"https://user@m.example/{year}/{path}", "https://m.example/{year}/{path}", "m.example:443"},
+		{" http://[::1]:9000 ", "http://[::1]:9000", "[::1]:9000"},
+		{"http://localhost", "http://localhost", "localhost:80"},
+		{"https://a:b@c@m.example/p@q", "https://m.example/p@q", "m.example:443"},
+	}
+	for _, c := range cases {
+		s := mustSource(t, c.base)
+		if s.String() != c.str || s.Host() != c.host {
+			t.Errorf("%q: String %q Host %q, want %q %q", c.base, s.String(), s.Host(), c.str, c.host)
+		}
+		if strings.Contains(s.String(), "pw") || strings.Contains(s.String(), "user") {
+			t.Errorf("userinfo leaked: %s", s.String())
+		}
+	}
+}
+
+func TestParseSourceRefusals(t *testing.T) {
+	cases := []struct{ base, reason string }{
+		{"", "scheme"},
+		{"cdn.jsdelivr.net/gh/TracingInsights", "scheme"},
+		{"ftp://m.example/x", "scheme"},
+		{"file:///etc", "scheme"},
+		{"https://", "no host"},
+		{"https://m.example/x?token=1", "query"},
+		{"https://m.example/x?", "query"},
+		{"https://m.example/x#frag", "query"},
+		{"https://m.example/{year}/{foo}/{path}", "unknown placeholder {foo}"},
+		{"https://m.example/{year/{path}", "unknown placeholder"},
+		{"https://m.example/{path", `unclosed "{"`},
+		{"https://m.example/path}/{path}", `stray "}"`},
+		{"https://m.example/{year}/{gp}", "no {path}"},
+		{"https://{year}.m.example/{path}", ""},
+		{"https://us er:pw@m.example/\x00", ""},
+	}
+	for _, c := range cases {
+		_, err := ParseSource(c.base)
+		if err == nil {
+			t.Errorf("ParseSource(%q) accepted", c.base)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("ParseSource(%q) = %v, want reason %q", c.base, err, c.reason)
+		}
+		if strings.Contains(err.Error(), "pw") {
+			t.Errorf("credentials in error: %v", err)
+		}
+	}
+}
+
+func TestValidateRef(t *testing.T) {
+	for _, ok := range []string{"main", "a530f7222a28e997b8bb3dba6de07f351e043bd7", "v1.2.3", "my_branch-2"} {
+		if err := ValidateRef(ok); err != nil {
+			t.Errorf("ValidateRef(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a..b", "a/b", "a b", "a%2F", "a?b", "ü", "x\x00"} {
+		if err := ValidateRef(bad); err == nil {
+			t.Errorf("ValidateRef(%q) accepted", bad)
+		}
+	}
+}
