@@ -1,0 +1,91 @@
+package cache
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Cache layers Memory over an optional Tier: Get looks in memory, then in the
+// tier (promoting hits into memory); Set writes both.
+type Cache struct {
+	mem  *Memory
+	tier Tier
+}
+
+// New layers mem over tier; tier may be nil. A nil mem stores nothing in memory.
+func New(mem *Memory, tier Tier) *Cache {
+	if mem == nil {
+		mem = NewMemory(0)
+	}
+	return &Cache{mem: mem, tier: tier}
+}
+
+// Get returns the entry under key, fresh or stale. A tier hit is promoted into
+// memory for the rest of its retention. A tier failure reads as a miss: the
+// caller then asks the network, which is the right fallback for a cache.
+func (c *Cache) Get(ctx context.Context, key string) (Entry, bool) {
+	if e, ok := c.mem.Get(key); ok {
+		return e, true
+	}
+	if c.tier == nil {
+		return Entry{}, false
+	}
+	raw, err := c.tier.Get(ctx, key)
+	if err != nil {
+		return Entry{}, false
+	}
+	until, e, err := decodeRecord(raw)
+	if err != nil {
+		return Entry{}, false
+	}
+	// A tier may ignore TTLs (Benthos' file cache does): the record's own deadline decides.
+	remaining := time.Until(until)
+	if remaining <= 0 {
+		return Entry{}, false
+	}
+	c.mem.Set(key, e, remaining)
+	return e, true
+}
+
+// Set stores e for retain in memory and in the tier. The memory write always
+// happens; a tier failure is returned, wrapped with the key.
+func (c *Cache) Set(ctx context.Context, key string, e Entry, retain time.Duration) error {
+	c.mem.Set(key, e, retain)
+	if c.tier == nil || retain <= 0 {
+		return nil
+	}
+	rec, err := encodeRecord(e, time.Now().Add(retain))
+	if err == nil {
+		err = c.tier.Set(ctx, key, rec, retain)
+	}
+	if err != nil {
+		return fmt.Errorf("cache: write key %q to tier: %w", key, err)
+	}
+	return nil
+}
+
+// Close releases the memory tier; the tier belongs to whoever made it.
+func (c *Cache) Close() { c.mem.Close() }
+
+// A tier record is the retention deadline (Unix ns, big-endian) followed by the binary Entry.
+func encodeRecord(e Entry, until time.Time) ([]byte, error) {
+	b, err := e.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(b)), uint64(until.UnixNano())), b...), nil
+}
+
+func decodeRecord(b []byte) (time.Time, Entry, error) {
+	if len(b) < 8 {
+		return time.Time{}, Entry{}, errors.New("cache: tier record shorter than its header")
+	}
+	var e Entry
+	if err := e.UnmarshalBinary(b[8:]); err != nil {
+		return time.Time{}, Entry{}, err
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))), e, nil
+}

@@ -1,0 +1,159 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCachePromotesTierHit(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	e := Entry{Status: 200, Body: realBody(t, telPath), ETag: `"e"`, Source: "src", Expires: time.Now().Add(50 * time.Millisecond)}
+	writer := New(NewMemory(64*mb), d)
+	defer writer.Close()
+	setAt := time.Now()
+	if err := writer.Set(ctx, "k", e, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new process: empty memory over the same directory.
+	mem := NewMemory(64 * mb)
+	c := New(mem, d)
+	defer c.Close()
+	got, ok := c.Get(ctx, "k")
+	if !ok {
+		t.Fatal("tier hit not found")
+	}
+	sameEntry(t, got, e)
+	if _, exp, ok := mem.items.GetWithExpiration("k"); !ok || exp.Before(setAt.Add(time.Hour-time.Second)) || exp.After(time.Now().Add(time.Hour)) {
+		t.Fatalf("promoted into memory = %v until %s, want the entry's remaining hour", ok, exp)
+	}
+	os.RemoveAll(d.path) // the next Get must be served by memory alone
+	if got, ok := c.Get(ctx, "k"); !ok || got.ETag != `"e"` {
+		t.Fatal("promoted entry not served from memory")
+	}
+}
+
+func TestCacheKeepsStaleForRevalidation(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	New(NewMemory(mb), d).Set(ctx, "k", Entry{Status: 200, Body: []byte("{}"), ETag: `"v1"`, Expires: time.Now().Add(10 * time.Millisecond)}, time.Second)
+	time.Sleep(30 * time.Millisecond)
+	got, ok := New(NewMemory(mb), d).Get(ctx, "k")
+	if !ok || got.Fresh(time.Now()) || got.ETag != `"v1"` {
+		t.Fatalf("got ok=%v fresh=%v etag=%q, want the stale entry with its ETag", ok, got.Fresh(time.Now()), got.ETag)
+	}
+}
+
+// ttlBlindTier keeps values forever, as Benthos' file cache does.
+type ttlBlindTier struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (b *ttlBlindTier) Get(_ context.Context, key string) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if v, ok := b.m[key]; ok {
+		return v, nil
+	}
+	return nil, ErrMiss
+}
+
+func (b *ttlBlindTier) Set(_ context.Context, key string, value []byte, _ time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m[key] = value
+	return nil
+}
+
+func TestCacheHonoursRetentionOverTTLBlindTier(t *testing.T) {
+	tier := &ttlBlindTier{m: map[string][]byte{}}
+	ctx := context.Background()
+	New(NewMemory(mb), tier).Set(ctx, "k", Entry{Status: 200, Body: []byte("{}")}, 20*time.Millisecond)
+	time.Sleep(40 * time.Millisecond)
+	if _, ok := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
+		t.Fatal("entry past its retention served from a tier that ignores TTLs")
+	}
+	tier.m["k"] = []byte("garbage")
+	if _, ok := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
+		t.Fatal("corrupt tier record served")
+	}
+}
+
+func TestCacheNegativeEntryRoundTrip(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	neg := Entry{Status: 404, Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Minute)}
+	if err := New(NewMemory(mb), d).Set(ctx, "2025@main/X/Race/drivers.json", neg, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := New(NewMemory(mb), d).Get(ctx, "2025@main/X/Race/drivers.json")
+	if !ok {
+		t.Fatal("negative entry lost")
+	}
+	sameEntry(t, got, neg)
+	if !got.Fresh(time.Now()) || len(got.Body) != 0 {
+		t.Fatalf("negative entry fresh=%v body=%d bytes", got.Fresh(time.Now()), len(got.Body))
+	}
+}
+
+func TestCacheSetReturnsTierErrorAndStillWritesMemory(t *testing.T) {
+	d, path := newDir(t)
+	os.RemoveAll(path) // the tier can no longer write
+	c := New(NewMemory(mb), d)
+	defer c.Close()
+	err := c.Set(context.Background(), "k", Entry{Status: 200, Body: []byte("{}")}, time.Hour)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Set err = %v, want the tier's error wrapped", err)
+	}
+	if _, ok := c.Get(context.Background(), "k"); !ok {
+		t.Fatal("memory not written when the tier failed")
+	}
+}
+
+func TestCacheWithoutTier(t *testing.T) {
+	c := New(NewMemory(mb), nil)
+	defer c.Close()
+	ctx := context.Background()
+	if _, ok := c.Get(ctx, "k"); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	if err := c.Set(ctx, "k", Entry{Status: 200, Body: []byte("{}")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(ctx, "k"); !ok {
+		t.Fatal("miss after Set")
+	}
+	nilMem := New(nil, nil)
+	defer nilMem.Close()
+	nilMem.Set(ctx, "k", Entry{}, time.Hour)
+	if _, ok := nilMem.Get(ctx, "k"); ok {
+		t.Fatal("New(nil, nil) stored an entry")
+	}
+}
+
+func BenchmarkCacheGetHit(b *testing.B) {
+	d, err := NewDir(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := New(NewMemory(256*mb), d)
+	defer c.Close()
+	ctx := context.Background()
+	key := "2025@main/Australian Grand Prix/Qualifying/TSU/6_tel.json"
+	if err := c.Set(ctx, key, Entry{Status: 200, Body: realBody(b, telPath), Expires: time.Now().Add(time.Hour)}, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := c.Get(ctx, key); !ok {
+			b.Fatal("miss")
+		}
+	}
+}

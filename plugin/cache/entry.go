@@ -1,0 +1,132 @@
+// Package cache keeps raw answers (body bytes and validators) per key: an
+// in-process TTL tier on go-cache bounded in bytes (Memory), a persistent Tier
+// such as a directory (Dir) or a Benthos cache resource, and Cache layering
+// the two.
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Entry is what is cached for one (source ref, tuple) key: the raw body bytes
+// as received (not the parsed doc), so a changed parser never serves stale output.
+type Entry struct {
+	Status       int // 200 or 404 (negative entry)
+	Body         []byte
+	ETag         string
+	LastModified string
+	Source       string    // which source answered
+	Expires      time.Time // fresh until; past it the entry is stale (kept for revalidation when it has validators)
+}
+
+// Fresh reports whether the entry may be served without asking the source.
+func (e Entry) Fresh(now time.Time) bool { return now.Before(e.Expires) }
+
+// entryVersion is the first byte of the binary form; a new layout gets a new number.
+const entryVersion = 1
+
+// MarshalBinary encodes the entry compactly: version byte, status, expiry
+// (Unix ns, 0 for none), then length-prefixed ETag, LastModified, Source, Body.
+func (e Entry) MarshalBinary() ([]byte, error) {
+	if e.Status < 0 || e.Status > 999 {
+		return nil, fmt.Errorf("cache: marshal entry: field Status value %d: not an HTTP status", e.Status)
+	}
+	var expires int64
+	if !e.Expires.IsZero() {
+		expires = e.Expires.UnixNano()
+	}
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(e.ETag)+len(e.LastModified)+len(e.Source)+len(e.Body)+16)
+	b = append(b, entryVersion)
+	b = binary.AppendUvarint(b, uint64(e.Status))
+	b = binary.AppendVarint(b, expires)
+	for _, s := range []string{e.ETag, e.LastModified, e.Source} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Body)))
+	return append(b, e.Body...), nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote. Truncated, oversized or
+// foreign input is an error, never a panic. The body is copied out of data.
+func (e *Entry) UnmarshalBinary(data []byte) error {
+	if len(data) == 0 {
+		return errors.New("cache: unmarshal entry: empty input")
+	}
+	if data[0] != entryVersion {
+		return fmt.Errorf("cache: unmarshal entry: version %d, want %d", data[0], entryVersion)
+	}
+	r := reader{b: data[1:]}
+	status := r.uvarint("Status")
+	expires := r.varint("Expires")
+	etag := r.bytes("ETag")
+	lastModified := r.bytes("LastModified")
+	source := r.bytes("Source")
+	body := r.bytes("Body")
+	if r.err == nil && len(r.b) > 0 {
+		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	if r.err == nil && status > 999 {
+		r.err = fmt.Errorf("field Status value %d: not an HTTP status", status)
+	}
+	if r.err != nil {
+		return fmt.Errorf("cache: unmarshal entry: %w", r.err)
+	}
+	*e = Entry{Status: int(status), ETag: string(etag), LastModified: string(lastModified), Source: string(source)}
+	if len(body) > 0 {
+		e.Body = append([]byte(nil), body...)
+	}
+	if expires != 0 {
+		e.Expires = time.Unix(0, expires)
+	}
+	return nil
+}
+
+// reader walks a binary entry; the first failure sticks and later reads return zero values.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint(field string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = fmt.Errorf("field %s: truncated or overlong number", field)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint(field string) int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = fmt.Errorf("field %s: truncated or overlong number", field)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes(field string) []byte {
+	n := r.uvarint(field)
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.err = fmt.Errorf("field %s: length %d exceeds the %d bytes left", field, n, len(r.b))
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
