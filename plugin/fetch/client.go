@@ -1,0 +1,381 @@
+// Package fetch is the f1fetch engine: an HTTP/2 client that fetches the
+// files named by tuples from a list of sources, with a process-wide limiter,
+// coalescing of identical requests, retries, a circuit breaker per source, a
+// byte-bounded TTL cache and payload validation. FetchMany returns results
+// in request order and never fails as a whole.
+//
+// It does not import Benthos: any Go program can use it.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/eapache/go-resiliency/breaker"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/cache"
+	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/retry"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+// staleRetention is how long a document with validators (ETag or
+// Last-Modified) is kept past its TTL, so that it can be revalidated with a
+// conditional request instead of downloaded again.
+const staleRetention = 24 * time.Hour
+
+// Cache outcomes, as the f1_cache metadata.
+const (
+	CacheHit         = "hit"
+	CacheMiss        = "miss"
+	CacheRevalidated = "revalidated"
+)
+
+// Result is the outcome of one tuple: the normalised document, or Err.
+type Result struct {
+	Tuple    tuple.Tuple
+	Doc      []byte       // normalised JSON, nil on failure
+	Kind     payload.Kind // kind of file, from the path
+	URL      string       // URL of the source that answered (or was tried last)
+	Source   string       // that source's base
+	Status   int          // HTTP status of the last answer (200 for cache hits)
+	Cache    string       // hit, miss or revalidated
+	Attempts int          // HTTP attempts made (0 for cache hits)
+	Duration time.Duration
+	Bytes    int // document bytes
+	Err      error
+}
+
+// Client fetches tuples. It is safe for concurrent use; share one per
+// settings value (see Acquire) so that the limiter and the connections are
+// shared as the seed's global semaphore and session were.
+type Client struct {
+	set     config.Settings
+	sources []*source
+	limit   *limiter
+	cache   *cache.Cache
+	mem     *cache.Memory
+	flights flights
+	policy  retry.Policy
+	decode  payload.Options
+	keyPfx  string
+
+	base   context.Context // cancelled by Close: ends every wait
+	cancel context.CancelFunc
+
+	obsMu     sync.Mutex
+	observers []Observer
+	states    map[string]string // last breaker state seen per source
+
+	closeOnce sync.Once
+}
+
+// CacheBytes is the size of the in-memory cache tier.
+func (c *Client) CacheBytes() int64 { return c.mem.Bytes() }
+
+// Observer receives the client-wide gauges: requests in flight and breaker
+// states. Per-request facts travel in Result.
+type Observer interface {
+	InFlight(n int)
+	BreakerState(source, state string)
+}
+
+// New builds a client for settings s. tier is an optional persistent cache
+// tier (nil for memory only; Settings.CacheDir adds a directory tier when
+// tier is nil).
+func New(s config.Settings, tier cache.Tier) (*Client, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	roots, err := loadRoots(s.TLSRootCAsFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		set:   s,
+		limit: newLimiter(s.MaxConcurrent),
+		policy: retry.Policy{
+			MaxRetries:    s.MaxRetries,
+			BackoffFactor: s.BackoffFactor,
+			JitterMax:     s.JitterMax,
+			MaxDelay:      s.MaxDelay,
+		},
+		decode: payload.Options{Validate: s.ValidatePayload, NormalizeMissing: s.NormalizeMissing},
+		states: make(map[string]string),
+	}
+	// The cache holds decoded documents, so the key names the decode options
+	// as well as the ref and the tuple: a persistent tier shared by runs with
+	// other options never hands out a document they did not check.
+	c.keyPfx = fmt.Sprintf("f1fetch/v1/%s/v%d n%d/", s.Ref, b2i(s.ValidatePayload), b2i(s.NormalizeMissing))
+	for _, b := range s.BaseURLs {
+		src, err := newSource(b, s, roots)
+		if err != nil {
+			c.closeSources()
+			return nil, err
+		}
+		c.sources = append(c.sources, src)
+	}
+	if tier == nil && s.CacheDir != "" {
+		dir, err := cache.NewDir(s.CacheDir)
+		if err != nil {
+			c.closeSources()
+			return nil, fmt.Errorf("cache.dir %q: %w", s.CacheDir, err)
+		}
+		tier = dir
+	}
+	c.mem = cache.NewMemory(s.CacheMaxBytes)
+	c.cache = cache.New(c.mem, tier)
+	c.base, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Settings returns the settings the client was built with.
+func (c *Client) Settings() config.Settings { return c.set }
+
+// Observe adds an observer of the client-wide gauges; the returned func
+// removes it.
+func (c *Client) Observe(o Observer) (remove func()) {
+	c.obsMu.Lock()
+	c.observers = append(c.observers, o)
+	for src, st := range c.states {
+		o.BreakerState(src, st)
+	}
+	c.obsMu.Unlock()
+	return func() {
+		c.obsMu.Lock()
+		defer c.obsMu.Unlock()
+		for i, x := range c.observers {
+			if x == o {
+				c.observers = append(c.observers[:i:i], c.observers[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) notifyInFlight() {
+	n := int(c.limit.inFlight.Load())
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	for _, o := range c.observers {
+		o.InFlight(n)
+	}
+}
+
+func (c *Client) notifyBreaker(src *source) {
+	st := src.state()
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	if c.states[src.name] == st {
+		return
+	}
+	c.states[src.name] = st
+	for _, o := range c.observers {
+		o.BreakerState(src.name, st)
+	}
+}
+
+// Close cancels every wait, closes the connections and the cache. Results
+// still being fetched end with a cancellation error.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.closeSources()
+		c.cache.Close()
+	})
+	return nil
+}
+
+func (c *Client) closeSources() {
+	for _, s := range c.sources {
+		s.transport.CloseIdleConnections()
+	}
+}
+
+// FetchMany fetches every tuple concurrently (bounded by the limiter) and
+// returns one Result per tuple, in request order. It never fails as a whole.
+func (c *Client) FetchMany(ctx context.Context, ts []tuple.Tuple) []Result {
+	out := make([]Result, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Go(func() {
+			out[i], _ = c.FetchOne(ctx, t)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// FetchOne fetches one tuple. The error is also in Result.Err; it is one of
+// *BadRequestError, *NotFoundError, *NetworkError, *InvalidDataError, or the
+// context's error.
+func (c *Client) FetchOne(ctx context.Context, t tuple.Tuple) (Result, error) {
+	start := time.Now()
+	res := c.fetchOne(ctx, t)
+	res.Tuple = t
+	res.Kind = payload.KindOf(t.Path)
+	res.Duration = time.Since(start)
+	return res, res.Err
+}
+
+func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
+	if err := t.Validate(); err != nil {
+		return Result{Err: &BadRequestError{Err: err}}
+	}
+	if err := c.base.Err(); err != nil {
+		return Result{Err: fmt.Errorf("fetch %s: client closed: %w", t, err)}
+	}
+	key := c.keyPfx + t.String()
+	var stale *cache.Entry
+	if c.set.UseCache {
+		if e, ok := c.cache.Get(ctx, key); ok {
+			if e.Fresh(time.Now()) {
+				return c.fromCache(t, e)
+			}
+			if e.Status == 200 && (e.ETag != "" || e.LastModified != "") {
+				stale = &e
+			}
+		}
+	}
+	res, _ := c.flights.do(ctx, c.base, key, func(fctx context.Context) Result {
+		return c.fetchNetwork(fctx, t, key, stale)
+	})
+	return res
+}
+
+func (c *Client) fromCache(t tuple.Tuple, e cache.Entry) Result {
+	res := Result{Source: e.Source, Status: e.Status, Cache: CacheHit}
+	if e.Status == 404 {
+		res.Err = &NotFoundError{Tuple: t}
+		return res
+	}
+	res.Doc, res.Bytes = e.Body, len(e.Body)
+	return res
+}
+
+// fetchNetwork runs the attempts with retries, then decodes and caches.
+func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, stale *cache.Entry) Result {
+	res := Result{Cache: CacheMiss}
+	var ans answer
+	var lastStatus int
+	var validators *answer
+	if stale != nil {
+		validators = &answer{etag: stale.ETag, lastModified: stale.LastModified}
+	}
+	attempts, err := retry.Do(ctx, c.policy, retry.Classifier{}, func(actx context.Context, _ int) error {
+		a, src, url, err := c.attempt(actx, t, validators)
+		res.URL, res.Source, res.Status = url, src, a.status
+		if a.status != 0 {
+			lastStatus = a.status
+		}
+		ans = a
+		return err
+	})
+	res.Attempts = attempts
+	switch {
+	case err == nil:
+	case isStatus(err, 404):
+		res.Err = &NotFoundError{Tuple: t, URL: res.URL}
+		if c.set.WriteCache && c.set.NotFoundTTL > 0 {
+			_ = c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: time.Now().Add(c.set.NotFoundTTL)}, c.set.NotFoundTTL)
+		}
+		return res
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errNotJSON):
+		res.Err = &InvalidDataError{Tuple: t, URL: res.URL, Reason: err.Error(), Err: err}
+		return res
+	default:
+		res.Err = &NetworkError{Tuple: t, URL: res.URL, LastStatus: lastStatus, Attempts: attempts, Err: err}
+		return res
+	}
+
+	if ans.status == 304 && stale != nil {
+		res.Cache, res.Doc, res.Bytes = CacheRevalidated, stale.Body, len(stale.Body)
+		c.store(ctx, key, *stale)
+		return res
+	}
+	doc, err := payload.Decode(t.Path, ans.body, c.decode)
+	if err != nil {
+		reason := err.Error()
+		var pe *payload.InvalidError
+		if errors.As(err, &pe) {
+			reason = pe.Reason
+		}
+		res.Err = &InvalidDataError{Tuple: t, URL: res.URL, Reason: reason, Err: err}
+		return res
+	}
+	res.Doc, res.Bytes = doc, len(doc)
+	c.store(ctx, key, cache.Entry{Status: 200, Body: doc, ETag: ans.etag, LastModified: ans.lastModified, Source: res.Source})
+	return res
+}
+
+// store writes a document entry, fresh for cache.ttl and kept longer when it
+// can be revalidated.
+func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
+	if !c.set.WriteCache || c.set.CacheTTL <= 0 {
+		return
+	}
+	e.Expires = time.Now().Add(c.set.CacheTTL)
+	retain := c.set.CacheTTL
+	if e.ETag != "" || e.LastModified != "" {
+		retain += staleRetention
+	}
+	// A failing persistent tier must not fail the fetch: the document is
+	// good and the memory tier holds it.
+	_ = c.cache.Set(ctx, key, e, retain)
+}
+
+// attempt is one try: the first source whose breaker is not open, falling
+// over to the next source when one fails in a way that counts against it.
+func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer) (a answer, srcName, url string, err error) {
+	if err := c.limit.acquire(ctx); err != nil {
+		return answer{}, "", "", retry.Permanent(err)
+	}
+	c.notifyInFlight()
+	defer func() {
+		c.limit.release()
+		c.notifyInFlight()
+	}()
+
+	tried := false
+	for _, src := range c.sources {
+		url = src.base.URL(t, c.set.Ref)
+		var got answer
+		var getErr error
+		berr := src.breaker.Run(func() error {
+			got, getErr = src.get(ctx, url, c.set, validators)
+			if retry.CountsAgainstSource(getErr) {
+				return getErr
+			}
+			return nil
+		})
+		c.notifyBreaker(src)
+		if errors.Is(berr, breaker.ErrBreakerOpen) {
+			continue
+		}
+		tried = true
+		a, srcName, err = got, src.name, getErr
+		if err == nil || !retry.CountsAgainstSource(err) || ctx.Err() != nil {
+			return a, srcName, url, err
+		}
+	}
+	if !tried {
+		return answer{}, "", "", retry.Permanent(fmt.Errorf("all %d source(s) unavailable: circuit breaker open", len(c.sources)))
+	}
+	return a, srcName, url, err
+}
+
+func isStatus(err error, status int) bool {
+	var se *retry.StatusError
+	return errors.As(err, &se) && se.Status == status
+}

@@ -1,0 +1,591 @@
+package fetch
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+const (
+	gpAUS = "Australian Grand Prix"
+	quali = "Qualifying"
+)
+
+func TestHTTP2OneConnectionSharedByConcurrentRequests(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	var ts []tuple.Tuple
+	for lap := 1; lap <= 15; lap++ {
+		ts = append(ts, mustTuple(t, 2025, gpAUS, quali, fmt.Sprintf("VER/%d_tel.json", lap)))
+	}
+	for _, d := range []string{"NOR", "PIA", "LEC", "HAM", "RUS"} {
+		ts = append(ts, mustTuple(t, 2025, gpAUS, quali, d+"/laptimes.json"))
+	}
+	res := c.FetchMany(context.Background(), ts)
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", ts[i], r.Err)
+		}
+		if r.Tuple != ts[i] {
+			t.Fatalf("result %d is for %s, want %s: order lost", i, r.Tuple, ts[i])
+		}
+		want, err := payload.Decode(ts[i].Path, corpus(t, "test/"+gpAUS+"/"+quali+"/"+ts[i].Path), payload.Options{Validate: true, NormalizeMissing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Doc, want) {
+			t.Fatalf("%s: document differs from the decoded corpus file", ts[i])
+		}
+		if r.Status != 200 || r.Cache != CacheMiss || r.Attempts != 1 || r.Source != srv.URL {
+			t.Fatalf("%s: facts %+v", ts[i], r)
+		}
+	}
+	if n := srv.notH2.Load(); n != 0 {
+		t.Fatalf("%d requests were not HTTP/2", n)
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("%d concurrent requests used %d connections, want 1", len(ts), n)
+	}
+}
+
+func TestFetchManyKeepsOrderAndIsolatesFailures(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/BAD/laptimes.json"):
+			_, _ = w.Write([]byte(`{"time": [1, 2], "lap": [1]}`))
+		case strings.HasSuffix(r.URL.Path, "/VER/laptimes.json"):
+			_, _ = w.Write([]byte(`{"time": [NaN, 80.1], "lap": [1.0, 2.0], "compound": ["None", "SOFT"]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	ts := []tuple.Tuple{
+		mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"),
+		mustTuple(t, 2025, gpAUS, quali, "XXX/laptimes.json"),
+		{Year: 2025, GP: gpAUS, Session: quali, Path: "../etc/passwd.json"},
+		mustTuple(t, 2025, gpAUS, quali, "BAD/laptimes.json"),
+		mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"),
+	}
+	res := c.FetchMany(context.Background(), ts)
+	kinds := []string{}
+	for _, r := range res {
+		kinds = append(kinds, ErrorKind(r.Err))
+	}
+	want := []string{KindOK, KindNotFound, KindBadRequest, KindInvalid, KindOK}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	if string(res[0].Doc) != `{"time": [null, 80.1], "lap": [1.0, 2.0], "compound": [null, "SOFT"]}` {
+		t.Fatalf("normalised document: %s", res[0].Doc)
+	}
+	var inv *InvalidDataError
+	if !errors.As(res[3].Err, &inv) || !strings.Contains(inv.Reason, "lap") {
+		t.Fatalf("invalid data error should name the column: %v", res[3].Err)
+	}
+	var br *BadRequestError
+	var te *tuple.Error
+	if !errors.As(res[2].Err, &br) || !errors.As(res[2].Err, &te) || te.Field != "path" {
+		t.Fatalf("bad request should wrap a tuple error on path: %v", res[2].Err)
+	}
+	if n := srv.requests.Load(); n != 3 { // VER (coalesced or cached once), XXX, BAD; never the bad tuple
+		t.Fatalf("server saw %d requests, want 3", n)
+	}
+}
+
+// failFirst answers status for the first n requests of each path, then
+// serves the corpus.
+func failFirst(t testing.TB, n int, status int, header map[string]string) http.HandlerFunc {
+	serve := corpusHandler(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	return func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		k := seen[r.URL.Path]
+		mu.Unlock()
+		if k <= n {
+			for h, v := range header {
+				w.Header().Set(h, v)
+			}
+			if status == 0 { // reset the stream: a transport error for the client
+				panic(http.ErrAbortHandler)
+			}
+			w.WriteHeader(status)
+			return
+		}
+		serve(w, r)
+	}
+}
+
+func TestRetryClasses(t *testing.T) {
+	cases := []struct {
+		name         string
+		status       int // 0 = stream reset
+		failures     int
+		wantKind     string
+		wantAttempts int
+	}{
+		{"transport error retried", 0, 2, KindOK, 3},
+		{"500 retried", 500, 2, KindOK, 3},
+		{"502 retried", 502, 3, KindOK, 4},
+		{"503 retried", 503, 1, KindOK, 2},
+		{"429 retried", 429, 2, KindOK, 3},
+		{"400 retried", 400, 1, KindOK, 2},
+		{"403 retried", 403, 1, KindOK, 2},
+		{"500 exhausts retries", 500, 10, KindNetwork, 4},
+		{"404 never retried", 404, 10, KindNotFound, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newH2Server(t, failFirst(t, tc.failures, tc.status, nil))
+			s := fastSettings(srv.caFile, srv.URL)
+			s.BreakerFailures = 100
+			c := newClient(t, s)
+			res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+			if got := ErrorKind(err); got != tc.wantKind {
+				t.Fatalf("kind %s (%v), want %s", got, err, tc.wantKind)
+			}
+			attempts := res.Attempts
+			var ne *NetworkError
+			if errors.As(err, &ne) {
+				attempts = ne.Attempts
+				if ne.LastStatus != tc.status || ne.URL == "" {
+					t.Fatalf("network error lost its facts: %+v", ne)
+				}
+			}
+			if attempts != tc.wantAttempts || int(srv.requests.Load()) != tc.wantAttempts {
+				t.Fatalf("attempts %d, server saw %d, want %d", attempts, srv.requests.Load(), tc.wantAttempts)
+			}
+		})
+	}
+}
+
+func TestInvalidDataIsNeverRetried(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"tel": {"time": [0.0`)) })
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	_, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/1_tel.json"))
+	if ErrorKind(err) != KindInvalid || srv.requests.Load() != 1 {
+		t.Fatalf("kind %s after %d requests: %v", ErrorKind(err), srv.requests.Load(), err)
+	}
+}
+
+func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
+	srv := newH2Server(t, failFirst(t, 1, 429, map[string]string{"Retry-After": "1"}))
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	start := time.Now()
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err != nil || res.Attempts != 2 {
+		t.Fatalf("%v after %d attempts", err, res.Attempts)
+	}
+	if el := time.Since(start); el < 950*time.Millisecond {
+		t.Fatalf("retried after %v, before the server's Retry-After of 1s", el)
+	}
+
+	capped := newH2Server(t, failFirst(t, 1, 503, map[string]string{"Retry-After": "120"}))
+	s := fastSettings(capped.caFile, capped.URL)
+	s.MaxDelay = 200 * time.Millisecond
+	c2 := newClient(t, s)
+	start = time.Now()
+	if _, err := c2.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 190*time.Millisecond || el > 2*time.Second {
+		t.Fatalf("Retry-After 120 with max_delay 200ms waited %v", el)
+	}
+}
+
+func TestPerAttemptTimeout(t *testing.T) {
+	var n atomic.Int64
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(3 * time.Second):
+			}
+			return
+		}
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.Timeout = 150 * time.Millisecond
+	c := newClient(t, s)
+	start := time.Now()
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err != nil || res.Attempts != 2 {
+		t.Fatalf("%v after %d attempts", err, res.Attempts)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("timed-out attempt not abandoned: %v", el)
+	}
+}
+
+func TestBreakerOpensFallsBackAndRecovers(t *testing.T) {
+	var healthy atomic.Bool
+	serve := corpusHandler(t)
+	primary := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		serve(w, r)
+	})
+	secondary := newH2Server(t, serve)
+	s := fastSettings(primary.caFile, primary.URL, secondary.URL)
+	s.TLSRootCAsFile = "" // two servers, two CAs: trust both via skip-verify in this test only
+	s.TLSSkipVerify = true
+	s.BreakerFailures = 3
+	s.BreakerTimeout = 300 * time.Millisecond
+	s.UseCache = false
+	c := newClient(t, s)
+	get := func() Result {
+		res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i := 0; i < 6; i++ {
+		if r := get(); r.Source != secondary.URL {
+			t.Fatalf("fetch %d answered by %s, want the fallback", i, r.Source)
+		}
+	}
+	if n := primary.requests.Load(); n != 3 {
+		t.Fatalf("primary saw %d requests; its breaker should open after 3 failures", n)
+	}
+	healthy.Store(true)
+	time.Sleep(350 * time.Millisecond)
+	if r := get(); r.Source != primary.URL {
+		t.Fatalf("recovered primary not used again: answered by %s", r.Source)
+	}
+	if r := get(); r.Source != primary.URL {
+		t.Fatalf("primary not kept after recovery: %s", r.Source)
+	}
+}
+
+func TestAllSourcesDownFailFastOnceBreakersOpen(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "https://" + l.Addr().String()
+	_ = l.Close() // connection refused from now on
+	s := fastSettings("", dead)
+	s.BreakerFailures = 2
+	s.BreakerTimeout = time.Minute
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	if _, err := c.FetchOne(context.Background(), tp); ErrorKind(err) != KindNetwork {
+		t.Fatalf("want network error, got %v", err)
+	}
+	start := time.Now()
+	_, err = c.FetchOne(context.Background(), tp)
+	var ne *NetworkError
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "circuit breaker open") || ne.Attempts != 1 {
+		t.Fatalf("want a breaker-open network error after 1 attempt, got %v", err)
+	}
+	if el := time.Since(start); el > 50*time.Millisecond {
+		t.Fatalf("all sources open should fail at once, took %v", el)
+	}
+}
+
+func TestIdenticalInFlightRequestsAreCoalesced(t *testing.T) {
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(150 * time.Millisecond)
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.UseCache, s.WriteCache = false, false
+	c := newClient(t, s)
+	ts := make([]tuple.Tuple, 12)
+	for i := range ts {
+		ts[i] = mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")
+	}
+	for i, r := range c.FetchMany(context.Background(), ts) {
+		if r.Err != nil || len(r.Doc) == 0 {
+			t.Fatalf("result %d: %v", i, r.Err)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("12 identical concurrent requests made %d server requests, want 1", n)
+	}
+}
+
+func TestCacheHitMissAndExpiry(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheTTL = 150 * time.Millisecond
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/1_tel.json")
+	first, _ := c.FetchOne(context.Background(), tp)
+	second, _ := c.FetchOne(context.Background(), tp)
+	if first.Cache != CacheMiss || second.Cache != CacheHit || second.Attempts != 0 || !bytes.Equal(first.Doc, second.Doc) {
+		t.Fatalf("first %s, second %s (attempts %d)", first.Cache, second.Cache, second.Attempts)
+	}
+	if srv.requests.Load() != 1 {
+		t.Fatalf("cache hit went to the server: %d requests", srv.requests.Load())
+	}
+	time.Sleep(200 * time.Millisecond)
+	third, _ := c.FetchOne(context.Background(), tp)
+	if third.Cache != CacheMiss || srv.requests.Load() != 2 {
+		t.Fatalf("expired entry: cache %s, %d requests", third.Cache, srv.requests.Load())
+	}
+}
+
+func TestUseCacheAndWriteCacheFlags(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	for _, tc := range []struct {
+		use, write bool
+		requests   int64
+	}{{true, false, 2}, {false, true, 2}, {true, true, 1}} {
+		srv.requests.Store(0)
+		s := fastSettings(srv.caFile, srv.URL)
+		s.UseCache, s.WriteCache = tc.use, tc.write
+		c := newClient(t, s)
+		for i := 0; i < 2; i++ {
+			if _, err := c.FetchOne(context.Background(), tp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := srv.requests.Load(); got != tc.requests {
+			t.Fatalf("use_cache=%v write_cache=%v: %d requests, want %d", tc.use, tc.write, got, tc.requests)
+		}
+	}
+}
+
+func TestCacheStaysWithinItsByteBound(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheMaxBytes = 400 << 10
+	c := newClient(t, s)
+	var ts []tuple.Tuple
+	for lap := 1; lap <= 10; lap++ {
+		ts = append(ts, mustTuple(t, 2025, gpAUS, quali, fmt.Sprintf("VER/%d_tel.json", lap)))
+	}
+	total := 0
+	for _, r := range c.FetchMany(context.Background(), ts) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		total += r.Bytes
+	}
+	if total <= int(s.CacheMaxBytes) {
+		t.Fatalf("test needs more than %d bytes of documents, has %d", s.CacheMaxBytes, total)
+	}
+	if b := c.CacheBytes(); b > s.CacheMaxBytes || b == 0 {
+		t.Fatalf("cache holds %d bytes, bound %d", b, s.CacheMaxBytes)
+	}
+}
+
+func TestNotFoundIsCachedBriefly(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	s := fastSettings(srv.caFile, srv.URL)
+	s.NotFoundTTL = 150 * time.Millisecond
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "ZZZ/laptimes.json")
+	for i := 0; i < 3; i++ {
+		res, err := c.FetchOne(context.Background(), tp)
+		var nf *NotFoundError
+		if !errors.As(err, &nf) {
+			t.Fatalf("want NotFoundError, got %v", err)
+		}
+		if i > 0 && res.Cache != CacheHit {
+			t.Fatalf("404 not served from the negative cache: %s", res.Cache)
+		}
+	}
+	if srv.requests.Load() != 1 {
+		t.Fatalf("%d requests for a cached 404", srv.requests.Load())
+	}
+	time.Sleep(200 * time.Millisecond)
+	_, _ = c.FetchOne(context.Background(), tp)
+	if srv.requests.Load() != 2 {
+		t.Fatal("negative entry outlived not_found_ttl")
+	}
+}
+
+func TestBodyLimitAndGzip(t *testing.T) {
+	file := corpus(t, "test/"+gpAUS+"/"+quali+"/VER/2_tel.json")
+	bomb := func() []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write([]byte(`{"tel": {"time": [`))
+		_, _ = zw.Write(bytes.Repeat([]byte("0,"), 20<<20))
+		_ = zw.Close()
+		return buf.Bytes()
+	}()
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		body := file
+		if strings.Contains(r.URL.Path, "/BOMB/") {
+			body = bomb
+		} else if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			_, _ = zw.Write(file)
+			_ = zw.Close()
+			body = buf.Bytes()
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(body)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.MaxBodyBytes = 1 << 20
+	c := newClient(t, s)
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json"))
+	if err != nil || res.Bytes < len(file)-100 {
+		t.Fatalf("gzip body: %v, %d bytes", err, res.Bytes)
+	}
+	start := time.Now()
+	_, err = c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "BOMB/1_tel.json"))
+	var inv *InvalidDataError
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "max_body_bytes") {
+		t.Fatalf("decompression bomb: want invalid data naming max_body_bytes, got %v", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Fatal("bomb read too long")
+	}
+	s.MaxBodyBytes = 1000
+	c2 := newClient(t, s)
+	if _, err := c2.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")); ErrorKind(err) != KindInvalid {
+		t.Fatalf("oversized body: %v", err)
+	}
+}
+
+func TestCancellationMidBackoffReturnsPromptly(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	s := fastSettings(srv.caFile, srv.URL)
+	s.BackoffFactor = 5 // the first backoff is 5 s
+	s.MaxDelay = time.Minute
+	c := newClient(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("cancel during a 5 s backoff took %v", el)
+	}
+}
+
+func TestRedirectToAnotherHostIsRefused(t *testing.T) {
+	other := newH2Server(t, corpusHandler(t))
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+r.URL.Path, http.StatusFound)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.TLSRootCAsFile, s.TLSSkipVerify = "", true
+	c := newClient(t, s)
+	_, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err == nil || !strings.Contains(err.Error(), "redirect") || other.requests.Load() != 0 {
+		t.Fatalf("redirect off host followed or not reported: %v (other saw %d)", err, other.requests.Load())
+	}
+	if srv.requests.Load() != 1 {
+		t.Fatalf("a refused redirect should not be retried: %d requests", srv.requests.Load())
+	}
+}
+
+func TestRevalidationWithETag(t *testing.T) {
+	serve := corpusHandler(t)
+	var notModified atomic.Int64
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheTTL = 100 * time.Millisecond
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/3_tel.json")
+	first, _ := c.FetchOne(context.Background(), tp)
+	time.Sleep(150 * time.Millisecond)
+	second, err := c.FetchOne(context.Background(), tp)
+	if err != nil || second.Cache != CacheRevalidated || !bytes.Equal(first.Doc, second.Doc) || notModified.Load() != 1 {
+		t.Fatalf("revalidation: %v, cache %s, 304s %d", err, second.Cache, notModified.Load())
+	}
+	third, _ := c.FetchOne(context.Background(), tp)
+	if third.Cache != CacheHit {
+		t.Fatalf("a 304 should refresh the entry: %s", third.Cache)
+	}
+}
+
+func TestSharedClientsAreReferenceCounted(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	a, err := Acquire(s, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Acquire(s, "", nil)
+	other := s
+	other.MaxConcurrent = 3
+	o, _ := Acquire(other, "", nil)
+	if a.Client != b.Client || a.Client == o.Client {
+		t.Fatal("equal settings must share a client, different ones must not")
+	}
+	a.Release()
+	a.Release() // idempotent
+	if _, err := b.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil {
+		t.Fatalf("client closed while still referenced: %v", err)
+	}
+	b.Release()
+	o.Release()
+	if _, err := b.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "NOR/laptimes.json")); err == nil {
+		t.Fatal("client still usable after the last release")
+	}
+}
+
+func TestNoGoroutineLeftAfterClose(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	c, err := New(fastSettings(srv.caFile, srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []tuple.Tuple
+	for lap := 1; lap <= 10; lap++ {
+		ts = append(ts, mustTuple(t, 2025, gpAUS, quali, fmt.Sprintf("LEC/%d_tel.json", lap)))
+	}
+	c.FetchMany(context.Background(), ts)
+	_ = c.Close()
+	srv.CloseClientConnections()
+	waitGoroutines(t, before+1)
+}
+
+func TestClosedClientRefusesWork(t *testing.T) {
+	c := newClient(t, fastSettings("", "http://127.0.0.1:9"))
+	_ = c.Close()
+	if _, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err == nil || ErrorKind(err) != KindNetwork {
+		t.Fatalf("closed client: %v", err)
+	}
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	s := config.Defaults()
+	s.MaxConcurrent = -1
+	if _, err := New(s, nil); err == nil || !strings.Contains(err.Error(), "max_concurrent_requests") {
+		t.Fatalf("want error naming max_concurrent_requests, got %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package fetch
+
+import (
+	"context"
+	"sync"
+)
+
+// flights coalesces identical in-flight requests: the first caller runs the
+// fetch, later callers with the same key wait for its result. The fetch runs
+// on its own context, cancelled only when every waiter has gone, so one
+// impatient caller never fails the others.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	res     Result
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// do returns fn's result for key, running fn at most once among concurrent
+// callers. shared reports whether this caller joined another's flight.
+func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.Context) Result) (res Result, shared bool) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = make(map[string]*flight)
+	}
+	f, ok := g.m[key]
+	if ok {
+		f.waiters++
+	} else {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(base, cancel)
+		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+		g.m[key] = f
+		go func() {
+			defer stop()
+			defer cancel()
+			f.res = fn(fctx)
+			g.mu.Lock()
+			delete(g.m, key)
+			g.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	g.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.res, ok
+	case <-ctx.Done():
+		g.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			f.cancel()
+		}
+		g.mu.Unlock()
+		return Result{Err: ctx.Err()}, ok
+	}
+}

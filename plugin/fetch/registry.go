@@ -1,0 +1,65 @@
+package fetch
+
+import (
+	"sync"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/cache"
+)
+
+// registry holds the clients shared by settings value, so that every
+// component of a process with the same settings shares one limiter, one
+// cache and one connection per source.
+var registry = struct {
+	sync.Mutex
+	m map[string]*shared
+}{m: make(map[string]*shared)}
+
+type shared struct {
+	client *Client
+	refs   int
+}
+
+// Shared is a reference to a shared client; Release it once.
+type Shared struct {
+	*Client
+	key  string
+	once sync.Once
+}
+
+// Acquire returns the client shared by every caller with equal settings and
+// the same persistent tier (named by tierName; "" for none), creating it on
+// first use.
+func Acquire(s config.Settings, tierName string, tier cache.Tier) (*Shared, error) {
+	key := s.Key() + "|tier=" + tierName
+	registry.Lock()
+	defer registry.Unlock()
+	if e, ok := registry.m[key]; ok {
+		e.refs++
+		return &Shared{Client: e.client, key: key}, nil
+	}
+	c, err := New(s, tier)
+	if err != nil {
+		return nil, err
+	}
+	registry.m[key] = &shared{client: c, refs: 1}
+	return &Shared{Client: c, key: key}, nil
+}
+
+// Release drops this reference; the last one closes the client, leaving no
+// goroutine or connection behind.
+func (s *Shared) Release() {
+	s.once.Do(func() {
+		registry.Lock()
+		e := registry.m[s.key]
+		e.refs--
+		last := e.refs == 0
+		if last {
+			delete(registry.m, s.key)
+		}
+		registry.Unlock()
+		if last {
+			_ = e.client.Close()
+		}
+	})
+}

@@ -1,0 +1,189 @@
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/eapache/go-resiliency/breaker"
+	"golang.org/x/net/http2"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/retry"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+// maxHeaderBytes bounds the response headers a source may send.
+const maxHeaderBytes = 64 << 10
+
+// errBodyTooLarge is a body over max_body_bytes: never retried.
+var errBodyTooLarge = errors.New("body exceeds max_body_bytes")
+
+// errNotJSON is an HTML answer (an error page, a captive portal): never retried.
+var errNotJSON = errors.New("content type is not JSON")
+
+// source is one entry of base_urls with its own HTTP/2 transport (one
+// multiplexed connection reused by all requests) and circuit breaker.
+type source struct {
+	base      tuple.Source
+	name      string
+	transport *http2.Transport
+	client    *http.Client
+	breaker   *breaker.Breaker
+}
+
+func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, error) {
+	src, err := tuple.ParseSource(base)
+	if err != nil {
+		return nil, fmt.Errorf("base_urls: %w", err)
+	}
+	u, err := url.Parse(strings.NewReplacer("{year}", "x", "{ref}", "x", "{gp}", "x", "{session}", "x", "{path}", "x").Replace(base))
+	if err != nil {
+		return nil, fmt.Errorf("base_urls: %q: %w", base, err)
+	}
+	t := &http2.Transport{
+		MaxHeaderListSize: maxHeaderBytes,
+		ReadIdleTimeout:   30 * time.Second, // ping a silent connection, drop it when dead
+		PingTimeout:       10 * time.Second,
+		IdleConnTimeout:   90 * time.Second,
+	}
+	dialer := &net.Dialer{Timeout: s.Timeout, KeepAlive: 30 * time.Second}
+	if u.Scheme == "http" {
+		// h2c: HTTP/2 with prior knowledge over plain TCP, for loopback mirrors.
+		t.AllowHTTP = true
+		t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}
+	} else {
+		t.TLSClientConfig = &tls.Config{
+			RootCAs:            roots,
+			InsecureSkipVerify: s.TLSSkipVerify, //nolint:gosec // opt-in, documented
+			NextProtos:         []string{"h2"},
+			MinVersion:         tls.VersionTLS12,
+		}
+		t.DialTLSContext = func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
+			td := &tls.Dialer{NetDialer: dialer, Config: cfg}
+			return td.DialContext(ctx, network, addr)
+		}
+	}
+	host := u.Host
+	return &source{
+		base:      src,
+		name:      src.String(),
+		transport: t,
+		client: &http.Client{
+			Transport: t,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if req.URL.Host != host || len(via) >= 5 {
+					return retry.Permanent(fmt.Errorf("redirect to %s refused: only redirects within %s are followed", req.URL.Redacted(), host))
+				}
+				return nil
+			},
+		},
+		breaker: breaker.New(s.BreakerFailures, 1, s.BreakerTimeout),
+	}, nil
+}
+
+// loadRoots returns the system pool plus an optional PEM file, or nil for
+// the system pool alone.
+func loadRoots(caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls.root_cas_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls.root_cas_file %q: no PEM certificate found", caFile)
+	}
+	return pool, nil
+}
+
+// answer is what one HTTP exchange produced.
+type answer struct {
+	status       int
+	body         []byte
+	etag         string
+	lastModified string
+}
+
+// get performs one GET with its own timeout. Non-2xx answers other than 304
+// come back as *retry.StatusError with the body discarded.
+func (s *source) get(ctx context.Context, rawURL string, set config.Settings, validators *answer) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, set.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return answer{}, retry.Permanent(fmt.Errorf("build request %s: %w", rawURL, err))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", set.UserAgent)
+	if validators != nil {
+		if validators.etag != "" {
+			req.Header.Set("If-None-Match", validators.etag)
+		}
+		if validators.lastModified != "" {
+			req.Header.Set("If-Modified-Since", validators.lastModified)
+		}
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return answer{}, fmt.Errorf("GET %s: %w", rawURL, err)
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return a, nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the stream be reused
+		se := &retry.StatusError{URL: rawURL, Status: resp.StatusCode}
+		if d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			se.RetryAfter = d
+		}
+		return a, se
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w: %q", rawURL, errNotJSON, ct))
+	}
+	if resp.ContentLength > set.MaxBodyBytes {
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w (%d > %d)", rawURL, errBodyTooLarge, resp.ContentLength, set.MaxBodyBytes))
+	}
+	// The transport decodes gzip itself, so the limit counts decoded bytes:
+	// a decompression bomb stops at max_body_bytes.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, set.MaxBodyBytes+1))
+	if err != nil {
+		return a, fmt.Errorf("GET %s: read body: %w", rawURL, err)
+	}
+	if int64(len(body)) > set.MaxBodyBytes {
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w (limit %d)", rawURL, errBodyTooLarge, set.MaxBodyBytes))
+	}
+	a.body = body
+	return a, nil
+}
+
+// state names a breaker state for metrics and logs.
+func (s *source) state() string {
+	switch s.breaker.GetState() {
+	case breaker.Open:
+		return "open"
+	case breaker.HalfOpen:
+		return "half_open"
+	default:
+		return "closed"
+	}
+}

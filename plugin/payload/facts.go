@@ -1,0 +1,64 @@
+package payload
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// DriverCodes returns the driver codes of a drivers.json document, in
+// document order, for planning a session.
+func DriverCodes(doc []byte) ([]string, error) {
+	records, err := ParseDrivers(doc)
+	if err != nil {
+		return nil, fmt.Errorf("drivers.json: %w", err)
+	}
+	codes := make([]string, 0, len(records))
+	for i, rec := range records {
+		var d struct {
+			Driver string `json:"driver"`
+		}
+		if err := json.Unmarshal(rec, &d); err != nil || d.Driver == "" {
+			return nil, fmt.Errorf("drivers.json: drivers[%d] has no driver code", i)
+		}
+		codes = append(codes, d.Driver)
+	}
+	return codes, nil
+}
+
+// LapFacts are what a laptimes.json says about the telemetry to fetch.
+type LapFacts struct {
+	Fastest int // lap with the lowest non-null time, 0 when none
+	Highest int // highest lap number, 0 when the file is empty
+}
+
+// LapFactsOf reads the lap and time columns of a normalised laptimes.json.
+// Times may be null (missing) and laps floats such as 2.0.
+func LapFactsOf(doc []byte) (LapFacts, error) {
+	c, err := ParseColumns(doc)
+	if err != nil {
+		return LapFacts{}, fmt.Errorf("laptimes.json: %w", err)
+	}
+	laps, times := c.Values["lap"], c.Values["time"]
+	var f LapFacts
+	best := math.Inf(1)
+	for i, raw := range laps {
+		var lap *float64
+		if err := json.Unmarshal(raw, &lap); err != nil {
+			return LapFacts{}, fmt.Errorf("laptimes.json: lap[%d] = %s is not a number", i, raw)
+		}
+		if lap == nil || *lap < 1 || *lap != math.Trunc(*lap) {
+			continue
+		}
+		n := int(*lap)
+		f.Highest = max(f.Highest, n)
+		if i < len(times) {
+			var t *float64
+			if json.Unmarshal(times[i], &t) == nil && t != nil && *t > 0 && *t < best {
+				best, f.Fastest = *t, n
+			}
+		}
+	}
+	return f, nil
+}

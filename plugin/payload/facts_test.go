@@ -1,0 +1,68 @@
+package payload
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestDriverCodesOfRealFiles(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "testdata")
+	for rel, want := range map[string]int{
+		"test/Australian Grand Prix/Qualifying/drivers.json": 20,
+		"2025/Australian Grand Prix/Qualifying/drivers.json": 20,
+	} {
+		raw, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := Decode(rel, raw, Options{Validate: true, NormalizeMissing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, err := DriverCodes(doc)
+		if err != nil || len(codes) != want || !slices.Contains(codes, "VER") {
+			t.Fatalf("%s: %v %v", rel, codes, err)
+		}
+	}
+	if _, err := DriverCodes([]byte(`{"drivers": [{"team": "X"}]}`)); err == nil {
+		t.Fatal("a record without a driver code was accepted")
+	}
+}
+
+func TestLapFactsOfEveryLaptimesVariant(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "testdata")
+	cases := []struct {
+		rel              string
+		fastest, highest int
+	}{
+		// Variant A, laps with gaps: VER's fastest is 75.481 on lap 16.
+		{"test/Australian Grand Prix/Qualifying/VER/laptimes.json", 16, 16},
+		// Variant A, empty arrays.
+		{"test/Australian Grand Prix/Qualifying/BEA/laptimes.json", 0, 0},
+		// Variant A with NaN times (normalised to null); a lone NaN lap has no fastest.
+		{"test/Australian Grand Prix/Race/DOO/laptimes.json", 0, 1},
+		// Variant A, ALO crashed on lap 33 (time NaN); his fastest race lap is 88.819 on lap 32.
+		{"test/Australian Grand Prix/Race/ALO/laptimes.json", 32, 33},
+	}
+	for _, c := range cases {
+		raw, err := os.ReadFile(filepath.Join(root, c.rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := Decode(c.rel, raw, Options{Validate: true, NormalizeMissing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := LapFactsOf(doc)
+		if err != nil || f.Fastest != c.fastest || f.Highest != c.highest {
+			t.Errorf("%s: got %+v %v, want fastest %d highest %d", c.rel, f, err, c.fastest, c.highest)
+		}
+	}
+	// Variants C/E from 2025/2026: "None" times become null, int laps.
+	f, err := LapFactsOf([]byte(`{"time": [null, 80.5, 79.9], "lap": [1, 2, 3]}`))
+	if err != nil || f.Fastest != 3 || f.Highest != 3 {
+		t.Fatalf("%+v %v", f, err)
+	}
+}
