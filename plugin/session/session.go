@@ -1,0 +1,231 @@
+// Package session plans the files of whole sessions: which session-level
+// files, which drivers (all of drivers.json by default), their lap times and
+// the telemetry of all laps, the fastest lap or a list of laps. The plan is
+// streamed in order while it is being made, because it depends on documents
+// (drivers.json, each laptimes.json) that are themselves part of it.
+//
+// It is shared by the f1_fetch input, which emits the documents, and the
+// f1_expand processor, which emits the tuples.
+package session
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+// DefaultFiles are the session-level files planned when a request names none.
+// Files a season lacks answer 404 and are dropped (and counted) by default.
+var DefaultFiles = []string{"drivers.json", "corners.json", "rcm.json", "weather.json", "session_laptimes.json"}
+
+// Laps selects the telemetry laps of each driver.
+type Laps struct {
+	Mode string // "all", "fastest", "list" or "none"
+	List []int  // with Mode "list"
+}
+
+// ParseLaps reads the laps setting: "all", "fastest", "none", or a list of
+// lap numbers.
+func ParseLaps(v any) (Laps, error) {
+	switch x := v.(type) {
+	case nil:
+		return Laps{Mode: "all"}, nil
+	case string:
+		switch x {
+		case "all", "fastest", "none":
+			return Laps{Mode: x}, nil
+		}
+	case []any:
+		l := Laps{Mode: "list"}
+		for _, e := range x {
+			n, ok := asLap(e)
+			if !ok {
+				return Laps{}, fmt.Errorf("field laps: value %v: lap numbers are whole numbers from 1", e)
+			}
+			l.List = append(l.List, n)
+		}
+		return l, nil
+	case []int:
+		return Laps{Mode: "list", List: x}, nil
+	}
+	return Laps{}, fmt.Errorf(`field laps: value %v: want "all", "fastest", "none" or a list of lap numbers`, v)
+}
+
+func asLap(v any) (int, bool) {
+	var f float64
+	switch x := v.(type) {
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case float64:
+		f = x
+	case string:
+		n, err := strconv.Atoi(x)
+		if err != nil {
+			return 0, false
+		}
+		f = float64(n)
+	default:
+		return 0, false
+	}
+	if f < 1 || f > 10000 || f != math.Trunc(f) {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// Request names a session and what to take of it.
+type Request struct {
+	Year      int
+	GP        string
+	Session   string
+	Files     []string // session-level files; nil means DefaultFiles
+	Drivers   []string // nil means every driver of drivers.json
+	Laptimes  bool     // each driver's laptimes.json
+	Telemetry bool     // each selected lap's {lap}_tel.json
+	Laps      Laps
+}
+
+// Validate refuses a request whose parts would make invalid tuples.
+func (r Request) Validate() error {
+	if _, err := tuple.New(r.Year, r.GP, r.Session, "drivers.json"); err != nil {
+		return err
+	}
+	for _, f := range r.Files {
+		if _, err := tuple.New(r.Year, r.GP, r.Session, f); err != nil {
+			return fmt.Errorf("field files: %w", err)
+		}
+	}
+	for _, d := range r.Drivers {
+		if _, err := tuple.New(r.Year, r.GP, r.Session, d+"/laptimes.json"); err != nil || len(d) != 3 || strings.ToUpper(d) != d {
+			return fmt.Errorf("field drivers: value %q: want a three-letter driver code such as VER", d)
+		}
+	}
+	switch r.Laps.Mode {
+	case "all", "fastest", "none", "list":
+	default:
+		return fmt.Errorf("field laps: value %q: want all, fastest, none or a list", r.Laps.Mode)
+	}
+	return nil
+}
+
+// Emit puts one tuple of the plan in its place and returns a way to wait for
+// its result, which the planner calls only for the documents it needs to
+// read (drivers.json, laptimes.json, probed telemetry).
+type Emit func(t tuple.Tuple) (wait func() fetch.Result, err error)
+
+// Read fetches a document the plan needs but does not emit (drivers.json
+// when the files leave it out, laptimes.json when laptimes are off).
+type Read func(ctx context.Context, t tuple.Tuple) fetch.Result
+
+// Plan streams the tuples of r, in order, to emit: the session files, then
+// each driver's laptimes.json, then each driver's telemetry. With laps
+// "all", laps 1 to the highest timed lap are planned at once and the laps
+// after it are probed one by one until the first 404 (untimed in-laps have
+// telemetry files too; the files are numbered 1..N without gaps).
+func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	mk := func(path string) tuple.Tuple {
+		return tuple.Tuple{Year: r.Year, GP: r.GP, Session: r.Session, Path: path}
+	}
+	readOnly := func(path string) func() fetch.Result {
+		return func() fetch.Result { return read(ctx, mk(path)) }
+	}
+	files := r.Files
+	if files == nil {
+		files = DefaultFiles
+	}
+	driversWait := readOnly("drivers.json")
+	for _, f := range files {
+		w, err := emit(mk(f))
+		if err != nil {
+			return err
+		}
+		if f == "drivers.json" {
+			driversWait = w
+		}
+	}
+	drivers := r.Drivers
+	if drivers == nil && (r.Laptimes || r.Telemetry) {
+		res := driversWait()
+		if res.Err != nil {
+			return fmt.Errorf("plan %d %s %s: read drivers.json: %w", r.Year, r.GP, r.Session, res.Err)
+		}
+		var err error
+		if drivers, err = payload.DriverCodes(res.Doc); err != nil {
+			return fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err)
+		}
+	}
+
+	laptimes := make([]func() fetch.Result, len(drivers))
+	for i, d := range drivers {
+		laptimes[i] = readOnly(d + "/laptimes.json")
+		if r.Laptimes {
+			w, err := emit(mk(d + "/laptimes.json"))
+			if err != nil {
+				return err
+			}
+			laptimes[i] = w
+		}
+	}
+	if !r.Telemetry || r.Laps.Mode == "none" {
+		return nil
+	}
+	for i, d := range drivers {
+		laps := r.Laps.List
+		if r.Laps.Mode != "list" {
+			res := laptimes[i]()
+			if res.Err != nil {
+				continue // the laptimes message carries the error; no laps to plan
+			}
+			facts, err := payload.LapFactsOf(res.Doc)
+			if err != nil {
+				continue
+			}
+			laps = nil
+			switch {
+			case r.Laps.Mode == "fastest" && facts.Fastest > 0:
+				laps = []int{facts.Fastest}
+			case r.Laps.Mode == "all":
+				for l := 1; l <= facts.Highest; l++ {
+					laps = append(laps, l)
+				}
+			}
+		}
+		for _, l := range laps {
+			if _, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", d, l))); err != nil {
+				return err
+			}
+		}
+		if r.Laps.Mode == "all" {
+			if err := probe(ctx, emit, mk, d, len(laps)+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// probe emits laps from next on until one is not found (or fails): the
+// first 404 ends the driver's telemetry.
+func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, driver string, next int) error {
+	for lap := next; ctx.Err() == nil; lap++ {
+		w, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", driver, lap)))
+		if err != nil {
+			return err
+		}
+		if w().Err != nil {
+			return nil
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,157 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+const (
+	gp    = "Australian Grand Prix"
+	quali = "Qualifying"
+)
+
+func client(t *testing.T) (*fetch.Client, *mirrortest.Mirror) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	s := config.Defaults()
+	s.BaseURLs = []string{m.URL}
+	c, err := fetch.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, m
+}
+
+// collect runs Plan and returns the tuples in order and their results.
+func collect(t *testing.T, c *fetch.Client, r Request) ([]tuple.Tuple, map[string]fetch.Result) {
+	var mu sync.Mutex
+	var order []tuple.Tuple
+	results := map[string]fetch.Result{}
+	emit := func(tp tuple.Tuple) (func() fetch.Result, error) {
+		order = append(order, tp)
+		return func() fetch.Result {
+			res, _ := c.FetchOne(context.Background(), tp)
+			mu.Lock()
+			results[tp.Path] = res
+			mu.Unlock()
+			return res
+		}, nil
+	}
+	read := func(ctx context.Context, tp tuple.Tuple) fetch.Result { res, _ := c.FetchOne(ctx, tp); return res }
+	if err := Plan(context.Background(), r, emit, read); err != nil {
+		t.Fatal(err)
+	}
+	return order, results
+}
+
+// telemetryOnDisk counts the N_tel.json files of a driver in the corpus.
+func telemetryOnDisk(t *testing.T, driver string) int {
+	dir := filepath.Join(mirrortest.SharedTestdata(t), "test", gp, quali, driver)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "_tel.json") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPlanAllLapsFindsEveryTelemetryFile(t *testing.T) {
+	c, _ := client(t)
+	order, results := collect(t, c, Request{Year: 2025, GP: gp, Session: quali, Files: []string{"drivers.json", "corners.json"},
+		Laptimes: true, Telemetry: true, Laps: Laps{Mode: "all"}})
+	if order[0].Path != "drivers.json" || order[1].Path != "corners.json" {
+		t.Fatalf("session files first: %v", order[:2])
+	}
+	perDriver := map[string]int{}
+	laptimes := 0
+	for _, tp := range order {
+		if strings.HasSuffix(tp.Path, "/laptimes.json") {
+			laptimes++
+		}
+		if strings.HasSuffix(tp.Path, "_tel.json") {
+			if res, ok := results[tp.Path]; !ok || res.Err == nil {
+				perDriver[tp.Driver()]++ // planned from laptimes, or a probe that was found
+			}
+		}
+	}
+	if laptimes != 20 || len(perDriver) != 20 {
+		t.Fatalf("%d laptimes, %d drivers with telemetry", laptimes, len(perDriver))
+	}
+	total := 0
+	for d, n := range perDriver {
+		if want := telemetryOnDisk(t, d); n != want {
+			t.Errorf("%s: planned %d telemetry files, the corpus has %d", d, n, want)
+		}
+		total += n
+	}
+	if total != 297 {
+		t.Fatalf("planned %d telemetry files, the session has 297", total)
+	}
+}
+
+func TestPlanFastestLap(t *testing.T) {
+	c, _ := client(t)
+	order, _ := collect(t, c, Request{Year: 2025, GP: gp, Session: quali, Files: []string{"drivers.json"},
+		Laptimes: false, Telemetry: true, Laps: Laps{Mode: "fastest"}})
+	var tel []string
+	for _, tp := range order {
+		if strings.HasSuffix(tp.Path, "_tel.json") {
+			tel = append(tel, tp.Path)
+		}
+	}
+	// BEA's laptimes are empty: 19 fastest laps. VER's fastest is lap 16 (75.481 s).
+	if len(tel) != 19 || !slices.Contains(tel, "VER/16_tel.json") {
+		t.Fatalf("fastest laps: %v", tel)
+	}
+}
+
+func TestPlanListAndDrivers(t *testing.T) {
+	c, m := client(t)
+	order, _ := collect(t, c, Request{Year: 2025, GP: gp, Session: quali, Files: []string{},
+		Drivers: []string{"VER", "NOR"}, Laptimes: true, Telemetry: true, Laps: Laps{Mode: "list", List: []int{1, 2}}})
+	got := []string{}
+	for _, tp := range order {
+		got = append(got, tp.Path)
+	}
+	want := "[VER/laptimes.json NOR/laptimes.json VER/1_tel.json VER/2_tel.json NOR/1_tel.json NOR/2_tel.json]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("plan %v, want %s", got, want)
+	}
+	if n := m.Count("/2025@main/" + gp + "/" + quali + "/drivers.json"); n != 0 {
+		t.Fatalf("named drivers should not read drivers.json (%d requests)", n)
+	}
+}
+
+func TestRequestValidation(t *testing.T) {
+	for _, r := range []Request{
+		{Year: 1950, GP: gp, Session: quali, Laps: Laps{Mode: "all"}},
+		{Year: 2025, GP: "../x", Session: quali, Laps: Laps{Mode: "all"}},
+		{Year: 2025, GP: gp, Session: quali, Drivers: []string{"ver"}, Laps: Laps{Mode: "all"}},
+		{Year: 2025, GP: gp, Session: quali, Laps: Laps{Mode: "slowest"}},
+	} {
+		if err := r.Validate(); err == nil {
+			t.Errorf("accepted %+v", r)
+		}
+	}
+	for _, v := range []any{"every", []any{0}, []any{1.5}, 3} {
+		if _, err := ParseLaps(v); err == nil || !strings.Contains(err.Error(), "laps") {
+			t.Errorf("laps %v: %v", v, err)
+		}
+	}
+}
