@@ -22,6 +22,19 @@ const (
 	kfiFieldBatching        = "batching"
 )
 
+// kafkaFranzInputExample is the documented example, parsed by the tests.
+const kafkaFranzInputExample = `
+input:
+  kafka_franz:
+    seed_brokers: [ "localhost:9092" ]
+    topics: [ "f1-requests" ]
+    consumer_group: f1fetch
+    checkpoint_limit: 256
+    batching:
+      count: 50
+      period: 500ms
+`
+
 func kafkaFranzInputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
@@ -81,17 +94,7 @@ Each message carries:
 		).
 		Example("Fan out f1fetch requests", `
 Every instance joins the group f1fetch; the partitions of the requests topic are split
-between them, and a request is committed once its document reached the output.`, `
-input:
-  kafka_franz:
-    seed_brokers: [ "localhost:9092" ]
-    topics: [ "f1-requests" ]
-    consumer_group: f1fetch
-    checkpoint_limit: 256
-    batching:
-      count: 50
-      period: 500ms
-`)
+between them, and a request is committed once its document reached the output.`, kafkaFranzInputExample)
 }
 
 func init() {

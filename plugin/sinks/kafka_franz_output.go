@@ -29,6 +29,22 @@ const (
 	kfoFieldMaxMessageBytes = "max_message_bytes"
 )
 
+// kafkaFranzOutputExample is the documented example, parsed by the tests.
+const kafkaFranzOutputExample = `
+output:
+  kafka_franz:
+    seed_brokers: [ "localhost:9092" ]
+    topic: 'f1-laps-${! metadata("f1_year") }'
+    key: '${! metadata("f1_driver") }'
+    max_in_flight: 1
+    compression: zstd
+    metadata:
+      include_prefixes: [ "f1_" ]
+    batching:
+      count: 500
+      period: 1s
+`
+
 func kafkaFranzOutputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
@@ -88,20 +104,7 @@ Field names follow Redpanda Connect's kafka_franz output.`+service.OutputPerform
 		).
 		Example("Laps into a topic, keyed by driver", `
 Every row of an f1_rows processor goes to the topic of its season, keyed by driver so
-that a driver's laps stay in order on one partition.`, `
-output:
-  kafka_franz:
-    seed_brokers: [ "localhost:9092" ]
-    topic: 'f1-laps-${! metadata("f1_year") }'
-    key: '${! metadata("f1_driver") }'
-    max_in_flight: 1
-    compression: zstd
-    metadata:
-      include_prefixes: [ "f1_" ]
-    batching:
-      count: 500
-      period: 1s
-`)
+that a driver's laps stay in order on one partition.`, kafkaFranzOutputExample)
 }
 
 func init() {

@@ -39,6 +39,27 @@ var sqlDrivers = map[string]string{
 	"postgres": "pgx",    // github.com/jackc/pgx/v5/stdlib
 }
 
+// sqlInsertOutputExample is the documented example, parsed by the tests.
+const sqlInsertOutputExample = `
+output:
+  sql_insert:
+    driver: sqlite
+    dsn: ./f1.db
+    table: laps
+    columns: [ year, gp, session, driver, lap, time ]
+    args_mapping: root = [ this.year, this.gp, this.session, this.driver, this.lap, this.time ]
+    init_statement: |
+      CREATE TABLE IF NOT EXISTS laps (
+        year INTEGER, gp TEXT, session TEXT, driver TEXT, lap INTEGER, time DOUBLE PRECISION,
+        PRIMARY KEY (year, gp, session, driver, lap)
+      );
+    conflict: do_nothing
+    conflict_columns: [ year, gp, session, driver, lap ]
+    batching:
+      count: 1000
+      period: 1s
+`
+
 func sqlInsertOutputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
@@ -74,7 +95,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
 			service.NewStringField(sqlFieldInitStatement).
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
-				Example(`CREATE TABLE IF NOT EXISTS laps (year INTEGER, gp TEXT, driver TEXT, lap INTEGER, time REAL, PRIMARY KEY (year, gp, driver, lap))`).
+				Example(`CREATE TABLE IF NOT EXISTS laps (year INTEGER, gp TEXT, driver TEXT, lap INTEGER, time DOUBLE PRECISION, PRIMARY KEY (year, gp, driver, lap))`).
 				Optional(),
 			service.NewStringEnumField(sqlFieldConflict, "do_nothing", "upsert").
 				Description("What to do with a row that collides with a stored one: `do_nothing` keeps the stored row, `upsert` overwrites its other columns (needs `conflict_columns`).").
@@ -92,25 +113,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 		).
 		Example("Laps into SQLite, idempotent reruns", `
 Rows of the f1_rows processor land in a local SQLite file; running the pipeline again
-for the same session leaves the table as it was.`, `
-output:
-  sql_insert:
-    driver: sqlite
-    dsn: ./f1.db
-    table: laps
-    columns: [ year, gp, session, driver, lap, time ]
-    args_mapping: root = [ this.year, this.gp, this.session, this.driver, this.lap, this.time ]
-    init_statement: |
-      CREATE TABLE IF NOT EXISTS laps (
-        year INTEGER, gp TEXT, session TEXT, driver TEXT, lap INTEGER, time REAL,
-        PRIMARY KEY (year, gp, session, driver, lap)
-      );
-    conflict: do_nothing
-    conflict_columns: [ year, gp, session, driver, lap ]
-    batching:
-      count: 1000
-      period: 1s
-`)
+for the same session leaves the table as it was.`, sqlInsertOutputExample)
 }
 
 func init() {
@@ -349,10 +352,11 @@ func (o *sqlInsertOutput) WriteBatch(ctx context.Context, batch service.MessageB
 	if o.db == nil {
 		return service.ErrNotConnected
 	}
+	mapping := batch.BloblangExecutor(o.argsMapping)
 	rows := make([][]any, len(batch))
 	for i := range batch {
 		var err error
-		if rows[i], err = o.args(batch, i); err != nil {
+		if rows[i], err = o.args(mapping, i); err != nil {
 			return fmt.Errorf("sql_insert: field %s: message %d: %w", sqlFieldArgsMapping, i, err)
 		}
 	}
@@ -386,8 +390,15 @@ func insertRows(ctx context.Context, tx *sql.Tx, insert string, rows [][]any) er
 }
 
 // args runs args_mapping for message i and checks it gave one value per column.
-func (o *sqlInsertOutput) args(batch service.MessageBatch, i int) ([]any, error) {
-	v, err := batch.BloblangQueryValue(i, o.argsMapping)
+func (o *sqlInsertOutput) args(mapping *service.MessageBatchBloblangExecutor, i int) ([]any, error) {
+	res, err := mapping.Query(i)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return nil, fmt.Errorf("want an array of %d values (one per column), the mapping deleted the message", len(o.columns))
+	}
+	v, err := res.AsStructured()
 	if err != nil {
 		return nil, err
 	}
