@@ -1,0 +1,385 @@
+package components
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/redpanda-data/benthos/v4/public/components/io"
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+)
+
+const (
+	gpAUS = "Australian Grand Prix"
+	quali = "Qualifying"
+)
+
+// received is what a test stream's output got.
+type received struct {
+	mu   sync.Mutex
+	msgs []*service.Message
+}
+
+func (r *received) add(_ context.Context, b service.MessageBatch) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, b...)
+	return nil
+}
+
+func (r *received) all() []*service.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*service.Message(nil), r.msgs...)
+}
+
+func (r *received) paths(t *testing.T) []string {
+	var out []string
+	for _, m := range r.all() {
+		p, _ := m.MetaGet(metaPath)
+		out = append(out, p)
+	}
+	return out
+}
+
+// runProcessor sends one batch of raw messages through the processor YAML
+// and returns the messages that came out, with the metrics text.
+func runProcessor(t *testing.T, procYAML string, inputs ...string) ([]*service.Message, string) {
+	t.Helper()
+	sb := service.NewStreamBuilder()
+	mux := http.NewServeMux()
+	sb.SetHTTPMux(mux)
+	if err := sb.SetMetricsYAML("json_api: {}"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.SetLoggerYAML("level: none"); err != nil {
+		t.Fatal(err)
+	}
+	produce, err := sb.AddBatchProducerFunc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddProcessorYAML(procYAML); err != nil {
+		t.Fatal(err)
+	}
+	var got received
+	if err := sb.AddBatchConsumerFunc(got.add); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(context.Background()) }()
+	var batch service.MessageBatch
+	for _, in := range inputs {
+		batch = append(batch, service.NewMessage([]byte(in)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := produce(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if err := stream.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	return got.all(), rec.Body.String()
+}
+
+// runInput runs a stream whose input is inYAML until the input ends.
+func runInput(t *testing.T, inYAML string) *received {
+	t.Helper()
+	sb := service.NewStreamBuilder()
+	if err := sb.SetLoggerYAML("level: none"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddInputYAML(inYAML); err != nil {
+		t.Fatal(err)
+	}
+	var got received
+	if err := sb.AddBatchConsumerFunc(got.add); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := stream.Run(ctx); err != nil {
+		t.Fatalf("stream did not end by itself: %v", err)
+	}
+	return &got
+}
+
+func tupleJSON(path string) string {
+	return fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "path": %q}`, gpAUS, quali, path)
+}
+
+func TestFetchProcessorKeepsOrderFlagsFailuresAndSetsMetadata(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, metrics := runProcessor(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  on_not_found: error
+`, m.URL),
+		tupleJSON("VER/laptimes.json"),
+		`[2025, "Australian Grand Prix", "Qualifying", "VER/2_tel.json"]`,
+		`{"year": "2025", "gp": "Australian Grand Prix", "session": "Qualifying", "path": "XXX/laptimes.json"}`,
+		`{"year": 2025, "gp": "Australian Grand Prix", "session": "Qualifying", "path": "../../etc/passwd"}`,
+		`not json at all`,
+		tupleJSON("drivers.json"),
+	)
+	if len(msgs) != 6 {
+		t.Fatalf("%d messages out of 6", len(msgs))
+	}
+	wantKinds := []string{"", "", "not_found", "bad_request", "bad_request", ""}
+	for i, msg := range msgs {
+		kind, _ := msg.MetaGet(metaErrorKind)
+		if kind != wantKinds[i] || (kind == "") != (msg.GetError() == nil) {
+			t.Errorf("message %d: error kind %q (err %v), want %q", i, kind, msg.GetError(), wantKinds[i])
+		}
+	}
+	body, _ := msgs[1].AsBytes()
+	var tel struct {
+		Tel struct{ Speed []any } `json:"tel"`
+	}
+	if err := json.Unmarshal(body, &tel); err != nil || len(tel.Tel.Speed) == 0 {
+		t.Fatalf("telemetry document: %v", err)
+	}
+	for _, key := range []string{metaYear, metaGP, metaSession, metaPath, metaKind, metaDriver, metaLap, metaURL, metaSource, metaStatus, metaCache, metaAttempts, metaDuration, metaBytes} {
+		if _, ok := msgs[1].MetaGet(key); !ok {
+			t.Errorf("metadata %s missing", key)
+		}
+	}
+	if lap, _ := msgs[1].MetaGet(metaLap); lap != "2" {
+		t.Errorf("f1_lap %q", lap)
+	}
+	if kept, _ := msgs[4].AsBytes(); string(kept) != "not json at all" {
+		t.Errorf("a failed message must keep its content, got %q", kept)
+	}
+	if n := m.Counts().Total; n != 4 {
+		t.Errorf("mirror saw %d requests; bad tuples must send none", n)
+	}
+	for _, want := range []string{`f1_requests{`, `bad_request`, `not_found`, `f1_cache{`, `f1_request_latency_ns`, `f1_in_flight`, `f1_breaker_state`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestFetchProcessorDropsNotFoundByDefaultAndCountsIt(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, metrics := runProcessor(t, fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL),
+		tupleJSON("ZZZ/laptimes.json"), tupleJSON("NOR/laptimes.json"))
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the 404 dropped", len(msgs))
+	}
+	if p, _ := msgs[0].MetaGet(metaPath); p != "NOR/laptimes.json" {
+		t.Fatalf("kept %s", p)
+	}
+	if !strings.Contains(metrics, `f1_not_found_dropped{label=\"\",path=\"root.pipeline.processors.0\"}":1`) {
+		t.Fatalf("dropped 404 not counted:\n%s", metrics)
+	}
+}
+
+func TestFetchInputStreamsSessionsInOrderAndEnds(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	got := runInput(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  prefetch: 8
+  requests:
+    - { year: 2025, gp: %q, session: Race, path: ALO/33_tel.json }
+  sessions:
+    - year: 2025
+      gp: %q
+      session: %q
+      files: [ drivers.json, corners.json, weather.json ]
+      drivers: [ VER, NOR ]
+      laps: fastest
+`, m.URL, gpAUS, gpAUS, quali))
+	want := "[ALO/33_tel.json drivers.json corners.json VER/laptimes.json NOR/laptimes.json VER/16_tel.json NOR/19_tel.json]"
+	if p := fmt.Sprint(got.paths(t)); p != want {
+		t.Fatalf("emitted %s\nwant    %s (weather.json answers 404 and is dropped)", p, want)
+	}
+}
+
+func TestFetchInputAllLapsOfTheBundledRace(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	got := runInput(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  sessions:
+    - { year: 2025, gp: %q, session: Race, files: [ drivers.json ], drivers: [ ALO, HAD ], laps: all }
+`, m.URL, gpAUS))
+	tel := 0
+	for _, p := range got.paths(t) {
+		if strings.HasSuffix(p, "_tel.json") {
+			tel++
+		}
+	}
+	// ALO: laps 1-33; HAD crashed on the formation lap: one file. No errors.
+	if tel != 34 {
+		t.Fatalf("%d telemetry documents, want 34", tel)
+	}
+	for _, msg := range got.all() {
+		if msg.GetError() != nil {
+			t.Fatalf("unexpected failure: %v", msg.GetError())
+		}
+	}
+}
+
+func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL),
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "laps": [1], "drivers": ["VER"]}`, gpAUS, quali),
+		`{"year": "twenty", "gp": "x", "session": "y"}`)
+	var paths []string
+	for _, msg := range msgs {
+		if msg.GetError() != nil {
+			paths = append(paths, "error")
+			continue
+		}
+		b, _ := msg.AsBytes()
+		var tp struct{ Path string }
+		_ = json.Unmarshal(b, &tp)
+		paths = append(paths, tp.Path)
+	}
+	if fmt.Sprint(paths) != "[drivers.json VER/laptimes.json VER/1_tel.json error]" {
+		t.Fatalf("expanded to %v", paths)
+	}
+}
+
+func TestRowsExplodesDocumentsFromFetch(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, _ := runProcessor(t, fmt.Sprintf(`
+f1_fetch: { base_urls: [ %q ] }
+`, m.URL)+"\n", tupleJSON("VER/laptimes.json"))
+	if len(msgs) != 1 {
+		t.Fatal("fetch failed")
+	}
+	// Feed the fetched document, with its metadata, to f1_rows.
+	sb := service.NewStreamBuilder()
+	_ = sb.SetLoggerYAML("level: none")
+	produce, _ := sb.AddBatchProducerFunc()
+	_ = sb.AddProcessorYAML(`f1_rows: {}`)
+	var got received
+	_ = sb.AddBatchConsumerFunc(got.add)
+	stream, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = stream.Run(context.Background()) }()
+	noMeta := service.NewMessage([]byte(`{"time": [1], "lap": [1]}`))
+	if err := produce(context.Background(), service.MessageBatch{msgs[0], noMeta}); err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.Stop(context.Background())
+	out := got.all()
+	if len(out) != 12 { // VER has 11 timed laps, plus the flagged message
+		t.Fatalf("%d rows", len(out))
+	}
+	var row map[string]any
+	b, _ := out[10].AsBytes()
+	if err := json.Unmarshal(b, &row); err != nil || row["driver"] != "VER" || row["lap"] != float64(16) || row["year"] != float64(2025) {
+		t.Fatalf("last lap row: %s", b)
+	}
+	if out[11].GetError() == nil || !strings.Contains(out[11].GetError().Error(), "f1_year") {
+		t.Fatalf("a document without metadata should be flagged naming it: %v", out[11].GetError())
+	}
+}
+
+func TestEnvironmentFallbackAndFieldPrecedence(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	t.Setenv("F1FETCH_BASE_URLS", m.URL)
+	t.Setenv("F1FETCH_MAX_CONCURRENT", "3")
+	spec := fetchProcessorSpec()
+	conf, err := spec.ParseYAML(`max_retries: 1`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := settingsFrom(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BaseURLs[0] != m.URL || s.MaxConcurrent != 3 || s.MaxRetries != 1 {
+		t.Fatalf("env fallback or field precedence broken: %+v", s)
+	}
+	conf, _ = spec.ParseYAML(`max_concurrent_requests: 9`, nil)
+	if s, _ = settingsFrom(conf); s.MaxConcurrent != 9 {
+		t.Fatalf("a set field must win over the environment: %d", s.MaxConcurrent)
+	}
+}
+
+func TestBadConfigNamesTheField(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{`f1_fetch: { max_concurrent_requests: -4 }`, "max_concurrent_requests"},
+		{`f1_fetch: { base_urls: [ "http://cdn.example.com" ] }`, "base_urls"},
+		{`f1_fetch: { max_concurrency: 4 }`, "max_concurrency"},
+		{`f1_fetch: { cache_resource: nope }`, "cache_resource"},
+		{`f1_fetch: { timeout: 0s }`, "timeout"},
+	} {
+		sb := service.NewStreamBuilder()
+		err := sb.AddProcessorYAML(c.yaml)
+		if err == nil {
+			_, _ = sb.AddBatchProducerFunc()
+			_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
+			var s *service.Stream
+			if s, err = sb.Build(); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err = s.Run(ctx)
+				cancel()
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want an error naming %s, got %v", c.yaml, c.want, err)
+		}
+	}
+}
+
+func TestCacheResourceIsThePersistentTier(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	dir := t.TempDir()
+	run := func() {
+		sb := service.NewStreamBuilder()
+		_ = sb.SetLoggerYAML("level: none")
+		if err := sb.AddCacheYAML(fmt.Sprintf(`{ label: disk, file: { directory: %q } }`, dir)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.AddInputYAML(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  cache_resource: disk
+  requests: [ { year: 2025, gp: %q, session: %q, path: VER/5_tel.json } ]
+`, m.URL, gpAUS, quali)); err != nil {
+			t.Fatal(err)
+		}
+		_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
+		s, err := sb.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run() // a new stream: new client, empty memory tier; the file cache answers
+	if n := m.Count("/2025@main/" + gpAUS + "/" + quali + "/VER/5_tel.json"); n != 1 {
+		t.Fatalf("file fetched %d times across two runs sharing a file cache", n)
+	}
+}

@@ -1,0 +1,252 @@
+// Package components is the Benthos face of f1fetch: the f1_fetch input
+// and processor, f1_expand and f1_rows. Importing it registers them, so any
+// Benthos or Redpanda Connect build can import it.
+package components
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/cache"
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+)
+
+// Engine field names, shared by every component that fetches.
+const (
+	fieldBaseURLs          = "base_urls"
+	fieldRef               = "ref"
+	fieldMaxConcurrent     = "max_concurrent_requests"
+	fieldMaxRetries        = "max_retries"
+	fieldBackoffFactor     = "backoff_factor"
+	fieldJitterMax         = "jitter_max"
+	fieldMaxDelay          = "max_delay"
+	fieldTimeout           = "timeout"
+	fieldBreakerFailures   = "breaker_failures"
+	fieldBreakerTimeout    = "breaker_timeout"
+	fieldMaxBodyBytes      = "max_body_bytes"
+	fieldUseCache          = "use_cache"
+	fieldWriteCache        = "write_cache"
+	fieldCacheTTL          = "cache_ttl"
+	fieldNotFoundTTL       = "not_found_ttl"
+	fieldCacheMaxBytes     = "cache_max_bytes"
+	fieldCacheDir          = "cache_dir"
+	fieldCacheResource     = "cache_resource"
+	fieldValidate          = "validate"
+	fieldNormalizeMissing  = "normalize_missing"
+	fieldAllowInsecureHTTP = "allow_insecure_http"
+	fieldTLS               = "tls"
+	fieldTLSRootCAsFile    = "root_cas_file"
+	fieldTLSSkipVerify     = "skip_cert_verify"
+	fieldOnNotFound        = "on_not_found"
+)
+
+// envOf returns the F1FETCH_* variable that stands in for a field.
+func envOf(field string) string {
+	for _, v := range config.Vars {
+		if v.Field == field {
+			return v.Name
+		}
+	}
+	return ""
+}
+
+func describe(field, text string) string {
+	if env := envOf(field); env != "" {
+		return fmt.Sprintf("%s When the field is not set, the environment variable `%s` is used, then the default.", text, env)
+	}
+	return text
+}
+
+// engineFields are the settings of the fetch engine. None has a schema
+// default: an unset field falls back to its F1FETCH_* variable, then to the
+// config package's default, shown in each description.
+func engineFields() []*service.ConfigField {
+	d := config.Defaults()
+	return []*service.ConfigField{
+		service.NewStringListField(fieldBaseURLs).Optional().
+			Description(describe("base_urls", fmt.Sprintf("Sources tried in order. An entry without placeholders is a base under which the jsDelivr layout `{year}@{ref}/{gp}/{session}/{path}` is appended (a local mirror: `http://127.0.0.1:8080`); an entry with placeholders `{year}`, `{ref}`, `{gp}`, `{session}`, `{path}` is a full template. Remote sources must be `https://`; `http://` is for loopback mirrors (spoken as h2c). Default `%s`.", strings.Join(d.BaseURLs, "`, `")))).
+			Example([]string{"http://127.0.0.1:8080"}).
+			LintRule(`let urls = if this.type() == "array" { this } else { [] }
+root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %q: remote http:// sources need allow_insecure_http: true; use https://".format(u))`),
+		service.NewStringField(fieldRef).Optional().Description(describe("ref", "Git ref of the data repositories (a branch or commit). Default `main`.")),
+		service.NewIntField(fieldMaxConcurrent).Optional().
+			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")).
+			LintRule(`root = if this.type() == "number" && (this < 1 || this > 10000) { ["field max_concurrent_requests: value %v: must be between 1 and 10000".format(this)] }`),
+		service.NewIntField(fieldMaxRetries).Optional().Description(describe("max_retries", "Retries after the first try. Default 3.")).
+			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
+		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
+		service.NewDurationField(fieldJitterMax).Optional().Advanced().Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
+		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
+		service.NewDurationField(fieldTimeout).Optional().Description(describe("timeout", "Timeout of each attempt. Default `30s`.")),
+		service.NewIntField(fieldBreakerFailures).Optional().Advanced().Description(describe("breaker_failures", "Failures (transport errors, 429, 5xx) that open a source's circuit breaker; an open source is skipped for the next one. Default 5.")),
+		service.NewDurationField(fieldBreakerTimeout).Optional().Advanced().Description(describe("breaker_timeout", "How long a breaker stays open before the source is probed again. Default `60s`.")),
+		service.NewIntField(fieldMaxBodyBytes).Optional().Advanced().Description(describe("max_body_bytes", "Largest body read (after gzip decoding); a larger one is invalid data. Default 67108864 (64 MiB).")),
+		service.NewBoolField(fieldUseCache).Optional().Description(describe("use_cache", "Read documents from the cache before the network. Default true.")),
+		service.NewBoolField(fieldWriteCache).Optional().Description(describe("write_cache", "Store fetched documents (and 404 answers, briefly) in the cache. Default true.")),
+		service.NewDurationField(fieldCacheTTL).Optional().Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
+		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
+		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes; the oldest entries go first. Default 268435456 (256 MiB).")),
+		service.NewStringField(fieldCacheDir).Optional().Advanced().Description(describe("cache_dir", "A directory holding a persistent cache tier, kept across runs. Ignored when `cache_resource` is set. Default none.")),
+		service.NewStringField(fieldCacheResource).Optional().Advanced().Description("The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one."),
+		service.NewBoolField(fieldValidate).Optional().Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
+		service.NewBoolField(fieldNormalizeMissing).Optional().Advanced().Description(describe("normalize_missing", "Turn the strings `\"None\"`, `\"nan\"`, `\"NaN\"` and `\"\"` inside arrays into null. Bare NaN tokens always become null. Default true.")),
+		service.NewBoolField(fieldAllowInsecureHTTP).Optional().Advanced().Description(describe("allow_insecure_http", "Allow `http://` sources that are not loopback. Default false.")),
+		service.NewObjectField(fieldTLS,
+			service.NewStringField(fieldTLSRootCAsFile).Optional().Description(describe("tls.root_cas_file", "A PEM file of root CAs trusted besides the system ones (a mirror's self-signed CA).")),
+			service.NewBoolField(fieldTLSSkipVerify).Optional().Description(describe("tls.skip_cert_verify", "Skip certificate verification. Never do this against the public CDN. Default false.")),
+		).Optional().Advanced().Description("TLS settings of https sources."),
+	}
+}
+
+// settingsFrom reads the engine fields over the F1FETCH_* environment and
+// the defaults, and validates the result.
+func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
+	s, err := config.FromEnv(os.LookupEnv)
+	if err != nil {
+		return s, err
+	}
+	read := []struct {
+		path []string
+		set  func(p []string) error
+	}{
+		{[]string{fieldBaseURLs}, func(p []string) error {
+			// Benthos fills an unset optional list with []: empty means unset.
+			urls, err := conf.FieldStringList(p...)
+			if len(urls) > 0 {
+				s.BaseURLs = urls
+			}
+			return err
+		}},
+		{[]string{fieldRef}, func(p []string) (err error) { s.Ref, err = conf.FieldString(p...); return }},
+		{[]string{fieldMaxConcurrent}, func(p []string) (err error) { s.MaxConcurrent, err = conf.FieldInt(p...); return }},
+		{[]string{fieldMaxRetries}, func(p []string) (err error) { s.MaxRetries, err = conf.FieldInt(p...); return }},
+		{[]string{fieldBackoffFactor}, func(p []string) (err error) { s.BackoffFactor, err = conf.FieldFloat(p...); return }},
+		{[]string{fieldJitterMax}, func(p []string) (err error) { s.JitterMax, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldMaxDelay}, func(p []string) (err error) { s.MaxDelay, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldTimeout}, func(p []string) (err error) { s.Timeout, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldBreakerFailures}, func(p []string) (err error) { s.BreakerFailures, err = conf.FieldInt(p...); return }},
+		{[]string{fieldBreakerTimeout}, func(p []string) (err error) { s.BreakerTimeout, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldMaxBodyBytes}, func(p []string) error {
+			n, err := conf.FieldInt(p...)
+			s.MaxBodyBytes = int64(n)
+			return err
+		}},
+		{[]string{fieldUseCache}, func(p []string) (err error) { s.UseCache, err = conf.FieldBool(p...); return }},
+		{[]string{fieldWriteCache}, func(p []string) (err error) { s.WriteCache, err = conf.FieldBool(p...); return }},
+		{[]string{fieldCacheTTL}, func(p []string) (err error) { s.CacheTTL, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldNotFoundTTL}, func(p []string) (err error) { s.NotFoundTTL, err = conf.FieldDuration(p...); return }},
+		{[]string{fieldCacheMaxBytes}, func(p []string) error {
+			n, err := conf.FieldInt(p...)
+			s.CacheMaxBytes = int64(n)
+			return err
+		}},
+		{[]string{fieldCacheDir}, func(p []string) (err error) { s.CacheDir, err = conf.FieldString(p...); return }},
+		{[]string{fieldValidate}, func(p []string) (err error) { s.ValidatePayload, err = conf.FieldBool(p...); return }},
+		{[]string{fieldNormalizeMissing}, func(p []string) (err error) { s.NormalizeMissing, err = conf.FieldBool(p...); return }},
+		{[]string{fieldAllowInsecureHTTP}, func(p []string) (err error) { s.AllowInsecureHTTP, err = conf.FieldBool(p...); return }},
+		{[]string{fieldTLS, fieldTLSRootCAsFile}, func(p []string) (err error) { s.TLSRootCAsFile, err = conf.FieldString(p...); return }},
+		{[]string{fieldTLS, fieldTLSSkipVerify}, func(p []string) (err error) { s.TLSSkipVerify, err = conf.FieldBool(p...); return }},
+	}
+	for _, r := range read {
+		if !conf.Contains(r.path...) {
+			continue
+		}
+		if err := r.set(r.path); err != nil {
+			return s, fmt.Errorf("field %s: %w", strings.Join(r.path, "."), err)
+		}
+	}
+	return s, s.Validate()
+}
+
+// engine is what a fetching component holds: the shared client and the
+// component's metrics.
+type engine struct {
+	client  *fetch.Shared
+	metrics *metrics
+	stop    func()
+	log     *service.Logger
+}
+
+// newEngine acquires the client shared by equal settings (and the same
+// cache resource) in this process.
+func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, error) {
+	s, err := settingsFrom(conf)
+	if err != nil {
+		return nil, err
+	}
+	var tier cache.Tier
+	tierName := ""
+	if conf.Contains(fieldCacheResource) {
+		if tierName, err = conf.FieldString(fieldCacheResource); err != nil {
+			return nil, err
+		}
+		if !mgr.HasCache(tierName) {
+			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldCacheResource, tierName)
+		}
+		tier = &resourceTier{mgr: mgr, name: tierName}
+	}
+	client, err := fetch.Acquire(s, tierName, tier)
+	if err != nil {
+		return nil, err
+	}
+	m := newMetrics(mgr.Metrics())
+	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger()}, nil
+}
+
+func (e *engine) close() {
+	e.stop()
+	e.client.Release()
+}
+
+// resourceTier adapts a Benthos cache resource to the engine's persistent
+// cache tier.
+type resourceTier struct {
+	mgr  *service.Resources
+	name string
+}
+
+// resourceKey makes a key safe for any cache resource, the file cache
+// included (it uses keys as file names).
+func resourceKey(key string) string { return url.PathEscape(key) }
+
+func (r *resourceTier) Get(ctx context.Context, key string) (val []byte, err error) {
+	key = resourceKey(key)
+	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { val, err = c.Get(ctx, key) }); aerr != nil {
+		return nil, fmt.Errorf("cache resource %q: %w", r.name, aerr)
+	}
+	if err == service.ErrKeyNotFound {
+		return nil, cache.ErrMiss
+	}
+	return val, err
+}
+
+// Set stores a value; a failure is logged (the document itself is not lost:
+// the memory tier holds it) and returned.
+func (r *resourceTier) Set(ctx context.Context, key string, value []byte, ttl time.Duration) (err error) {
+	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { err = c.Set(ctx, resourceKey(key), value, &ttl) }); aerr != nil {
+		err = aerr
+	}
+	if err != nil {
+		err = fmt.Errorf("cache resource %q: set %s: %w", r.name, key, err)
+		r.mgr.Logger().Warnf("%v", err)
+	}
+	return err
+}
+
+// onNotFoundField says what becomes of a 404.
+func onNotFoundField() *service.ConfigField {
+	return service.NewStringAnnotatedEnumField(fieldOnNotFound, map[string]string{
+		"drop":  "Drop the message and count it in the metric `f1_not_found_dropped` (the seed turns a 404 into an empty result).",
+		"error": "Keep the message, flagged with an error and `f1_error_kind: not_found`, for `catch` or a dead-letter output.",
+	}).Default("drop").Description("What becomes of a file the source answers 404 for.")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

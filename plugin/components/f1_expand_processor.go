@@ -1,0 +1,140 @@
+package components
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/session"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+func expandProcessorSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Integration").
+		Summary("Turns a session request message into one tuple message per file of the session, for pipelines that fan the fetching out over Kafka partitions or other workers.").
+		Description(`
+A message `+"`"+`{"year": 2025, "gp": "Australian Grand Prix", "session": "Qualifying", "laps": "fastest"}`+"`"+` becomes the
+tuples of its session files, each driver's `+"`laptimes.json`"+` and the telemetry of the selected laps, in that order,
+each a message `+"`"+`{"year": ..., "gp": ..., "session": ..., "path": ...}`+"`"+` ready for the `+"`f1_fetch`"+` processor.
+The optional keys `+"`files`, `drivers`, `laptimes`, `telemetry`, `laps`"+` mean what they mean in the `+"`f1_fetch`"+` input.
+
+To plan, the processor reads `+"`drivers.json`"+` (unless drivers are named) and each `+"`laptimes.json`"+` through the
+shared client (and its cache); with `+"`laps: all`"+` it probes the laps after the highest timed lap until a 404.
+A request it cannot read or plan keeps its content and is flagged with an error (`+"`f1_error_kind: bad_request`"+`
+or the kind of the failed read).`).
+		Fields(engineFields()...).
+		Example("Fan out", "Session requests from Kafka become tuples on another topic, keyed by driver.", `
+input:
+  kafka_franz:
+    seed_brokers: [ localhost:9092 ]
+    topics: [ f1-sessions ]
+    consumer_group: f1-expand
+pipeline:
+  processors:
+    - f1_expand: {}
+output:
+  kafka_franz:
+    seed_brokers: [ localhost:9092 ]
+    topic: f1-tuples
+    key: ${! json("path") }
+`)
+}
+
+func init() {
+	err := service.RegisterBatchProcessor("f1_expand", expandProcessorSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+			eng, err := newEngine(conf, mgr)
+			if err != nil {
+				return nil, err
+			}
+			return &expandProcessor{eng: eng}, nil
+		})
+	if err != nil {
+		panic(err)
+	}
+}
+
+type expandProcessor struct{ eng *engine }
+
+// sessionMessage is the JSON shape of a session request.
+type sessionMessage struct {
+	Year      json.Number `json:"year"`
+	GP        string      `json:"gp"`
+	Session   string      `json:"session"`
+	Files     []string    `json:"files"`
+	Drivers   []string    `json:"drivers"`
+	Laptimes  *bool       `json:"laptimes"`
+	Telemetry *bool       `json:"telemetry"`
+	Laps      any         `json:"laps"`
+}
+
+// parseSessionMessage reads and checks a session request.
+func parseSessionMessage(raw []byte) (session.Request, error) {
+	var m sessionMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return session.Request{}, fmt.Errorf("session request is not a JSON object with year, gp, session: %w", err)
+	}
+	year, err := m.Year.Int64()
+	if err != nil {
+		return session.Request{}, fmt.Errorf("field year: value %q: want a whole number", m.Year.String())
+	}
+	laps, err := session.ParseLaps(m.Laps)
+	if err != nil {
+		return session.Request{}, err
+	}
+	r := session.Request{
+		Year: int(year), GP: m.GP, Session: m.Session, Files: m.Files, Drivers: m.Drivers,
+		Laptimes: m.Laptimes == nil || *m.Laptimes, Telemetry: m.Telemetry == nil || *m.Telemetry, Laps: laps,
+	}
+	return r, r.Validate()
+}
+
+func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
+	var out service.MessageBatch
+	for _, msg := range batch {
+		raw, err := msg.AsBytes()
+		var r session.Request
+		if err == nil {
+			r, err = parseSessionMessage(raw)
+		}
+		if err != nil {
+			flagged := msg.Copy()
+			flagged.MetaSetMut(metaErrorKind, fetch.KindBadRequest)
+			flagged.SetError(&fetch.BadRequestError{Err: err})
+			out = append(out, flagged)
+			continue
+		}
+		var planned service.MessageBatch
+		emit := func(t tuple.Tuple) (func() fetch.Result, error) {
+			body, _ := json.Marshal(t)
+			m := msg.Copy()
+			m.SetBytes(body)
+			setTupleMeta(m, t)
+			planned = append(planned, m)
+			return func() fetch.Result { res, _ := p.eng.client.FetchOne(ctx, t); return res }, nil
+		}
+		read := func(ctx context.Context, t tuple.Tuple) fetch.Result { res, _ := p.eng.client.FetchOne(ctx, t); return res }
+		if err := session.Plan(ctx, r, emit, read); err != nil {
+			flagged := msg.Copy()
+			flagged.MetaSetMut(metaErrorKind, fetch.ErrorKind(err))
+			flagged.SetError(err)
+			out = append(out, flagged)
+			continue
+		}
+		out = append(out, planned...)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return []service.MessageBatch{out}, nil
+}
+
+func (p *expandProcessor) Close(context.Context) error {
+	p.eng.close()
+	return nil
+}

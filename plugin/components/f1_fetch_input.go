@@ -1,0 +1,397 @@
+package components
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/session"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+const (
+	fieldRequests  = "requests"
+	fieldSessions  = "sessions"
+	fieldPrefetch  = "prefetch"
+	fieldYear      = "year"
+	fieldGP        = "gp"
+	fieldSession   = "session"
+	fieldPath      = "path"
+	fieldFiles     = "files"
+	fieldDrivers   = "drivers"
+	fieldLaptimes  = "laptimes"
+	fieldTelemetry = "telemetry"
+	fieldLaps      = "laps"
+)
+
+// sessionFields describe a whole-session request; f1_expand reads the same
+// shape from messages.
+func sessionFields() []*service.ConfigField {
+	return []*service.ConfigField{
+		service.NewIntField(fieldYear).Description("Season, 2018 to 2100."),
+		service.NewStringField(fieldGP).Description("Grand Prix folder, such as `Australian Grand Prix`."),
+		service.NewStringField(fieldSession).Description("Session folder, such as `Qualifying`, `Race`, `Practice 1`."),
+		service.NewStringListField(fieldFiles).Optional().
+			Description(fmt.Sprintf("Session-level files. Default `%v`; files a season lacks answer 404 and are dropped (or flagged, per `on_not_found`).", session.DefaultFiles)),
+		service.NewStringListField(fieldDrivers).Optional().Description("Driver codes. Default: every driver of `drivers.json`."),
+		service.NewBoolField(fieldLaptimes).Default(true).Description("Fetch each driver's `laptimes.json`."),
+		service.NewBoolField(fieldTelemetry).Default(true).Description("Fetch the telemetry `{lap}_tel.json` of the selected laps."),
+		service.NewAnyField(fieldLaps).Default("all").
+			Description("`all` (laps 1 to the highest timed lap, then the next ones until a 404), `fastest` (the lap with the lowest time in `laptimes.json`), `none`, or a list of lap numbers."),
+	}
+}
+
+func fetchInputSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Integration").
+		Summary("Fetches Formula 1 data files named in the config, single files or whole sessions, and emits their documents in order, then ends.").
+		Description(`
+`+"`requests`"+` lists tuples; `+"`sessions`"+` lists whole sessions: session files, each driver's lap times and the
+telemetry of all laps, the fastest lap or a list of laps. The plan of a session is made as its documents arrive
+(drivers come from `+"`drivers.json`"+`, laps from each `+"`laptimes.json`"+`).
+
+Documents are emitted one message each, in plan order, while up to `+"`prefetch`"+` files are fetched ahead: memory
+stays bounded by `+"`prefetch`"+` documents however slow the output. A message the output rejects is sent again
+(at-least-once). When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
+
+Failures are emitted as messages flagged with an error and `+"`f1_error_kind`"+`, whose content is the tuple; 404s
+are dropped and counted unless `+"`on_not_found: error`"+`. Metadata as the `+"`f1_fetch`"+` processor.`).
+		Fields(append([]*service.ConfigField{
+			service.NewObjectListField(fieldRequests,
+				service.NewAnyField(fieldYear).Description("Season (number or string)."),
+				service.NewStringField(fieldGP),
+				service.NewStringField(fieldSession),
+				service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
+			).Default([]any{}).Description("Single files to fetch, in order."),
+			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
+			service.NewIntField(fieldPrefetch).Default(0).Advanced().
+				Description("Files fetched ahead of the output, bounding memory. 0 means twice `max_concurrent_requests`.").
+				LintRule(`root = if this < 0 { ["field prefetch: value %v: must not be negative".format(this)] }`),
+			onNotFoundField(),
+		}, engineFields()...)...).
+		Example("Fastest laps", "The fastest lap of every driver in a session, with lap times, to stdout.", `
+input:
+  f1_fetch:
+    sessions:
+      - year: 2025
+        gp: Australian Grand Prix
+        session: Qualifying
+        files: [drivers.json]
+        laps: fastest
+output:
+  stdout: {}
+`).
+		Example("Explicit files", "Two files by tuple.", `
+input:
+  f1_fetch:
+    requests:
+      - { year: 2025, gp: Australian Grand Prix, session: Race, path: drivers.json }
+      - { year: 2025, gp: Australian Grand Prix, session: Race, path: ALO/33_tel.json }
+output:
+  stdout: {}
+`)
+}
+
+func init() {
+	err := service.RegisterInput("f1_fetch", fetchInputSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.Input, error) {
+			return newFetchInput(conf, mgr)
+		})
+	if err != nil {
+		panic(err)
+	}
+}
+
+// sessionRequest reads one session object (from config).
+func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
+	var r session.Request
+	var err error
+	if r.Year, err = c.FieldInt(fieldYear); err != nil {
+		return r, err
+	}
+	if r.GP, err = c.FieldString(fieldGP); err != nil {
+		return r, err
+	}
+	if r.Session, err = c.FieldString(fieldSession); err != nil {
+		return r, err
+	}
+	if c.Contains(fieldFiles) {
+		if r.Files, err = c.FieldStringList(fieldFiles); err != nil {
+			return r, err
+		}
+	}
+	if c.Contains(fieldDrivers) {
+		if r.Drivers, err = c.FieldStringList(fieldDrivers); err != nil {
+			return r, err
+		}
+	}
+	if r.Laptimes, err = c.FieldBool(fieldLaptimes); err != nil {
+		return r, err
+	}
+	if r.Telemetry, err = c.FieldBool(fieldTelemetry); err != nil {
+		return r, err
+	}
+	laps, err := c.FieldAny(fieldLaps)
+	if err != nil {
+		return r, err
+	}
+	if r.Laps, err = session.ParseLaps(laps); err != nil {
+		return r, err
+	}
+	return r, r.Validate()
+}
+
+// pending is one planned file: its fetch runs ahead, its place is fixed.
+type pending struct {
+	t    tuple.Tuple
+	done chan struct{}
+	res  fetch.Result
+}
+
+func (p *pending) wait() fetch.Result { <-p.done; return p.res }
+
+type fetchInput struct {
+	eng          *engine
+	tuples       []tuple.Tuple
+	sessions     []session.Request
+	prefetch     int
+	dropNotFound bool
+
+	queue   chan *pending // planned files in order, fetched ahead
+	cancel  context.CancelFunc
+	planned sync.WaitGroup
+
+	mu          sync.Mutex
+	abandoned   *pending           // a file whose Read was cancelled, emitted next
+	resendQ     []*service.Message // messages the output rejected
+	outstanding int                // messages emitted and not yet acknowledged
+	wake        chan struct{}      // an acknowledgement arrived
+}
+
+func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchInput, error) {
+	in := &fetchInput{}
+	reqs, err := conf.FieldObjectList(fieldRequests)
+	if err != nil {
+		return nil, err
+	}
+	for i, rc := range reqs {
+		year, err := rc.FieldAny(fieldYear)
+		if err != nil {
+			return nil, err
+		}
+		gp, _ := rc.FieldString(fieldGP)
+		sess, _ := rc.FieldString(fieldSession)
+		path, _ := rc.FieldString(fieldPath)
+		raw, _ := json.Marshal(map[string]any{"year": year, "gp": gp, "session": sess, "path": path})
+		t, err := tuple.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("field requests[%d]: %w", i, err)
+		}
+		in.tuples = append(in.tuples, t)
+	}
+	sess, err := conf.FieldObjectList(fieldSessions)
+	if err != nil {
+		return nil, err
+	}
+	for i, sc := range sess {
+		r, err := sessionRequest(sc)
+		if err != nil {
+			return nil, fmt.Errorf("field sessions[%d]: %w", i, err)
+		}
+		in.sessions = append(in.sessions, r)
+	}
+	if len(in.tuples) == 0 && len(in.sessions) == 0 {
+		return nil, errors.New("field requests and field sessions: both empty; name at least one file or session")
+	}
+	if in.prefetch, err = conf.FieldInt(fieldPrefetch); err != nil {
+		return nil, err
+	}
+	onNotFound, err := conf.FieldString(fieldOnNotFound)
+	if err != nil {
+		return nil, err
+	}
+	in.dropNotFound = onNotFound == "drop"
+	if in.eng, err = newEngine(conf, mgr); err != nil {
+		return nil, err
+	}
+	if in.prefetch <= 0 {
+		in.prefetch = 2 * in.eng.client.Settings().MaxConcurrent
+	}
+	return in, nil
+}
+
+// Connect starts the planner, which fetches ahead into the bounded queue.
+func (in *fetchInput) Connect(context.Context) error {
+	if in.queue != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	in.queue = make(chan *pending, in.prefetch)
+	in.wake = make(chan struct{}, 1)
+	in.planned.Add(1)
+	go in.plan(ctx)
+	return nil
+}
+
+func (in *fetchInput) plan(ctx context.Context) {
+	defer in.planned.Done()
+	defer close(in.queue)
+	emit := func(t tuple.Tuple) (func() fetch.Result, error) {
+		p := &pending{t: t, done: make(chan struct{})}
+		select {
+		case in.queue <- p: // blocks while prefetch files wait for the output
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		go func() {
+			p.res, _ = in.eng.client.FetchOne(ctx, t)
+			close(p.done)
+		}()
+		return p.wait, nil
+	}
+	read := func(ctx context.Context, t tuple.Tuple) fetch.Result {
+		r, _ := in.eng.client.FetchOne(ctx, t)
+		return r
+	}
+	for _, t := range in.tuples {
+		if _, err := emit(t); err != nil {
+			return
+		}
+	}
+	for _, r := range in.sessions {
+		if err := session.Plan(ctx, r, emit, read); err != nil {
+			if ctx.Err() == nil {
+				in.eng.log.Errorf("f1_fetch: session %d %s %s: %v", r.Year, r.GP, r.Session, err)
+			}
+		}
+	}
+}
+
+// Read emits the next document in plan order; messages the output rejected
+// go first.
+func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFunc, error) {
+	for {
+		if msg, ok := in.nextResend(); ok {
+			return in.track(msg)
+		}
+		p := in.takeAbandoned()
+		if p == nil {
+			select {
+			case q, ok := <-in.queue:
+				if !ok {
+					return in.drain(ctx)
+				}
+				p = q
+			case <-in.wake:
+				continue
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+		}
+		var r fetch.Result
+		select {
+		case <-p.done:
+			r = p.res
+		case <-ctx.Done():
+			in.requeue(p)
+			return nil, nil, ctx.Err()
+		}
+		in.eng.metrics.record(r)
+		if in.dropNotFound && isNotFound(r.Err) {
+			in.eng.metrics.notFoundDropped.Incr(1)
+			continue
+		}
+		body, _ := json.Marshal(r.Tuple)
+		msg := service.NewMessage(body)
+		applyResult(msg, r)
+		return in.track(msg)
+	}
+}
+
+func (in *fetchInput) takeAbandoned() *pending {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	p := in.abandoned
+	in.abandoned = nil
+	return p
+}
+
+// requeue keeps a planned file whose Read was abandoned: it is emitted by the
+// next Read, in its place.
+func (in *fetchInput) requeue(p *pending) {
+	in.mu.Lock()
+	in.abandoned = p
+	in.mu.Unlock()
+}
+
+func (in *fetchInput) nextResend() (*service.Message, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.resendQ) == 0 {
+		return nil, false
+	}
+	msg := in.resendQ[0]
+	in.resendQ = in.resendQ[1:]
+	return msg, true
+}
+
+// track counts msg as outstanding until acknowledged; a nack queues it to be
+// sent again (at-least-once).
+func (in *fetchInput) track(msg *service.Message) (*service.Message, service.AckFunc, error) {
+	in.mu.Lock()
+	in.outstanding++
+	in.mu.Unlock()
+	return msg, func(ctx context.Context, err error) error {
+		in.mu.Lock()
+		in.outstanding--
+		if err != nil {
+			in.resendQ = append(in.resendQ, msg.Copy())
+		}
+		in.mu.Unlock()
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+		return nil
+	}, nil
+}
+
+// drain ends the input once the plan is done and every emitted message is
+// acknowledged, sending again the ones that were not.
+func (in *fetchInput) drain(ctx context.Context) (*service.Message, service.AckFunc, error) {
+	for {
+		if msg, ok := in.nextResend(); ok {
+			return in.track(msg)
+		}
+		in.mu.Lock()
+		done := in.outstanding == 0
+		in.mu.Unlock()
+		if done {
+			return nil, nil, service.ErrEndOfInput
+		}
+		select {
+		case <-in.wake:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// Close stops the planner and its fetches and releases the client.
+func (in *fetchInput) Close(context.Context) error {
+	if in.cancel != nil {
+		in.cancel()
+		for range in.queue { // unblock and drain the planner
+		}
+		in.planned.Wait()
+	}
+	in.eng.close()
+	return nil
+}

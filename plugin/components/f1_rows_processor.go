@@ -1,0 +1,120 @@
+package components
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/rows"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+func rowsProcessorSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Parsing").
+		Summary("Turns a column-oriented F1 document into one message per row (a lap, a telemetry sample, a weather reading, a driver), each carrying year, gp, session, driver and lap, ready for SQL.").
+		Description(`
+Reads documents emitted by `+"`f1_fetch`"+` (it uses their `+"`f1_year`, `f1_gp`, `f1_session` and `f1_path`"+` metadata).
+Laptimes, session laptimes, telemetry, weather, race control messages and corners become one object per index of
+their parallel arrays, with `+"`year`, `gp`, `session`, `driver`, `lap`"+` (where known) and `+"`row`"+` added; `+"`drivers.json`"+`
+becomes one message per driver. An empty laptimes file yields no message. Each row message gets the metadata
+`+"`f1_row`"+` and keeps the document's metadata, so outputs can route by `+"`f1_kind`"+`.
+
+A message without that metadata, or with a body that is not a column document, is kept and flagged with an error.
+Messages already flagged by an earlier error pass through unchanged.`).
+		Field(service.NewBoolField("skip_errored").Default(true).Description("Pass messages already flagged with an error through unchanged.")).
+		Example("Lap rows to SQLite", "Every lap of a session into a table.", `
+input:
+  f1_fetch:
+    sessions:
+      - { year: 2025, gp: Australian Grand Prix, session: Race, telemetry: false, files: [] }
+pipeline:
+  processors:
+    - f1_rows: {}
+output:
+  sql_insert:
+    driver: sqlite
+    dsn: file:f1.db
+    table: laps
+    columns: [ year, gp, session, driver, lap, time, compound ]
+    args_mapping: root = [ this.year, this.gp, this.session, this.driver, this.lap, this.time, this.compound ]
+    init_statement: CREATE TABLE IF NOT EXISTS laps (year INT, gp TEXT, session TEXT, driver TEXT, lap INT, time REAL, compound TEXT, PRIMARY KEY (year, gp, session, driver, lap))
+    conflict: do_nothing
+    conflict_columns: [ year, gp, session, driver, lap ]
+`)
+}
+
+func init() {
+	err := service.RegisterBatchProcessor("f1_rows", rowsProcessorSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchProcessor, error) {
+			skip, err := conf.FieldBool("skip_errored")
+			if err != nil {
+				return nil, err
+			}
+			return &rowsProcessor{skipErrored: skip, rows: mgr.Metrics().NewCounter("f1_rows")}, nil
+		})
+	if err != nil {
+		panic(err)
+	}
+}
+
+type rowsProcessor struct {
+	skipErrored bool
+	rows        *service.MetricCounter
+}
+
+// metaTuple rebuilds the tuple of a document from its f1_* metadata.
+func metaTuple(msg *service.Message) (tuple.Tuple, error) {
+	year, ok := metaInt(msg, metaYear)
+	gp, ok2 := msg.MetaGet(metaGP)
+	sess, ok3 := msg.MetaGet(metaSession)
+	path, ok4 := msg.MetaGet(metaPath)
+	if !ok || !ok2 || !ok3 || !ok4 {
+		return tuple.Tuple{}, fmt.Errorf("f1_rows needs the metadata %s, %s, %s and %s set by f1_fetch", metaYear, metaGP, metaSession, metaPath)
+	}
+	return tuple.New(year, gp, sess, path)
+}
+
+func (p *rowsProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
+	var out service.MessageBatch
+	for _, msg := range batch {
+		if msg.GetError() != nil && p.skipErrored {
+			out = append(out, msg)
+			continue
+		}
+		t, err := metaTuple(msg)
+		var docs [][]byte
+		if err == nil {
+			var body []byte
+			if body, err = msg.AsBytes(); err == nil {
+				docs, err = rows.Explode(body, rows.Meta{
+					Year: t.Year, GP: t.GP, Session: t.Session, Driver: t.Driver(), Lap: t.Lap(), Kind: payload.KindOf(t.Path),
+				})
+			}
+		}
+		if err != nil {
+			flagged := msg.Copy()
+			flagged.MetaSetMut(metaErrorKind, fetch.KindInvalid)
+			flagged.SetError(fmt.Errorf("f1_rows: %w", err))
+			out = append(out, flagged)
+			continue
+		}
+		for i, d := range docs {
+			m := msg.Copy()
+			m.SetBytes(d)
+			m.MetaSetMut(metaRow, i)
+			out = append(out, m)
+		}
+		p.rows.Incr(int64(len(docs)))
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return []service.MessageBatch{out}, nil
+}
+
+func (p *rowsProcessor) Close(context.Context) error { return nil }
