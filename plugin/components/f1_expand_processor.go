@@ -118,7 +118,10 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 			planned = append(planned, m)
 			return func() fetch.Result { res, _ := p.eng.client.FetchOne(ctx, t); return res }, nil
 		}
-		read := func(ctx context.Context, t tuple.Tuple) fetch.Result { res, _ := p.eng.client.FetchOne(ctx, t); return res }
+		read := func(ctx context.Context, t tuple.Tuple) fetch.Result {
+			res, _ := p.eng.client.FetchOne(ctx, t)
+			return res
+		}
 		if err := session.Plan(ctx, r, emit, read); err != nil {
 			flagged := msg.Copy()
 			flagged.MetaSetMut(metaErrorKind, fetch.ErrorKind(err))
