@@ -1,0 +1,199 @@
+package payload
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// MaxDepth bounds the nesting of arrays and objects. The JSON parser recurses
+// per level, and a body of ten million '[' would otherwise overflow the stack
+// and kill the process (a fatal error, not a recoverable panic). The data
+// files nest three levels deep.
+const MaxDepth = 10000
+
+// CheckDepth refuses JSON nested deeper than MaxDepth. Call it on untrusted
+// bytes before handing them to a recursive parser.
+func CheckDepth(b []byte) error {
+	if tooDeep(b) {
+		return fmt.Errorf("nesting deeper than %d levels", MaxDepth)
+	}
+	return nil
+}
+
+// structural marks the bytes the scanners stop at outside strings.
+var structural = [256]bool{'"': true, '[': true, ']': true, '{': true, '}': true}
+
+// special adds the first bytes of the non-JSON tokens that Normalize rewrites.
+var special = func() (t [256]bool) {
+	t = structural
+	t['N'], t['I'] = true, true
+	return t
+}()
+
+// tooDeep reports whether b nests deeper than MaxDepth, strings skipped.
+// Counting opening brackets (SIMD-backed) settles nearly every body at once.
+func tooDeep(b []byte) bool {
+	if bytes.Count(b, []byte("["))+bytes.Count(b, []byte("{")) <= MaxDepth {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i) - 1
+		case '[', '{':
+			if depth++; depth > MaxDepth {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
+}
+
+// stringEnd returns the index just past the closing quote of the string that
+// starts at b[i] == '"', or len(b) when it is not closed.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		q := j + k
+		bs := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// Normalize rewrites bare NaN, Infinity and -Infinity tokens (outside strings)
+// to null and, when missing is true, the array elements "None", "nan", "NaN"
+// and "" to null: Python's json writes the first, pandas the second, and Go
+// parsers accept neither as numbers. One pass over body; body itself is
+// returned, without a copy, when nothing changes.
+func Normalize(body []byte, missing bool) []byte {
+	out, _ := normalize(body, missing)
+	return out
+}
+
+// normalize is Normalize that also reports whether body nests deeper than
+// MaxDepth, so that Decode needs no second pass for CheckDepth.
+func normalize(body []byte, missing bool) (out []byte, tooDeep bool) {
+	// Fast path, with SIMD-backed byte searches: no byte that starts a token
+	// to rewrite means nothing to change, and the count of opening brackets
+	// bounds the depth. Most telemetry files take this path.
+	opens := bytes.Count(body, []byte("[")) + bytes.Count(body, []byte("{"))
+	if opens <= MaxDepth && !mayChange(body, missing) {
+		return body, false
+	}
+	// inArray[d] tells whether the container at depth d is an array; it is
+	// kept only up to MaxDepth, as deeper bodies are refused anyway.
+	var small [64]bool
+	inArray := small[:1]
+	depth, last := 0, 0
+	replace := func(from, to int) {
+		if out == nil {
+			out = make([]byte, 0, len(body)+len(body)/8)
+		}
+		out = append(out, body[last:from]...)
+		out = append(out, "null"...)
+		last = to
+	}
+	for i := nextSpecial(body, 0); i < len(body); i = nextSpecial(body, i) {
+		switch body[i] {
+		case '"':
+			end := stringEnd(body, i)
+			if missing && inArray[min(depth, len(inArray)-1)] && end-i <= len(`"None"`) && isMissing(body[i:end]) {
+				replace(i, end)
+			}
+			i = end
+		case '[', '{':
+			depth++
+			tooDeep = tooDeep || depth > MaxDepth
+			if depth <= MaxDepth {
+				inArray = append(inArray[:depth], body[i] == '[')
+			}
+			i++
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+			i++
+		case 'N':
+			if bytes.HasPrefix(body[i:], []byte("NaN")) {
+				replace(i, i+len("NaN"))
+				i += len("NaN")
+			} else {
+				i++
+			}
+		case 'I':
+			if bytes.HasPrefix(body[i:], []byte("Infinity")) {
+				from := i
+				if i > last && body[i-1] == '-' {
+					from = i - 1
+				}
+				replace(from, i+len("Infinity"))
+				i += len("Infinity")
+			} else {
+				i++
+			}
+		}
+	}
+	if out == nil {
+		return body, tooDeep
+	}
+	return append(out, body[last:]...), tooDeep
+}
+
+// nextSpecial returns the index of the first byte at or after i that may be
+// special, or len(b). It tests eight bytes at a time (SWAR): a word with no
+// '"', 'N', 'I' or bracket is skipped whole. Brackets are found with one test:
+// c&0xD9 == 0x59 holds for [ ] { } (and for Y _ y DEL, which the caller
+// passes over). The lowest flagged byte of the zero-byte test is exact.
+func nextSpecial(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	for i+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[i:])
+		m := zero(w^(ones*'"')) | zero(w^(ones*'N')) | zero(w^(ones*'I')) | zero(w&(ones*0xD9)^(ones*0x59))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) / 8
+		if special[b[i]] {
+			return i
+		}
+		i++ // a false candidate (Y _ y DEL)
+	}
+	for i < len(b) && !special[b[i]] {
+		i++
+	}
+	return i
+}
+
+// mayChange reports whether body holds a byte sequence that normalize
+// could rewrite; false means it certainly holds none.
+func mayChange(body []byte, missing bool) bool {
+	if bytes.IndexByte(body, 'N') >= 0 || bytes.IndexByte(body, 'I') >= 0 {
+		return true
+	}
+	return missing && (bytes.Contains(body, []byte(`"nan"`)) || bytes.Contains(body, []byte(`""`)))
+}
+
+// isMissing reports whether the quoted string s is one of the missing markers.
+func isMissing(s []byte) bool {
+	switch string(s) {
+	case `"None"`, `"nan"`, `"NaN"`, `""`:
+		return true
+	}
+	return false
+}
