@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmentio/encoding/json"
+
+	"github.com/f1fetch/f1fetch/plugin/payload"
 )
 
 // Tuple names one file of one session.
@@ -71,6 +73,9 @@ func New(year int, gp, session, path string) (Tuple, error) {
 // integral number or a string of digits. Every refusal is an *Error.
 func Parse(data []byte) (Tuple, error) {
 	data = bytes.TrimSpace(data)
+	if err := payload.CheckDepth(data); err != nil {
+		return Tuple{}, refuse("tuple", string(data), "%v", err)
+	}
 	var raw [4]json.RawMessage
 	var present [4]bool
 	switch {

@@ -95,6 +95,7 @@ func TestParseRefusals(t *testing.T) {
 		{"path not json", `[2025, "A", "Q", "VER/laptimes.csv"]`, "path", `does not end in ".json"`},
 		{"path json dir", `[2025, "A", "Q", "x.json/y"]`, "path", `does not end in ".json"`},
 		{"huge gp", `[2025, "` + huge + `/", "Q", "x.json"]`, "gp", `contains "/"`},
+		{"deep nesting", `{"year": 2025, "x": ` + strings.Repeat("[", 10_000_000) + `}`, "tuple", "nesting deeper than 10000 levels"},
 		{"huge whole", `[2025, "A", "Q", "x.json", "` + huge + `"]`, "tuple", "got 5"},
 	}
 	for _, c := range cases {
