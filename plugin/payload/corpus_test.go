@@ -98,6 +98,9 @@ func TestCorpusDecodes(t *testing.T) {
 	for _, f := range files {
 		kinds[KindOf(f.path)]++
 		for _, missing := range []bool{true, false} {
+			if !missing && !bytes.Contains(f.body, []byte(`"`+"None"+`"`)) && !bytes.Contains(f.body, []byte(`"nan"`)) {
+				continue // the same document as with missing on
+			}
 			doc, err := Decode(f.path, f.body, Options{Validate: true, NormalizeMissing: missing})
 			if want, ok := expectedInvalid[f.rel]; ok {
 				if err == nil || err.(*InvalidError).Reason != want {
