@@ -1,0 +1,193 @@
+// Package rows turns a column-oriented TracingInsights document (one object of
+// parallel arrays) into one JSON object per row, a lap or a sample, carrying
+// where it came from (year, gp, session, driver, lap), ready for SQL or Kafka.
+// Rows are built by appending raw JSON bytes: numbers are never re-encoded.
+package rows
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/f1fetch/f1fetch/plugin/payload"
+)
+
+// Meta is what is known about a document from its request.
+type Meta struct {
+	Year        int
+	GP, Session string
+	Driver      string
+	Lap         int
+	Kind        payload.Kind
+}
+
+// Explode turns one normalised document into one JSON object per row: the
+// document's columns at that index, its scalars (dataKey, Rotation), then
+// "year", "gp", "session", "driver" and "lap" where known, and "row". The
+// lap is Meta.Lap for telemetry and the row's own "lap" as an integer for
+// laptimes; the driver is Meta.Driver, or the row's "drv" in
+// session_laptimes. Added fields replace columns of the same name.
+// drivers.json gives one object per driver record with year, gp and session
+// added. An empty document gives no rows.
+func Explode(doc []byte, m Meta) ([][]byte, error) {
+	if m.Kind == payload.KindDrivers {
+		return explodeDrivers(doc, m)
+	}
+	parse := payload.ParseColumns
+	if m.Kind == payload.KindTelemetry {
+		parse = payload.ParseTelemetry
+	}
+	cols, err := parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("rows of %s: %w", m.Kind, err)
+	}
+	return explodeColumns(cols, m, len(doc)), nil
+}
+
+// explodeColumns builds all rows in one buffer; sizeHint (the document's
+// length) covers the values, the rest is the per-row overhead.
+func explodeColumns(cols payload.Columns, m Meta, sizeHint int) [][]byte {
+	if cols.Len == 0 {
+		return nil
+	}
+	ownLap := (m.Kind == payload.KindLaptimes || m.Kind == payload.KindSessionLaptimes) && cols.Values["lap"] != nil
+	drv := cols.Values["drv"]
+	if m.Kind != payload.KindSessionLaptimes {
+		drv = nil
+	}
+	hasDriver := m.Driver != "" || drv != nil
+	hasLap := ownLap || m.Lap > 0
+	added := map[string]bool{"year": true, "gp": true, "session": true, "row": true, "driver": hasDriver, "lap": hasLap}
+
+	// Everything but values is the same on every row: escape it once.
+	type column struct {
+		name   []byte // `"key":`
+		values []json.RawMessage
+		scalar []byte
+	}
+	var columns []column
+	perRow := 0
+	for _, k := range cols.Keys {
+		if added[k] {
+			continue
+		}
+		c := column{name: append(payload.AppendString(nil, k), ':')}
+		if v, ok := cols.Values[k]; ok {
+			c.values = v
+		} else {
+			c.scalar = cols.Scalars[k]
+			perRow += len(c.scalar)
+		}
+		perRow += len(c.name) + 1
+		columns = append(columns, c)
+	}
+	where := whereFields(m)
+	driver := payload.AppendString([]byte(`,"driver":`), m.Driver)
+
+	buf := make([]byte, 0, cols.Len*(perRow+len(where)+48)+sizeHint)
+	ends := make([]int, cols.Len)
+	for r := range cols.Len {
+		buf = append(buf, '{')
+		for _, c := range columns {
+			buf = append(buf, c.name...)
+			if c.values != nil {
+				buf = append(buf, c.values[r]...)
+			} else {
+				buf = append(buf, c.scalar...)
+			}
+			buf = append(buf, ',')
+		}
+		buf = append(buf, where...)
+		switch {
+		case drv != nil && len(drv[r]) > 0 && drv[r][0] == '"':
+			buf = append(append(buf, `,"driver":`...), drv[r]...)
+		case m.Driver != "":
+			buf = append(buf, driver...)
+		case hasDriver:
+			buf = append(buf, `,"driver":null`...)
+		}
+		switch {
+		case ownLap:
+			buf = appendLap(append(buf, `,"lap":`...), cols.Values["lap"][r])
+		case m.Lap > 0:
+			buf = strconv.AppendInt(append(buf, `,"lap":`...), int64(m.Lap), 10)
+		}
+		buf = strconv.AppendInt(append(buf, `,"row":`...), int64(r), 10)
+		buf = append(buf, '}')
+		ends[r] = len(buf)
+	}
+	return cut(buf, ends)
+}
+
+// whereFields is `"year":2025,"gp":"...","session":"..."`.
+func whereFields(m Meta) []byte {
+	b := strconv.AppendInt([]byte(`"year":`), int64(m.Year), 10)
+	b = payload.AppendString(append(b, `,"gp":`...), m.GP)
+	return payload.AppendString(append(b, `,"session":`...), m.Session)
+}
+
+// appendLap writes a lap number as an integer (laptimes write 2.0); anything
+// that is not an integral number, such as null, is copied as it is.
+func appendLap(b, raw []byte) []byte {
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return append(b, raw...)
+	}
+	return strconv.AppendInt(b, int64(f), 10)
+}
+
+func explodeDrivers(doc []byte, m Meta) ([][]byte, error) {
+	records, err := payload.ParseDrivers(doc)
+	if err != nil {
+		return nil, fmt.Errorf("rows of %s: %w", m.Kind, err)
+	}
+	where := whereFields(m)
+	var buf []byte
+	ends := make([]int, len(records))
+	for n, rec := range records {
+		fields, err := payload.ParseColumns(rec)
+		if err != nil {
+			return nil, fmt.Errorf("rows of %s: drivers[%d]: %w", m.Kind, n, err)
+		}
+		buf = append(buf, '{')
+		for _, k := range fields.Keys {
+			if k == "year" || k == "gp" || k == "session" {
+				continue
+			}
+			buf = append(payload.AppendString(buf, k), ':')
+			if v, ok := fields.Scalars[k]; ok {
+				buf = append(buf, v...)
+			} else {
+				buf = appendArray(buf, fields.Values[k])
+			}
+			buf = append(buf, ',')
+		}
+		buf = append(append(buf, where...), '}')
+		ends[n] = len(buf)
+	}
+	return cut(buf, ends), nil
+}
+
+func appendArray(b []byte, elems []json.RawMessage) []byte {
+	b = append(b, '[')
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']')
+}
+
+// cut slices buf at ends into rows that share buf; each row's capacity ends
+// at its length, so appending to one never overwrites the next.
+func cut(buf []byte, ends []int) [][]byte {
+	out := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out
+}
