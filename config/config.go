@@ -103,15 +103,15 @@ var Vars = []Env{
 	{"F1FETCH_JITTER_MAX", "jitter_max", "maximum jitter added to a backoff", durVar(func(s *Settings) *time.Duration { return &s.JitterMax })},
 	{"F1FETCH_MAX_DELAY", "max_delay", "cap of one backoff delay", durVar(func(s *Settings) *time.Duration { return &s.MaxDelay })},
 	{"F1FETCH_TIMEOUT", "timeout", "per-attempt timeout", durVar(func(s *Settings) *time.Duration { return &s.Timeout })},
-	{"F1FETCH_BREAKER_FAILURES", "circuit_breaker.failures", "failures that open a source's breaker", intVar(func(s *Settings) *int { return &s.BreakerFailures })},
-	{"F1FETCH_BREAKER_TIMEOUT", "circuit_breaker.timeout", "how long a breaker stays open", durVar(func(s *Settings) *time.Duration { return &s.BreakerTimeout })},
+	{"F1FETCH_BREAKER_FAILURES", "breaker_failures", "failures that open a source's breaker", intVar(func(s *Settings) *int { return &s.BreakerFailures })},
+	{"F1FETCH_BREAKER_TIMEOUT", "breaker_timeout", "how long a breaker stays open", durVar(func(s *Settings) *time.Duration { return &s.BreakerTimeout })},
 	{"F1FETCH_MAX_BODY_BYTES", "max_body_bytes", "body size limit in bytes", int64Var(func(s *Settings) *int64 { return &s.MaxBodyBytes })},
-	{"F1FETCH_CACHE_TTL", "cache.ttl", "freshness of cached documents", durVar(func(s *Settings) *time.Duration { return &s.CacheTTL })},
-	{"F1FETCH_NOT_FOUND_TTL", "cache.not_found_ttl", "freshness of cached 404 answers", durVar(func(s *Settings) *time.Duration { return &s.NotFoundTTL })},
-	{"F1FETCH_CACHE_MAX_BYTES", "cache.max_bytes", "bound of the in-memory cache", int64Var(func(s *Settings) *int64 { return &s.CacheMaxBytes })},
-	{"F1FETCH_CACHE_DIR", "cache.dir", "directory of a persistent cache tier", func(s *Settings, v string) error { s.CacheDir = v; return nil }},
-	{"F1FETCH_USE_CACHE", "cache.use", "read from the cache", boolVar(func(s *Settings) *bool { return &s.UseCache })},
-	{"F1FETCH_WRITE_CACHE", "cache.write", "write to the cache", boolVar(func(s *Settings) *bool { return &s.WriteCache })},
+	{"F1FETCH_CACHE_TTL", "cache_ttl", "freshness of cached documents", durVar(func(s *Settings) *time.Duration { return &s.CacheTTL })},
+	{"F1FETCH_NOT_FOUND_TTL", "not_found_ttl", "freshness of cached 404 answers", durVar(func(s *Settings) *time.Duration { return &s.NotFoundTTL })},
+	{"F1FETCH_CACHE_MAX_BYTES", "cache_max_bytes", "bound of the in-memory cache", int64Var(func(s *Settings) *int64 { return &s.CacheMaxBytes })},
+	{"F1FETCH_CACHE_DIR", "cache_dir", "directory of a persistent cache tier", func(s *Settings, v string) error { s.CacheDir = v; return nil }},
+	{"F1FETCH_USE_CACHE", "use_cache", "read from the cache", boolVar(func(s *Settings) *bool { return &s.UseCache })},
+	{"F1FETCH_WRITE_CACHE", "write_cache", "write to the cache", boolVar(func(s *Settings) *bool { return &s.WriteCache })},
 	{"F1FETCH_VALIDATE", "validate", "validate payloads by file kind", boolVar(func(s *Settings) *bool { return &s.ValidatePayload })},
 	{"F1FETCH_NORMALIZE_MISSING", "normalize_missing", `turn "None"/"nan" in arrays into null`, boolVar(func(s *Settings) *bool { return &s.NormalizeMissing })},
 	{"F1FETCH_ALLOW_INSECURE_HTTP", "allow_insecure_http", "allow http:// for remote sources", boolVar(func(s *Settings) *bool { return &s.AllowInsecureHTTP })},
@@ -183,22 +183,22 @@ func (s Settings) Validate() error {
 		bad("timeout", s.Timeout, "must be positive")
 	}
 	if s.BreakerFailures < 1 {
-		bad("circuit_breaker.failures", s.BreakerFailures, "must be at least 1")
+		bad("breaker_failures", s.BreakerFailures, "must be at least 1")
 	}
 	if s.BreakerTimeout <= 0 {
-		bad("circuit_breaker.timeout", s.BreakerTimeout, "must be positive")
+		bad("breaker_timeout", s.BreakerTimeout, "must be positive")
 	}
 	if s.MaxBodyBytes < 1 {
 		bad("max_body_bytes", s.MaxBodyBytes, "must be positive")
 	}
 	if s.CacheTTL < 0 {
-		bad("cache.ttl", s.CacheTTL, "must not be negative")
+		bad("cache_ttl", s.CacheTTL, "must not be negative")
 	}
 	if s.NotFoundTTL < 0 {
-		bad("cache.not_found_ttl", s.NotFoundTTL, "must not be negative")
+		bad("not_found_ttl", s.NotFoundTTL, "must not be negative")
 	}
 	if s.CacheMaxBytes < 0 {
-		bad("cache.max_bytes", s.CacheMaxBytes, "must not be negative")
+		bad("cache_max_bytes", s.CacheMaxBytes, "must not be negative")
 	}
 	return errors.Join(errs...)
 }

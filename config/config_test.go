@@ -73,7 +73,7 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.BaseURLs = nil }, "base_urls", "[]"},
 		{func(s *Settings) { s.Ref = "../x" }, "ref", "../x"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
-		{func(s *Settings) { s.BreakerFailures = 0 }, "circuit_breaker.failures", "0"},
+		{func(s *Settings) { s.BreakerFailures = 0 }, "breaker_failures", "0"},
 	}
 	for _, c := range cases {
 		s := Defaults()
