@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -350,6 +352,7 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 	tried := false
 	for _, src := range c.sources {
 		url = src.base.URL(t, c.set.Ref)
+		shown := redactURL(url)
 		var got answer
 		var getErr error
 		berr := src.breaker.Run(func() error {
@@ -366,13 +369,26 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 		tried = true
 		a, srcName, err = got, src.name, getErr
 		if err == nil || !retry.CountsAgainstSource(err) || ctx.Err() != nil {
-			return a, srcName, url, err
+			return a, srcName, shown, err
 		}
 	}
 	if !tried {
 		return answer{}, "", "", retry.Permanent(fmt.Errorf("all %d source(s) unavailable: circuit breaker open", len(c.sources)))
 	}
-	return a, srcName, url, err
+	return a, srcName, redactURL(url), err
+}
+
+// redactURL hides the password of a source with credentials: results,
+// metadata and logs never carry it.
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	u, err := neturl.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 func isStatus(err error, status int) bool {

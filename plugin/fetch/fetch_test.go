@@ -589,3 +589,26 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		t.Fatalf("want error naming max_concurrent_requests, got %v", err)
 	}
 }
+
+func TestSourcePasswordNeverShown(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "mirror" || p != "s3cret" {
+			w.WriteHeader(401)
+			return
+		}
+		w.WriteHeader(503)
+	})
+	base := strings.Replace(srv.URL, "https://", "https://mirror:s3cret@", 1)
+	s := fastSettings(srv.caFile, base)
+	s.MaxRetries = 0
+	c := newClient(t, s)
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err == nil || res.Status != 503 {
+		t.Fatalf("credentials not sent or wrong outcome: %v (status %d)", err, res.Status)
+	}
+	for _, shown := range []string{err.Error(), res.URL, res.Source} {
+		if strings.Contains(shown, "s3cret") {
+			t.Fatalf("password leaked: %s", shown)
+		}
+	}
+}

@@ -126,9 +126,10 @@ type answer struct {
 func (s *source) get(ctx context.Context, rawURL string, set config.Settings, validators *answer) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, set.Timeout)
 	defer cancel()
+	shown := redactURL(rawURL) // errors never carry a source's password
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return answer{}, retry.Permanent(fmt.Errorf("build request %s: %w", rawURL, err))
+		return answer{}, retry.Permanent(fmt.Errorf("build request %s: %w", shown, err))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", set.UserAgent)
@@ -142,7 +143,7 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return answer{}, fmt.Errorf("GET %s: %w", rawURL, err)
+		return answer{}, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	defer resp.Body.Close()
 	a := answer{status: resp.StatusCode, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
@@ -151,26 +152,26 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 		return a, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the stream be reused
-		se := &retry.StatusError{URL: rawURL, Status: resp.StatusCode}
+		se := &retry.StatusError{URL: shown, Status: resp.StatusCode}
 		if d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			se.RetryAfter = d
 		}
 		return a, se
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
-		return a, retry.Permanent(fmt.Errorf("GET %s: %w: %q", rawURL, errNotJSON, ct))
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w: %q", shown, errNotJSON, ct))
 	}
 	if resp.ContentLength > set.MaxBodyBytes {
-		return a, retry.Permanent(fmt.Errorf("GET %s: %w (%d > %d)", rawURL, errBodyTooLarge, resp.ContentLength, set.MaxBodyBytes))
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w (%d > %d)", shown, errBodyTooLarge, resp.ContentLength, set.MaxBodyBytes))
 	}
 	// The transport decodes gzip itself, so the limit counts decoded bytes:
 	// a decompression bomb stops at max_body_bytes.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, set.MaxBodyBytes+1))
 	if err != nil {
-		return a, fmt.Errorf("GET %s: read body: %w", rawURL, err)
+		return a, fmt.Errorf("GET %s: read body: %w", shown, err)
 	}
 	if int64(len(body)) > set.MaxBodyBytes {
-		return a, retry.Permanent(fmt.Errorf("GET %s: %w (limit %d)", rawURL, errBodyTooLarge, set.MaxBodyBytes))
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w (limit %d)", shown, errBodyTooLarge, set.MaxBodyBytes))
 	}
 	a.body = body
 	return a, nil

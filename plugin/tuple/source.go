@@ -13,12 +13,6 @@ import (
 // DefaultRef is the git ref of the data repositories that sources serve.
 const DefaultRef = "main"
 
-// DefaultBaseURLs are jsDelivr first and raw.githubusercontent as the fallback.
-var DefaultBaseURLs = []string{
-	"https://cdn.jsdelivr.net/gh/TracingInsights",
-	"https://raw.githubusercontent.com/TracingInsights/{year}/{ref}/{gp}/{session}/{path}",
-}
-
 // jsDelivrLayout is appended to a base without placeholders.
 const jsDelivrLayout = "{year}@{ref}/{gp}/{session}/{path}"
 

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/f1fetch/f1fetch/config"
 )
 
 func mustSource(t *testing.T, base string) Source {
@@ -22,7 +24,7 @@ func TestDefaultSources(t *testing.T) {
 		"https://raw.githubusercontent.com/TracingInsights/2025/main/Australian%20Grand%20Prix/Qualifying/VER/3_tel.json",
 	}
 	hosts := []string{"cdn.jsdelivr.net:443", "raw.githubusercontent.com:443"}
-	for i, base := range DefaultBaseURLs {
+	for i, base := range config.DefaultBaseURLs { // the defaults live in config; they must parse here
 		s := mustSource(t, base)
 		if got := s.URL(tp, DefaultRef); got != want[i] {
 			t.Errorf("URL = %s, want %s", got, want[i])
