@@ -24,6 +24,8 @@ type Settings struct {
 	BaseURLs          []string      // sources tried in order: a base (jsDelivr layout appended) or a template
 	Ref               string        // git ref of the data repositories
 	MaxConcurrent     int           // process-wide in-flight request limit
+	Adaptive          bool          // the in-flight limit adapts (AIMD) between AdaptiveMin and MaxConcurrent
+	AdaptiveMin       int           // floor of the adaptive in-flight limit
 	MaxRetries        int           // retries after the first try
 	BackoffFactor     float64       // delay before retry n is BackoffFactor^n seconds plus jitter
 	JitterMax         time.Duration // upper bound of the uniform jitter
@@ -59,6 +61,7 @@ func Defaults() Settings {
 		BaseURLs:         slices.Clone(DefaultBaseURLs),
 		Ref:              "main",
 		MaxConcurrent:    20,
+		AdaptiveMin:      1,
 		MaxRetries:       3,
 		BackoffFactor:    2.0,
 		JitterMax:        time.Second,
@@ -94,6 +97,8 @@ var Vars = []Env{
 	}},
 	{"F1FETCH_REF", "ref", "git ref of the data repositories", func(s *Settings, v string) error { s.Ref = v; return nil }},
 	{"F1FETCH_MAX_CONCURRENT", "max_concurrent_requests", "in-flight request limit", intVar(func(s *Settings) *int { return &s.MaxConcurrent })},
+	{"F1FETCH_ADAPTIVE", "adaptive", "adapt the in-flight limit to the server's pushback", boolVar(func(s *Settings) *bool { return &s.Adaptive })},
+	{"F1FETCH_ADAPTIVE_MIN", "adaptive_min", "floor of the adaptive in-flight limit", intVar(func(s *Settings) *int { return &s.AdaptiveMin })},
 	{"F1FETCH_MAX_RETRIES", "max_retries", "retries after the first try", intVar(func(s *Settings) *int { return &s.MaxRetries })},
 	{"F1FETCH_BACKOFF_FACTOR", "backoff_factor", "exponential backoff base (seconds)", func(s *Settings, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
@@ -167,6 +172,9 @@ func (s Settings) Validate() error {
 	if s.MaxConcurrent < 1 || s.MaxConcurrent > 10000 {
 		bad("max_concurrent_requests", s.MaxConcurrent, "must be between 1 and 10000")
 	}
+	if s.AdaptiveMin < 1 || s.AdaptiveMin > max(s.MaxConcurrent, 1) {
+		bad("adaptive_min", s.AdaptiveMin, fmt.Sprintf("must be between 1 and max_concurrent_requests (%d)", s.MaxConcurrent))
+	}
 	if s.MaxRetries < 0 || s.MaxRetries > 100 {
 		bad("max_retries", s.MaxRetries, "must be between 0 and 100")
 	}
@@ -210,7 +218,7 @@ func (s Settings) Key() string {
 }
 
 func (s Settings) keyFields() []any {
-	return []any{s.BaseURLs, s.Ref, s.MaxConcurrent, s.MaxRetries, s.BackoffFactor, s.JitterMax, s.MaxDelay,
+	return []any{s.BaseURLs, s.Ref, s.MaxConcurrent, s.Adaptive, s.AdaptiveMin, s.MaxRetries, s.BackoffFactor, s.JitterMax, s.MaxDelay,
 		s.Timeout, s.BreakerFailures, s.BreakerTimeout, s.MaxBodyBytes, s.CacheTTL, s.NotFoundTTL,
 		s.CacheMaxBytes, s.CacheDir, s.UseCache, s.WriteCache, s.ValidatePayload, s.NormalizeMissing,
 		s.AllowInsecureHTTP, s.TLSRootCAsFile, s.TLSSkipVerify, s.UserAgent}

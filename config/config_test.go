@@ -112,3 +112,25 @@ func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
 		t.Fatal("different settings, same key")
 	}
 }
+
+func TestAdaptiveSettings(t *testing.T) {
+	d := Defaults()
+	if d.Adaptive || d.AdaptiveMin != 1 {
+		t.Fatalf("adaptive must be off by default with floor 1: %+v", d)
+	}
+	s, err := FromEnv(lookup(map[string]string{"F1FETCH_ADAPTIVE": "true", "F1FETCH_ADAPTIVE_MIN": "4"}))
+	if err != nil || !s.Adaptive || s.AdaptiveMin != 4 {
+		t.Fatalf("F1FETCH_ADAPTIVE / F1FETCH_ADAPTIVE_MIN not applied: %+v, %v", s, err)
+	}
+	if s.Key() == d.Key() {
+		t.Fatal("adaptive settings must not share a client with fixed ones")
+	}
+	for _, bad := range []struct{ min, max int }{{0, 20}, {21, 20}, {-3, 20}} {
+		s := Defaults()
+		s.Adaptive, s.AdaptiveMin, s.MaxConcurrent = true, bad.min, bad.max
+		var fe *FieldError
+		if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "adaptive_min" || !strings.Contains(fe.Reason, "max_concurrent_requests (20)") {
+			t.Errorf("adaptive_min %d with max %d: got %v", bad.min, bad.max, err)
+		}
+	}
+}
