@@ -154,6 +154,9 @@ type pendingBatch struct {
 	acked   bool
 }
 
+// minCommitPeriod is the shortest autocommit interval franz-go accepts.
+const minCommitPeriod = 100 * time.Millisecond
+
 func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzInput, error) {
 	opts, err := kafkaClientOpts(conf)
 	if err != nil {
@@ -198,8 +201,8 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 	if err != nil {
 		return nil, err
 	}
-	if period <= 0 {
-		return nil, fmt.Errorf("field %s: must be positive, got %v", kfiFieldCommitPeriod, period)
+	if period < minCommitPeriod {
+		return nil, fmt.Errorf("field %s: must be at least %v, got %v", kfiFieldCommitPeriod, minCommitPeriod, period)
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(group),
@@ -327,7 +330,11 @@ func (in *franzInput) bufferLocked(ctx context.Context, p kgo.FetchTopicPartitio
 		in.parts[tp] = st
 	}
 	if st.batcher == nil {
-		for chunk := range slices.Chunk(p.Records, in.checkpointLimit) {
+		size := in.checkpointLimit
+		if in.policy.Count == 1 { // Benthos counts "one message a batch" as no policy
+			size = 1
+		}
+		for chunk := range slices.Chunk(p.Records, size) {
 			msgs := make(service.MessageBatch, len(chunk))
 			for i, r := range chunk {
 				msgs[i] = recordToMessage(r)
