@@ -122,7 +122,8 @@ func sqliteTarget(t *testing.T) sqlTarget {
 	return sqlTarget{driver: "sqlite", dsn: path, db: db}
 }
 
-func postgresTarget(t *testing.T) sqlTarget {
+// postgresDSN is CI's PostgreSQL, required there and optional locally.
+func postgresDSN(t *testing.T) string {
 	dsn := os.Getenv("F1FETCH_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		if os.Getenv("CI") != "" {
@@ -130,19 +131,25 @@ func postgresTarget(t *testing.T) sqlTarget {
 		}
 		t.Skip("!!! SKIPPING PostgreSQL tests: set F1FETCH_TEST_POSTGRES_DSN to a PostgreSQL database to run them !!!")
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
+	return dsn
+}
+
+func postgresTarget(dsn string) func(*testing.T) sqlTarget {
+	return func(t *testing.T) sqlTarget {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Ping(); err != nil {
+			t.Fatalf("PostgreSQL at F1FETCH_TEST_POSTGRES_DSN (%s): %v", maskDSN(dsn), err)
+		}
+		return sqlTarget{driver: "postgres", dsn: dsn, db: db}
 	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Ping(); err != nil {
-		t.Fatalf("PostgreSQL at F1FETCH_TEST_POSTGRES_DSN (%s): %v", maskDSN(dsn), err)
-	}
-	return sqlTarget{driver: "postgres", dsn: dsn, db: db}
 }
 
 func TestSQLInsertSQLite(t *testing.T)   { runSQLInsertSuite(t, sqliteTarget) }
-func TestSQLInsertPostgres(t *testing.T) { runSQLInsertSuite(t, postgresTarget) }
+func TestSQLInsertPostgres(t *testing.T) { runSQLInsertSuite(t, postgresTarget(postgresDSN(t))) }
 
 func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 	t.Run("inserts rows after init_statement", func(t *testing.T) {
