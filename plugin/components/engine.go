@@ -197,7 +197,7 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 	if err != nil {
 		return nil, err
 	}
-	m := newMetrics(mgr.Metrics())
+	m := newMetrics(mgr.Metrics(), mgr.Logger())
 	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger()}, nil
 }
 

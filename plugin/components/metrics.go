@@ -1,6 +1,8 @@
 package components
 
 import (
+	"sync/atomic"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/f1fetch/f1fetch/plugin/fetch"
@@ -17,10 +19,14 @@ type metrics struct {
 	notFoundDropped *service.MetricCounter
 	inFlight        *service.MetricGauge
 	breaker         *service.MetricGauge // by source: 0 closed, 1 half open, 2 open
+	limit           *service.MetricGauge // in-flight limit, moving in adaptive mode
+	log             *service.Logger
+	lastLimit       atomic.Int64
 }
 
-func newMetrics(m *service.Metrics) *metrics {
+func newMetrics(m *service.Metrics, log *service.Logger) *metrics {
 	return &metrics{
+		log:             log,
 		requests:        m.NewCounter("f1_requests", "outcome"),
 		latency:         m.NewTimer("f1_request_latency_ns"),
 		cache:           m.NewCounter("f1_cache", "result"),
@@ -29,6 +35,7 @@ func newMetrics(m *service.Metrics) *metrics {
 		notFoundDropped: m.NewCounter("f1_not_found_dropped"),
 		inFlight:        m.NewGauge("f1_in_flight"),
 		breaker:         m.NewGauge("f1_breaker_state", "source"),
+		limit:           m.NewGauge("f1_concurrency_limit"),
 	}
 }
 
@@ -54,4 +61,13 @@ func (m *metrics) InFlight(n int) { m.inFlight.Set(int64(n)) }
 func (m *metrics) BreakerState(source, state string) {
 	v := map[string]int64{"closed": 0, "half_open": 1, "open": 2}[state]
 	m.breaker.Set(v, source)
+}
+
+// ConcurrencyLimit implements fetch.Observer: the gauge follows the limit,
+// and a change is logged (the first value is the configured maximum).
+func (m *metrics) ConcurrencyLimit(n int) {
+	m.limit.Set(int64(n))
+	if old := m.lastLimit.Swap(int64(n)); old != 0 && old != int64(n) {
+		m.log.Infof("f1fetch: concurrency limit %d -> %d", old, n)
+	}
 }

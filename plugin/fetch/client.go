@@ -59,6 +59,8 @@ type Client struct {
 	set     config.Settings
 	sources []*source
 	limit   *limiter
+	adapt   *aimd   // nil unless Settings.Adaptive
+	paused  *pauses // nil unless Settings.Adaptive
 	cache   *cache.Cache
 	mem     *cache.Memory
 	flights flights
@@ -79,11 +81,13 @@ type Client struct {
 // CacheBytes is the size of the in-memory cache tier.
 func (c *Client) CacheBytes() int64 { return c.mem.Bytes() }
 
-// Observer receives the client-wide gauges: requests in flight and breaker
-// states. Per-request facts travel in Result.
+// Observer receives the client-wide gauges: requests in flight, breaker
+// states and the in-flight limit (which moves only in adaptive mode).
+// Per-request facts travel in Result.
 type Observer interface {
 	InFlight(n int)
 	BreakerState(source, state string)
+	ConcurrencyLimit(n int)
 }
 
 // New builds a client for settings s. tier is an optional persistent cache
@@ -129,6 +133,10 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 		}
 		tier = dir
 	}
+	if s.Adaptive {
+		c.adapt = newAIMD(s.AdaptiveMin, s.MaxConcurrent)
+		c.paused = newPauses(len(c.sources))
+	}
 	c.mem = cache.NewMemory(s.CacheMaxBytes)
 	c.cache = cache.New(c.mem, tier)
 	c.base, c.cancel = context.WithCancel(context.Background())
@@ -153,6 +161,7 @@ func (c *Client) Observe(o Observer) (remove func()) {
 	for src, st := range c.states {
 		o.BreakerState(src, st)
 	}
+	o.ConcurrencyLimit(c.limit.size())
 	c.obsMu.Unlock()
 	return func() {
 		c.obsMu.Lock()
@@ -167,11 +176,28 @@ func (c *Client) Observe(o Observer) (remove func()) {
 }
 
 func (c *Client) notifyInFlight() {
-	n := int(c.limit.inFlight.Load())
+	n := c.limit.current()
 	c.obsMu.Lock()
 	defer c.obsMu.Unlock()
 	for _, o := range c.observers {
 		o.InFlight(n)
+	}
+}
+
+// learn feeds one attempt's outcome to the adaptive limit.
+func (c *Client) learn(start time.Time, l lesson, latency time.Duration) {
+	if c.adapt == nil {
+		return
+	}
+	n, changed := c.adapt.learn(start, l, latency)
+	if !changed {
+		return
+	}
+	c.limit.setLimit(n)
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	for _, o := range c.observers {
+		o.ConcurrencyLimit(n)
 	}
 }
 
@@ -337,11 +363,45 @@ func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
 	_ = c.cache.Set(ctx, key, e, retain)
 }
 
-// attempt is one try: the first source whose breaker is not open, falling
-// over to the next source when one fails in a way that counts against it.
+// attempt is one try: the first source whose breaker is not open (and, in
+// adaptive mode, that no Retry-After pauses), falling over to the next source
+// when one fails in a way that counts against it.
 func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer) (a answer, srcName, url string, err error) {
-	if err := c.limit.acquire(ctx); err != nil {
-		return answer{}, "", "", retry.Permanent(err)
+	for {
+		var wait time.Duration
+		a, srcName, url, wait, err = c.tryOnce(ctx, t, validators)
+		if wait == 0 {
+			return a, srcName, url, err
+		}
+		// Every usable source is paused: wait without holding a slot.
+		if err := sleepCtx(ctx, wait); err != nil {
+			return answer{}, "", "", retry.Permanent(err)
+		}
+	}
+}
+
+// admit waits until the attempt may start: a source not paused, the
+// caller's gate, then a slot of the in-flight limit, in that order so that
+// waiting never holds a slot.
+func (c *Client) admit(ctx context.Context) error {
+	if c.paused != nil {
+		if err := c.paused.wait(ctx); err != nil {
+			return err
+		}
+	}
+	if g := gateOf(ctx); g != nil {
+		if err := g.Wait(ctx); err != nil {
+			return fmt.Errorf("gate: %w", err)
+		}
+	}
+	return c.limit.acquire(ctx)
+}
+
+// tryOnce is attempt within one slot. A wait above 0 means every source it
+// could use was paused for that long, and nothing was sent.
+func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer) (a answer, srcName, url string, wait time.Duration, err error) {
+	if err := c.admit(ctx); err != nil {
+		return answer{}, "", "", 0, retry.Permanent(err)
 	}
 	c.notifyInFlight()
 	defer func() {
@@ -350,13 +410,25 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 	}()
 
 	tried := false
-	for _, src := range c.sources {
+	for i, src := range c.sources {
+		if c.paused != nil {
+			if left := c.paused.left(i, time.Now()); left > 0 {
+				if wait == 0 || left < wait {
+					wait = left
+				}
+				continue
+			}
+		}
 		url = src.base.URL(t, c.set.Ref)
 		shown := redactURL(url)
 		var got answer
 		var getErr error
 		berr := src.breaker.Run(func() error {
+			start := time.Now()
 			got, getErr = src.get(ctx, url, c.set, validators)
+			if c.pushedBack(ctx, i, start, getErr) {
+				return nil // paced by the pause, not a sign of ill health
+			}
 			if retry.CountsAgainstSource(getErr) {
 				return getErr
 			}
@@ -369,13 +441,42 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 		tried = true
 		a, srcName, err = got, src.name, getErr
 		if err == nil || !retry.CountsAgainstSource(err) || ctx.Err() != nil {
-			return a, srcName, shown, err
+			return a, srcName, shown, 0, err
 		}
 	}
-	if !tried {
-		return answer{}, "", "", retry.Permanent(fmt.Errorf("all %d source(s) unavailable: circuit breaker open", len(c.sources)))
+	if !tried && wait > 0 {
+		return answer{}, "", "", wait, nil
 	}
-	return a, srcName, redactURL(url), err
+	if !tried {
+		return answer{}, "", "", 0, retry.Permanent(fmt.Errorf("all %d source(s) unavailable: circuit breaker open", len(c.sources)))
+	}
+	return a, srcName, redactURL(url), 0, err
+}
+
+// pushedBack teaches the adaptive limit what the answer of source i to an
+// attempt begun at start says, and pauses the source when the answer is a
+// 429 or 503 with Retry-After (capped by max_delay). It reports whether the
+// answer was such a paced refusal, which then does not count against the
+// source's breaker. Without adaptive mode it does nothing.
+func (c *Client) pushedBack(ctx context.Context, i int, start time.Time, err error) bool {
+	if c.adapt == nil {
+		return false
+	}
+	var se *retry.StatusError
+	answered := errors.As(err, &se)
+	switch {
+	case answered && (se.Status == 429 || se.Status == 503):
+		c.learn(start, lessonPushback, 0)
+		if se.RetryAfter > 0 && c.set.MaxDelay > 0 {
+			c.paused.pause(i, time.Now().Add(min(se.RetryAfter, c.set.MaxDelay)))
+			return true
+		}
+	case err == nil || answered,
+		// An attempt timeout is the slowest answer there is.
+		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		c.learn(start, lessonAnswer, time.Since(start))
+	}
+	return false
 }
 
 // redactURL hides the password of a source with credentials: results,
