@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"maps"
+	"net/url"
 	"sync"
 )
 
@@ -22,8 +23,13 @@ type Counts struct {
 	InFlightMax int64 `json:"in_flight_max"`
 }
 
-// Path is the number of requests of path, whatever their status.
+// Path is the number of requests of path, whatever their status. Keys of
+// ByPath are decoded ("Australian Grand Prix"); path may also be given
+// escaped as on the wire ("Australian%20Grand%20Prix").
 func (c Counts) Path(path string) int64 {
+	if decoded, err := url.PathUnescape(path); err == nil {
+		path = decoded
+	}
 	var n int64
 	for _, v := range c.ByPath[path] {
 		n += v
@@ -74,10 +80,15 @@ func (k *counters) begin() {
 	k.c.InFlightMax = max(k.c.InFlightMax, k.c.InFlight)
 }
 
-func (k *counters) end(path string, status int, faults []string) {
+func (k *counters) done() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.c.InFlight--
+}
+
+func (k *counters) record(path string, status int, faults []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.c.Total++
 	k.c.ByStatus[status]++
 	byStatus := k.c.ByPath[path]

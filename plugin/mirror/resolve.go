@@ -67,7 +67,7 @@ func parseRequest(segs []string, prefixes [][]string, aliases map[string]string)
 	} else if len(segs) >= 2 {
 		year, ref, file = segs[0], segs[1], segs[2:]
 	}
-	if year == "" || ref == "" || len(file) == 0 || strings.HasPrefix(year, "_") {
+	if year == "" || year == "." || year == ".." || ref == "" || len(file) == 0 || strings.HasPrefix(year, "_") {
 		return request{}, fmt.Errorf("path %q: %w", "/"+strings.Join(segs, "/"), errNotServed)
 	}
 	if a, ok := aliases[year]; ok {

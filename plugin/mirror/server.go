@@ -114,8 +114,8 @@ func (s *Server) Faults() Faults { return s.faults.get() }
 // Counts returns a snapshot of the counters.
 func (s *Server) Counts() Counts { return s.counts.snapshot() }
 
-// Count is the number of requests of path (decoded, after any URL prefix),
-// whatever their status.
+// Count is the number of requests of path (after any URL prefix, decoded
+// or escaped), whatever their status.
 func (s *Server) Count(path string) int64 { return s.counts.path(path) }
 
 // Reset zeroes the counters and restarts the rules' quota and fail_first_n
@@ -131,10 +131,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	o := &outcome{key: r.URL.Path, status: StatusReset}
+	o := &outcome{key: r.URL.Path}
 	s.counts.begin()
 	defer func() { // also when a fault aborts the handler with a panic
-		s.counts.end(o.key, o.status, o.faults)
+		s.commit(o, StatusReset) // a client that left during a delay
+		s.counts.done()
 		s.logRequest(r, o, start)
 	}()
 	s.serveFile(w, r, o)
@@ -142,18 +143,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // outcome is what happened to one request, for counters and the log.
 type outcome struct {
-	key    string
-	status int
-	bytes  int
-	faults []string
+	key       string
+	status    int
+	bytes     int
+	faults    []string
+	committed bool
 }
 
 func (o *outcome) fault(kind string) { o.faults = append(o.faults, kind) }
 
+// commit counts the request before its answer leaves, so a client that
+// has its response also sees it counted.
+func (s *Server) commit(o *outcome, status int) {
+	if o.committed {
+		return
+	}
+	o.committed, o.status = true, status
+	s.counts.record(o.key, status, o.faults)
+}
+
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, o *outcome) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		o.status = s.plain(w, http.StatusMethodNotAllowed)
+		s.plain(w, o, http.StatusMethodNotAllowed)
 		return
 	}
 	req, parseErr := s.parse(r)
@@ -165,12 +177,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, o *outcome) {
 		if ok, wait := rule.quotaTake(time.Now()); !ok {
 			o.fault(FaultQuota)
 			w.Header().Set("Retry-After", quotaRetryAfter(rule, wait))
-			o.status = s.plain(w, http.StatusTooManyRequests)
+			s.plain(w, o, http.StatusTooManyRequests)
 			return
 		}
 		if rule.failFirst(o.key) {
 			o.fault(FaultFailFirst)
-			o.status = s.fail(w, rule, rule.failStatus())
+			s.fail(w, o, rule, rule.failStatus())
 			return
 		}
 		d = s.faults.decide(rule)
@@ -183,28 +195,30 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, o *outcome) {
 		switch {
 		case d.reset:
 			o.fault(FaultReset)
+			s.commit(o, StatusReset)
 			resetConn(r.Context())
 			panic(http.ErrAbortHandler)
 		case d.streamReset:
 			o.fault(FaultStreamReset)
+			s.commit(o, StatusReset)
 			panic(http.ErrAbortHandler)
 		case d.status != 0:
 			o.fault(FaultStatus)
-			o.status = s.fail(w, rule, d.status)
+			s.fail(w, o, rule, d.status)
 			return
 		}
 	}
 	if parseErr != nil {
-		o.status = s.plain(w, http.StatusNotFound)
+		s.plain(w, o, http.StatusNotFound)
 		return
 	}
 	f, err := s.store.lookup(req)
 	if errors.Is(err, errNotFound) {
-		o.status = s.plain(w, http.StatusNotFound)
+		s.plain(w, o, http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		o.status = s.plain(w, http.StatusInternalServerError)
+		s.plain(w, o, http.StatusInternalServerError)
 		return
 	}
 	s.writeFile(w, r, f, d, o)
@@ -223,52 +237,54 @@ func (s *Server) parse(r *http.Request) (request, error) {
 func (s *Server) writeFile(w http.ResponseWriter, r *http.Request, f *file, d draw, o *outcome) {
 	h := w.Header()
 	body, etag := f.body, f.etag
-	h.Set("Vary", "Accept-Encoding")
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	gzipped := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if gzipped {
 		body, etag = f.gzipped(), f.gzipETag()
-		h.Set("Content-Encoding", "gzip")
 	}
+	h.Set("Vary", "Accept-Encoding")
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", f.modTime.UTC().Format(http.TimeFormat))
 	h.Set("Cache-Control", "public, max-age=604800")
 	if notModified(r, f) {
-		h.Del("Content-Encoding")
+		s.commit(o, http.StatusNotModified)
 		w.WriteHeader(http.StatusNotModified)
-		o.status = http.StatusNotModified
 		return
 	}
 	if d.corrupt {
 		o.fault(FaultCorrupt)
 		body = corrupt(f.body)
-		if h.Get("Content-Encoding") == "gzip" {
+		if gzipped {
 			body = gzipBytes(body)
 		}
 	}
+	if gzipped {
+		h.Set("Content-Encoding", "gzip")
+	}
 	h.Set("Content-Type", f.contentType)
 	h.Set("Content-Length", fmt.Sprint(len(body)))
-	w.WriteHeader(http.StatusOK)
-	o.status = http.StatusOK
-	if r.Method == http.MethodHead {
-		return
-	}
-	half := len(body) / 2
-	if d.stall || d.truncate {
-		n, _ := w.Write(body[:half])
-		o.bytes += n
-		http.NewResponseController(w).Flush()
-	}
 	if d.stall {
 		o.fault(FaultStall)
-		if !s.sleep(r.Context(), d.stallFor) {
-			return
-		}
 	}
 	if d.truncate {
 		o.fault(FaultTruncate)
-		panic(http.ErrAbortHandler)
 	}
-	if d.stall {
+	s.commit(o, http.StatusOK)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if d.stall || d.truncate {
+		half := len(body) / 2
+		n, _ := w.Write(body[:half])
+		o.bytes += n
 		body = body[half:]
+		http.NewResponseController(w).Flush()
+	}
+	if d.stall && !s.sleep(r.Context(), d.stallFor) {
+		return
+	}
+	if d.truncate {
+		panic(http.ErrAbortHandler)
 	}
 	n, _ := w.Write(body)
 	o.bytes += n
@@ -311,11 +327,11 @@ func notModified(r *http.Request, f *file) bool {
 	return false
 }
 
-func (s *Server) fail(w http.ResponseWriter, rule *activeRule, status int) int {
+func (s *Server) fail(w http.ResponseWriter, o *outcome, rule *activeRule, status int) {
 	if ra := rule.retryAfter(status); ra != "" {
 		w.Header().Set("Retry-After", ra)
 	}
-	return s.plain(w, status)
+	s.plain(w, o, status)
 }
 
 func quotaRetryAfter(rule *activeRule, wait time.Duration) string {
@@ -325,10 +341,10 @@ func quotaRetryAfter(rule *activeRule, wait time.Duration) string {
 	return fmt.Sprint(max(1, int((wait+time.Second-1)/time.Second)))
 }
 
-// plain writes a short text answer for status and returns status.
-func (s *Server) plain(w http.ResponseWriter, status int) int {
+// plain counts and writes a short text answer for status.
+func (s *Server) plain(w http.ResponseWriter, o *outcome, status int) {
+	s.commit(o, status)
 	http.Error(w, http.StatusText(status), status)
-	return status
 }
 
 // sleep waits d unless the client leaves or the server closes first.
@@ -404,7 +420,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, s.Faults())
 		default:
 			w.Header().Set("Allow", "GET, PUT, POST, DELETE")
-			s.plain(w, http.StatusMethodNotAllowed)
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		}
 	case "/_mirror/counters":
 		switch r.Method {
@@ -415,10 +431,10 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, s.Counts())
 		default:
 			w.Header().Set("Allow", "GET, DELETE")
-			s.plain(w, http.StatusMethodNotAllowed)
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		}
 	default:
-		s.plain(w, http.StatusNotFound)
+		http.NotFound(w, r)
 	}
 }
 

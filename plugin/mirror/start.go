@@ -138,10 +138,9 @@ func (r *Running) Shutdown(ctx context.Context) error {
 	return errors.Join(err, r.Server.Close())
 }
 
-// Close shuts down, ending stalls and latencies at once.
+// Close stops at once: connections, stalls and latencies end now. Tests
+// use it; a graceful stop is Shutdown.
 func (r *Running) Close() error {
 	r.stopWaits()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return r.Shutdown(ctx)
+	return errors.Join(r.http.Close(), r.Server.Close())
 }
