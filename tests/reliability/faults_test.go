@@ -59,7 +59,7 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
-			name:   "HTTP 503 on the first 2 tries of every file, TLS", tls: true,
+			name: "HTTP 503 on the first 2 tries of every file, TLS", tls: true,
 			faults: mirror.Faults{Rules: []mirror.Rule{{FailFirstN: 2}}},
 			tune:   highBreaker,
 			expect: func(t *testing.T, r run) string {
@@ -140,7 +140,7 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
-			name:   "truncated bodies 10% (seeded), TLS", tls: true,
+			name: "truncated bodies 10% (seeded), TLS", tls: true,
 			faults: mirror.Faults{Rules: []mirror.Rule{{TruncateRate: 0.10}}},
 			tune:   func(s *config.Settings) { highBreaker(s); s.MaxRetries = 5 },
 			expect: func(t *testing.T, r run) string {

@@ -144,7 +144,9 @@ func corpusTuples(t testing.TB) []tuple.Tuple {
 				tel = append(tel, sized{f.Name(), info.Size()})
 			}
 		}
-		sort.Slice(tel, func(i, j int) bool { return tel[i].size < tel[j].size || tel[i].size == tel[j].size && tel[i].name < tel[j].name })
+		sort.Slice(tel, func(i, j int) bool {
+			return tel[i].size < tel[j].size || tel[i].size == tel[j].size && tel[i].name < tel[j].name
+		})
 		for _, f := range tel[:min(1, len(tel))] {
 			out = append(out, mustTuple(t, d.Name()+"/"+f.name))
 		}
