@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror"
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+)
+
+func testdata(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "testdata")
+		}
+		if dir == filepath.Dir(dir) {
+			tb.Fatal("no go.mod above the working directory")
+		}
+	}
+}
+
+func TestModesAndBound(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"0": 0, "50": 50 * time.Millisecond, "20j10": 25 * time.Millisecond,
+		"ln50s0.5": 56657422, // 50 ms x exp(0.125)
+	} {
+		md, err := parseMode(in)
+		if err != nil {
+			t.Fatalf("parseMode(%q): %v", in, err)
+		}
+		if got := md.mean(); got < want-time.Microsecond || got > want+time.Microsecond {
+			t.Errorf("parseMode(%q).mean() = %v, want %v", in, got, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "-5", "ln50"} {
+		if _, err := parseMode(bad); err == nil {
+			t.Errorf("parseMode(%q): no error", bad)
+		}
+	}
+	if got := bound(1000, 20, 50*time.Millisecond, 100*time.Millisecond); got != 2600*time.Millisecond {
+		t.Errorf("bound(1000, 20, 50ms, 100ms) = %v, want 2.6s", got)
+	}
+	if got := bound(21, 20, 10*time.Millisecond, 0); got != 20*time.Millisecond {
+		t.Errorf("bound(21, 20, 10ms, 0) = %v, want 20ms", got)
+	}
+}
+
+func TestWorkloadsAreTheRealSession(t *testing.T) {
+	sf, err := readSession(testdata(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads, err := sf.workloads(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"one_file": 1, "laptimes_20": 20, "session_tel_297": 297, "requests_1000": 1000}
+	for _, w := range loads {
+		if want[w.Name] != len(w.Tuples) {
+			t.Errorf("workload %s: %d tuples, want %d", w.Name, len(w.Tuples), want[w.Name])
+		}
+	}
+	if first := loads[2].Tuples[0].Path; first != "ALB/1_tel.json" {
+		t.Errorf("session telemetry starts with %s, want ALB/1_tel.json", first)
+	}
+}
+
+func TestChartIsAPNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.png")
+	rows := []measurement{
+		{Mode: "0ms", Workload: "w", Contender: "f1fetch-input", WallNS: int64(time.Second)},
+		{Mode: "0ms", Workload: "w", Contender: "h2load", WallNS: int64(time.Second / 4)},
+	}
+	if err := writeChart(path, "w", 20, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 100 {
+		t.Errorf("chart is %v, too small to read", b)
+	}
+}
+
+// BenchmarkFetchMany is the engine as a library on an in-process mirror,
+// cold (no cache), for benchstat between commits:
+//
+//	go test -run '^$' -bench FetchMany -benchmem -count 6 ./bench > new.txt
+func BenchmarkFetchMany(b *testing.B) {
+	sf, err := readSession(testdata(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	loads, err := sf.workloads(1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, lat := range []string{"0", "20"} {
+		md, _ := parseMode(lat)
+		m := mirrortest.Start(b, mirror.Config{Root: testdata(b), Aliases: map[string]string{"2025": "test"}, Faults: md.faults()})
+		for _, w := range loads[1:3] {
+			b.Run("mode="+md.name+"/workload="+w.Name, func(b *testing.B) {
+				c, err := libClient(m.URL, 20, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				b.SetBytes(w.Bytes)
+				b.ReportAllocs()
+				for b.Loop() {
+					for i, r := range c.FetchMany(context.Background(), w.Tuples) {
+						if r.Err != nil {
+							b.Fatalf("%s: %v", w.Tuples[i], r.Err)
+						}
+					}
+				}
+				b.ReportMetric(float64(len(w.Tuples))*float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// measurement is one contender on one workload under one latency mode.
+type measurement struct {
+	Mode      string  `json:"mode"`
+	Workload  string  `json:"workload"`
+	Contender string  `json:"contender"`
+	N         int     `json:"n"`
+	Bytes     int64   `json:"bytes"`       // payload bytes on disk for the workload
+	WallNS    int64   `json:"wall_ns"`     // process start to exit
+	CPUS      float64 `json:"cpu_s"`       // user + system of the contender process
+	RSSKB     int64   `json:"peak_rss_kb"` // maximum resident set size
+	OK        int     `json:"ok"`          // documents fetched (and parsed where the contender parses)
+	Allocs    float64 `json:"allocs_per_req,omitempty"`
+	BoundNS   int64   `json:"bound_ns,omitempty"`
+	// The library child times its cold and warm FetchMany inside the process.
+	InnerColdNS int64  `json:"inner_cold_ns,omitempty"`
+	InnerWarmNS int64  `json:"inner_warm_ns,omitempty"`
+	Note        string `json:"note,omitempty"`
+}
+
+func (m measurement) wall() time.Duration { return time.Duration(m.WallNS) }
+
+// job is what a contender needs to run one workload.
+type job struct {
+	dir         string // scratch directory of this run
+	bin         string // the f1fetch binary
+	self        string // this program, for the in-process library child
+	python      string
+	base        string // mirror URL
+	concurrency int
+	w           workload
+	urlsFile    string // one URL per line
+	tuplesFile  string // one JSON tuple per line
+}
+
+// contender runs a job and fills OK, Note and (for the library) Allocs;
+// wall time, CPU and RSS come from timed.
+type contender struct {
+	name   string
+	parses bool // parses and validates every document
+	run    func(ctx context.Context, j job) (measurement, error)
+}
+
+var timeRE = map[string]*regexp.Regexp{
+	"user": regexp.MustCompile(`User time \(seconds\): ([0-9.]+)`),
+	"sys":  regexp.MustCompile(`System time \(seconds\): ([0-9.]+)`),
+	"rss":  regexp.MustCompile(`Maximum resident set size \(kbytes\): ([0-9]+)`),
+}
+
+// timed runs argv under /usr/bin/time -v and returns its stdout with wall
+// time, CPU seconds and peak RSS.
+func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m measurement, err error) {
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-v"}, argv...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err = cmd.Run()
+	m.WallNS = int64(time.Since(start))
+	if err != nil {
+		tail := errb.String()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return out.Bytes(), m, fmt.Errorf("%s: %w\n%s", filepath.Base(argv[0]), err, tail)
+	}
+	s := errb.String()
+	for key, re := range timeRE {
+		match := re.FindStringSubmatch(s)
+		if match == nil {
+			return out.Bytes(), m, fmt.Errorf("%s: /usr/bin/time -v printed no %s", filepath.Base(argv[0]), key)
+		}
+		v, _ := strconv.ParseFloat(match[1], 64)
+		switch key {
+		case "rss":
+			m.RSSKB = int64(v)
+		default:
+			m.CPUS += v
+		}
+	}
+	return out.Bytes(), m, nil
+}
+
+func contenders() []contender {
+	return []contender{
+		{name: "f1fetch-input", parses: true, run: runF1FetchInput},
+		{name: "f1fetch-processor", parses: true, run: runF1FetchProcessor},
+		{name: "f1fetch-lib", parses: true, run: runLibrary},
+		{name: "benthos-http-parallel", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, true) }},
+		{name: "benthos-http-sequential", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, false) }},
+		{name: "python-httpx", parses: true, run: runPython},
+		{name: "h2load", run: runH2Load},
+	}
+}
+
+// engineFields are the f1_fetch settings every f1fetch contender uses: the
+// mirror, the concurrency, and no cache (every run is cold) unless asked.
+func engineFields(j job, cacheDir string) map[string]any {
+	f := map[string]any{
+		"base_urls":               []string{j.base},
+		"max_concurrent_requests": j.concurrency,
+		"use_cache":               cacheDir != "",
+		"write_cache":             cacheDir != "",
+	}
+	if cacheDir != "" {
+		f["cache_dir"] = cacheDir
+	}
+	return f
+}
+
+// tally turns every message into one line "ok" or "error", so the run is
+// checked without writing the documents; delay slows the output down.
+func tally(j job, name string, delay time.Duration) ([]any, map[string]any) {
+	procs := []any{}
+	if delay > 0 {
+		procs = append(procs, map[string]any{"sleep": map[string]any{"duration": delay.String()}})
+	}
+	procs = append(procs, map[string]any{"mapping": `root = if errored() { "error" } else { "ok" }`})
+	out := map[string]any{"file": map[string]any{"path": filepath.Join(j.dir, name+".out"), "codec": "lines"}}
+	return procs, out
+}
+
+// runPipeline writes cfg as the pipeline file, runs `f1fetch run` and
+// counts the "ok" lines of its output.
+func runPipeline(ctx context.Context, j job, name string, cfg map[string]any) (measurement, error) {
+	cfg["logger"] = map[string]any{"level": "WARN"}
+	cfg["http"] = map[string]any{"enabled": false}
+	raw, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return measurement{}, err
+	}
+	path := filepath.Join(j.dir, name+".yaml")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		return measurement{}, err
+	}
+	outFile := filepath.Join(j.dir, name+".out")
+	os.Remove(outFile)
+	_, m, err := timed(ctx, nil, j.bin, "run", path)
+	if err != nil {
+		return m, err
+	}
+	m.OK, err = countOK(outFile)
+	return m, err
+}
+
+func countOK(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("pipeline output: %w", err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if sc.Text() == "ok" {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+// runF1FetchInput: the f1_fetch input with the tuples as `requests`, a
+// sliding window of prefetch (2 x concurrency) files in order.
+func runF1FetchInput(ctx context.Context, j job) (measurement, error) {
+	return runInput(ctx, j, "f1fetch-input", "", 0)
+}
+
+func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Duration) (measurement, error) {
+	in := engineFields(j, cacheDir)
+	in["requests"] = j.w.Tuples
+	procs, out := tally(j, name, delay)
+	return runPipeline(ctx, j, name, map[string]any{
+		"input":    map[string]any{"f1_fetch": in},
+		"pipeline": map[string]any{"threads": 1, "processors": procs},
+		"output":   out,
+	})
+}
+
+// batchedLines reads a file line by line in batches of the concurrency.
+func batchedLines(j job, file string) map[string]any {
+	return map[string]any{"broker": map[string]any{
+		"inputs":   []any{map[string]any{"file": map[string]any{"paths": []string{file}, "scanner": map[string]any{"lines": map[string]any{}}}}},
+		"batching": map[string]any{"count": j.concurrency, "period": "5ms"},
+	}}
+}
+
+// runF1FetchProcessor: tuples read from a file in batches of C, each batch
+// fetched by the f1_fetch processor (one pipeline thread).
+func runF1FetchProcessor(ctx context.Context, j job) (measurement, error) {
+	name := "f1fetch-processor"
+	procs, out := tally(j, name, 0)
+	procs = append([]any{map[string]any{"f1_fetch": engineFields(j, "")}}, procs...)
+	return runPipeline(ctx, j, name, map[string]any{
+		"input":    batchedLines(j, j.tuplesFile),
+		"pipeline": map[string]any{"threads": 1, "processors": procs},
+		"output":   out,
+	})
+}
+
+// runStockHTTP: URLs read from a file in batches of C, each batch fetched by
+// the stock Benthos http processor (parallel or one after the other), no
+// parsing. Its client is net/http's default transport: HTTP/1.1 on http://.
+func runStockHTTP(ctx context.Context, j job, parallel bool) (measurement, error) {
+	name := "benthos-http-sequential"
+	if parallel {
+		name = "benthos-http-parallel"
+	}
+	procs, out := tally(j, name, 0)
+	procs = append([]any{
+		map[string]any{"mapping": "meta url = content().string()\nroot = \"\""},
+		map[string]any{"http": map[string]any{"url": "${! @url }", "verb": "GET", "parallel": parallel, "timeout": "30s"}},
+	}, procs...)
+	return runPipeline(ctx, j, name, map[string]any{
+		"input":    batchedLines(j, j.urlsFile),
+		"pipeline": map[string]any{"threads": 1, "processors": procs},
+		"output":   out,
+	})
+}
+
+// runLibrary runs this program's fetchlib child: fetch.Client.FetchMany in
+// a process of its own, so its CPU and RSS exclude the mirror.
+func runLibrary(ctx context.Context, j job) (measurement, error) {
+	stdout, m, err := timed(ctx, nil, j.self, "fetchlib", "-base", j.base, "-tuples", j.tuplesFile, "-c", strconv.Itoa(j.concurrency))
+	if err != nil {
+		return m, err
+	}
+	var r libReport
+	if err := json.Unmarshal(lastLine(stdout), &r); err != nil {
+		return m, fmt.Errorf("fetchlib report %q: %w", stdout, err)
+	}
+	m.OK, m.Allocs, m.InnerColdNS, m.InnerWarmNS = r.OK, r.AllocsPerReq, r.ColdNS, r.WarmNS
+	// The child also fills and rereads a cached client: its wall time is the
+	// cold FetchMany alone; CPU and RSS cover the whole child.
+	m.WallNS = r.ColdNS
+	m.Note = fmt.Sprintf("in-process cold %s, warm %s (%.0fx)", time.Duration(r.ColdNS).Round(time.Microsecond),
+		time.Duration(r.WarmNS).Round(time.Microsecond), float64(r.ColdNS)/float64(max(r.WarmNS, 1)))
+	return m, nil
+}
+
+func runPython(ctx context.Context, j job) (measurement, error) {
+	script := filepath.Join(filepath.Dir(j.self), "python", "fetch_multiple.py")
+	if _, err := os.Stat(script); err != nil {
+		script = filepath.Join("bench", "python", "fetch_multiple.py")
+	}
+	stdout, m, err := timed(ctx, nil, j.python, script, j.urlsFile, strconv.Itoa(j.concurrency))
+	if err != nil {
+		return m, err
+	}
+	var r struct {
+		OK   int    `json:"ok"`
+		JSON string `json:"json"`
+	}
+	if err := json.Unmarshal(lastLine(stdout), &r); err != nil {
+		return m, fmt.Errorf("python report %q: %w", stdout, err)
+	}
+	m.OK, m.Note = r.OK, "parser: "+r.JSON
+	return m, nil
+}
+
+var h2loadOK = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded`)
+
+// runH2Load: nghttp2's load generator over one h2c connection with C
+// streams, the raw HTTP/2 ceiling (reads bodies, parses nothing).
+func runH2Load(ctx context.Context, j job) (measurement, error) {
+	stdout, m, err := timed(ctx, nil, append([]string{"h2load"}, h2loadArgs(j)...)...)
+	if err != nil {
+		return m, err
+	}
+	match := h2loadOK.FindSubmatch(stdout)
+	if match == nil {
+		return m, errors.New("h2load printed no request summary")
+	}
+	m.OK, _ = strconv.Atoi(string(match[1]))
+	return m, nil
+}
+
+// h2loadArgs: N requests over one connection with C streams, asking for
+// gzip as the Go and Python clients do, so the same bytes cross the wire.
+func h2loadArgs(j job) []string {
+	return []string{"-n", strconv.Itoa(len(j.w.Tuples)), "-c", "1", "-m", strconv.Itoa(j.concurrency),
+		"-H", "accept-encoding: gzip", "-i", j.urlsFile}
+}
+
+func lastLine(b []byte) []byte {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return []byte(lines[len(lines)-1])
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report collects the measurements, prints benchmark lines as they come and
+// writes the files at the end.
+type report struct {
+	opts     options
+	start    time.Time
+	out      io.Writer
+	base     string
+	loads    []workload
+	rows     []measurement
+	transfer map[string]time.Duration // workload -> h2load wall time at 0 ms
+	extra    []measurement            // warm cache, slow output, startup
+}
+
+func (r *report) header(base string, loads []workload) {
+	r.base, r.loads, r.transfer = base, loads, map[string]time.Duration{}
+	fmt.Fprintf(r.out, "goos: %s\ngoarch: %s\npkg: github.com/f1fetch/f1fetch/bench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, cpuModel())
+}
+
+func (r *report) add(md mode, j job, contender string, m measurement) {
+	m.Mode, m.Workload, m.Contender, m.N, m.Bytes = md.name, j.w.Name, contender, len(j.w.Tuples), j.w.Bytes
+	if contender == "h2load" && md.mean() == 0 {
+		r.transfer[j.w.Name] = m.wall()
+	}
+	if t, ok := r.transfer[j.w.Name]; ok {
+		m.BoundNS = int64(bound(m.N, r.opts.concurrency, md.mean(), t))
+	}
+	r.rows = append(r.rows, m)
+	r.benchLine(m)
+}
+
+// benchLine prints m in `go test -bench` format: benchstat compares two
+// runs' files by name and unit.
+func (r *report) benchLine(m measurement) {
+	name := fmt.Sprintf("BenchmarkFetch/mode=%s/workload=%s/contender=%s", m.Mode, m.Workload, m.Contender)
+	fmt.Fprintf(r.out, "%s\t1\t%d ns/op\t%.1f req/s\t%.2f MB/s\t%.3f cpu-s\t%d peak-RSS-kB", name, m.WallNS,
+		float64(m.N)/m.wall().Seconds(), float64(m.Bytes)/1e6/m.wall().Seconds(), m.CPUS, m.RSSKB)
+	if m.BoundNS > 0 {
+		fmt.Fprintf(r.out, "\t%.3f x-bound", float64(m.WallNS)/float64(m.BoundNS))
+	}
+	if m.Allocs > 0 {
+		fmt.Fprintf(r.out, "\t%.0f allocs/req", m.Allocs)
+	}
+	fmt.Fprintln(r.out)
+	if m.OK != m.N {
+		fmt.Fprintf(os.Stderr, "warning: %s: %d of %d documents ok\n", name, m.OK, m.N)
+	}
+}
+
+// extras: warm cache (binary with cache_dir; the library's in-process
+// rerun is in its note), and in the first mode the slow-output memory run
+// and the binary's start-up time.
+func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
+	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
+		return nil
+	}
+	j := jobs[2] // the whole session's telemetry
+	dir, err := os.MkdirTemp(j.dir, "cache")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)"} {
+		m, err := runInput(ctx, j, "cache", dir, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.addExtra(md, j, name, m)
+	}
+	if md.mean() != 0 {
+		return nil
+	}
+	for _, delay := range []time.Duration{0, r.opts.slowOutput} {
+		m, err := runSession(ctx, j, delay)
+		if err != nil {
+			return fmt.Errorf("session run, output delay %s: %w", delay, err)
+		}
+		m.Note = fmt.Sprintf("whole session telemetry, default memory cache on, output delay %s per message", delay)
+		r.addExtra(md, j, fmt.Sprintf("f1fetch-input, output delay %s", delay), m)
+	}
+	_, m, err := timed(ctx, nil, j.bin, "run", writeStartupConfig(j))
+	if err != nil {
+		return fmt.Errorf("start-up run: %w", err)
+	}
+	m.OK, m.N, m.Note = 1, 1, "generate 1 message -> drop: process start and stop"
+	m.Mode, m.Workload, m.Contender = md.name, "startup", "f1fetch run (empty pipeline)"
+	r.extra = append(r.extra, m)
+	r.benchLine(m)
+	return nil
+}
+
+func (r *report) addExtra(md mode, j job, name string, m measurement) {
+	m.Mode, m.Workload, m.Contender, m.Bytes = md.name, j.w.Name, name, j.w.Bytes
+	if m.N == 0 {
+		m.N = len(j.w.Tuples)
+	}
+	r.extra = append(r.extra, m)
+	r.benchLine(m)
+}
+
+// runSession fetches the whole session's telemetry with the default
+// cache on (the memory tier keeps every document), the output delayed per
+// message: memory must stay bounded by the prefetch window plus the cache.
+func runSession(ctx context.Context, j job, delay time.Duration) (measurement, error) {
+	in := engineFields(j, "")
+	delete(in, "use_cache")
+	delete(in, "write_cache")
+	in["requests"] = j.w.Tuples
+	procs, out := tally(j, "session", delay)
+	return runPipeline(ctx, j, "session", map[string]any{
+		"input":    map[string]any{"f1_fetch": in},
+		"pipeline": map[string]any{"threads": 1, "processors": procs},
+		"output":   out,
+	})
+}
+
+func writeStartupConfig(j job) string {
+	path := filepath.Join(j.dir, "startup.yaml")
+	os.WriteFile(path, []byte("http: {enabled: false}\nlogger: {level: WARN}\ninput: {generate: {count: 1, interval: \"\", mapping: 'root = \"x\"'}}\noutput: {drop: {}}\n"), 0o644)
+	return path
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+func kernel() string {
+	out, err := exec.Command("uname", "-sr").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *report) finish() error {
+	all := append(append([]measurement(nil), r.rows...), r.extra...)
+	raw, _ := json.MarshalIndent(all, "", "  ")
+	if err := os.WriteFile(filepath.Join(r.opts.outDir, "results.json"), raw, 0o644); err != nil {
+		return err
+	}
+	for _, w := range []string{r.loads[3].Name, r.loads[2].Name} {
+		if err := writeChart(filepath.Join(filepath.Dir(r.opts.results), "wall_"+w+".png"), w, r.opts.concurrency, r.rows); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(r.opts.results, []byte(r.markdown()), 0o644)
+}
