@@ -5,7 +5,11 @@
 //
 // Control endpoints (JSON): /_mirror/faults (GET shows, PUT/POST sets,
 // DELETE clears the Faults), /_mirror/counters (GET shows Counts, DELETE
-// resets them), /_mirror/health.
+// resets them), /_mirror/health. For example:
+//
+//	curl -X PUT localhost:8080/_mirror/faults -d '{"seed": 1, "rules": [
+//	  {"path_prefix": "/2025@main/Australian Grand Prix/Race/", "fail_first_n": 2},
+//	  {"lognormal_median_ms": 50, "lognormal_sigma": 0.5, "status_rate": {"503": 0.05}}]}'
 package mirror
 
 import (

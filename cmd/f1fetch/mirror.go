@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror"
+)
+
+// mirrorCommand is `f1fetch mirror`: a local CDN for air-gapped sites, CI
+// and tests, serving a directory in the jsDelivr and raw GitHub layouts.
+func mirrorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "mirror",
+		Usage: "Serve a directory as a TracingInsights CDN over HTTP/2, with optional fault injection",
+		Description: "Requests /{year}@{ref}/{gp}/{session}/{path} and /{year}/{ref}/... are served from\n" +
+			"{root}/{year}@{ref}/..., or {root}/{year}/... when ref is main. Control endpoints:\n" +
+			"/_mirror/faults (GET, PUT), /_mirror/counters (GET, DELETE), /_mirror/health.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "directory to serve", Required: true},
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
+			&cli.BoolFlag{Name: "tls", Usage: "serve https (ALPN h2); without it, h2c and HTTP/1.1 on http"},
+			&cli.StringFlag{Name: "cert", Usage: "TLS certificate PEM (default: a generated self-signed one)"},
+			&cli.StringFlag{Name: "key", Usage: "TLS key PEM, with --cert"},
+			&cli.StringFlag{Name: "write-ca", Usage: "write the certificate clients must trust to this file (with --tls)"},
+			&cli.StringSliceFlag{Name: "alias", Usage: "year=folder, serve a year from another folder (repeatable), e.g. 2025=test"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "read files on every request instead of keeping them in memory"},
+			&cli.BoolFlag{Name: "no-control", Usage: "disable the /_mirror/ control endpoints"},
+			&cli.IntFlag{Name: "max-streams", Usage: "HTTP/2 max concurrent streams per connection (0: default)"},
+			&cli.BoolFlag{Name: "log", Usage: "log every request to stderr"},
+			&cli.Uint64Flag{Name: "seed", Usage: "fault RNG seed, for reproducible faults (0: from the clock)"},
+			&cli.StringFlag{Name: "faults", Usage: "JSON file of fault rules, as PUT to /_mirror/faults"},
+			&cli.DurationFlag{Name: "latency", Usage: "fixed added latency"},
+			&cli.DurationFlag{Name: "jitter", Usage: "plus a uniform random latency up to this"},
+			&cli.DurationFlag{Name: "lognormal-median", Usage: "plus a lognormal latency with this median"},
+			&cli.Float64Flag{Name: "lognormal-sigma", Usage: "sigma of the lognormal latency, e.g. 0.5"},
+			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of requests answered --fail-status"},
+			&cli.IntFlag{Name: "fail-status", Value: 503, Usage: "status of --fail-rate answers"},
+			&cli.Float64Flag{Name: "rate-429", Usage: "fraction of requests answered 429 with Retry-After"},
+			&cli.IntFlag{Name: "retry-after", Usage: "Retry-After seconds on 429 and 503 (429 default: 1)"},
+			&cli.Float64Flag{Name: "quota-rps", Usage: "at most this many requests per second, the excess answered 429"},
+		},
+		Action: runMirror,
+	}
+}
+
+func runMirror(c *cli.Context) error {
+	cfg, err := mirrorConfig(c)
+	if err != nil {
+		return err
+	}
+	running, err := mirror.Start(cfg)
+	if err != nil {
+		return err
+	}
+	if path := c.String("write-ca"); path != "" {
+		if err := running.WriteCA(path); err != nil {
+			running.Close()
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "f1fetch mirror: serving %s at %s\n", cfg.Root, running.URL)
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case err := <-running.Err():
+		running.Close()
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return running.Shutdown(shutdown)
+}
+
+func mirrorConfig(c *cli.Context) (mirror.Config, error) {
+	cfg := mirror.Config{
+		Root:                 c.String("root"),
+		Addr:                 c.String("addr"),
+		TLS:                  c.Bool("tls"),
+		CertFile:             c.String("cert"),
+		KeyFile:              c.String("key"),
+		MaxConcurrentStreams: c.Int("max-streams"),
+		NoCache:              c.Bool("no-cache"),
+		DisableControl:       c.Bool("no-control"),
+		Seed:                 c.Uint64("seed"),
+		Aliases:              map[string]string{},
+	}
+	if !cfg.TLS && (cfg.CertFile != "" || cfg.KeyFile != "" || c.String("write-ca") != "") {
+		return cfg, errors.New("--cert, --key and --write-ca need --tls")
+	}
+	if c.Bool("log") {
+		cfg.Log = os.Stderr
+	}
+	for _, a := range c.StringSlice("alias") {
+		year, folder, ok := strings.Cut(a, "=")
+		if !ok {
+			return cfg, fmt.Errorf("--alias %q: want year=folder", a)
+		}
+		cfg.Aliases[year] = folder
+	}
+	if path := c.String("faults"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("--faults: %w", err)
+		}
+		if err := json.Unmarshal(b, &cfg.Faults); err != nil {
+			return cfg, fmt.Errorf("--faults %s: %w", path, err)
+		}
+	}
+	ms := func(name string) float64 { return float64(c.Duration(name)) / float64(time.Millisecond) }
+	rule := mirror.Rule{
+		LatencyMS:         ms("latency"),
+		JitterMS:          ms("jitter"),
+		LognormalMedianMS: ms("lognormal-median"),
+		LognormalSigma:    c.Float64("lognormal-sigma"),
+		Status429Rate:     c.Float64("rate-429"),
+		RetryAfterS:       c.Int("retry-after"),
+		QuotaRPS:          c.Float64("quota-rps"),
+	}
+	if rate := c.Float64("fail-rate"); rate > 0 {
+		rule.StatusRate = map[int]float64{c.Int("fail-status"): rate}
+	}
+	if rule.LatencyMS > 0 || rule.JitterMS > 0 || rule.LognormalMedianMS > 0 || rule.StatusRate != nil ||
+		rule.Status429Rate > 0 || rule.QuotaRPS > 0 || rule.RetryAfterS > 0 {
+		// After the file's rules: those name paths, this one is the catch-all.
+		cfg.Faults.Rules = append(cfg.Faults.Rules, rule)
+	}
+	return cfg, nil
+}
