@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ func runBound(t testing.TB, body []byte) time.Duration {
 	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(boundLatency)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	})
 	s := fastSettings(srv.caFile, srv.URL)

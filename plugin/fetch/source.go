@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -52,6 +53,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 	}
 	t := &http2.Transport{
 		MaxHeaderListSize: maxHeaderBytes,
+		MaxReadFrameSize:  1 << 20, // fewer DATA frames (and syscalls) per 100 KB-2 MB body
 		ReadIdleTimeout:   30 * time.Second, // ping a silent connection, drop it when dead
 		PingTimeout:       10 * time.Second,
 		IdleConnTimeout:   90 * time.Second,
@@ -166,7 +168,7 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	}
 	// The transport decodes gzip itself, so the limit counts decoded bytes:
 	// a decompression bomb stops at max_body_bytes.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, set.MaxBodyBytes+1))
+	body, err := readBody(resp, set.MaxBodyBytes)
 	if err != nil {
 		return a, fmt.Errorf("GET %s: read body: %w", shown, err)
 	}
@@ -187,4 +189,22 @@ func (s *source) state() string {
 	default:
 		return "closed"
 	}
+}
+
+// maxPrealloc caps the buffer allocated up front from a Content-Length, so a
+// server announcing a large body cannot make us reserve memory it never sends.
+const maxPrealloc = 8 << 20
+
+// readBody reads at most limit+1 bytes, in one allocation when the length
+// is announced (the common case on CDNs) instead of growing a buffer.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	r := io.LimitReader(resp.Body, limit+1)
+	if n := resp.ContentLength; n > 0 && !resp.Uncompressed {
+		// bytes.Buffer wants MinRead spare bytes to read the final EOF
+		// without growing.
+		buf := bytes.NewBuffer(make([]byte, 0, min(n, maxPrealloc)+bytes.MinRead))
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(r)
 }
