@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	r := ok(t, cmd{args: []string{"--version"}})
+	if !strings.Contains(r.stdout, "e2e-test") {
+		t.Fatalf("--version does not show the version set by -ldflags:\n%s", r)
+	}
+}
+
+func TestListShowsOurComponents(t *testing.T) {
+	r := ok(t, cmd{args: []string{"list"}})
+	for _, name := range []string{"f1_fetch", "f1_expand", "f1_rows", "kafka_franz", "sql_insert", "stdout", "file", "switch"} {
+		if !regexp.MustCompile(`(?m)^\s*-?\s*` + name + `\s*$`).MatchString(r.stdout) {
+			t.Errorf("list does not show %s", name)
+		}
+	}
+	if t.Failed() {
+		t.Log(r)
+	}
+}
+
+// requiredVars are the ${NAME} references without a default in a config,
+// which lint insists on.
+var requiredVar = regexp.MustCompile(`\$\{([A-Za-z0-9_.]+)\}`)
+
+// pipelineFiles are the ready pipelines (not their unit test definitions).
+func pipelineFiles(t *testing.T) []string {
+	t.Helper()
+	all, err := filepath.Glob(pipeline("*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range all {
+		if !strings.HasSuffix(f, "_benthos_test.yaml") {
+			files = append(files, f)
+		}
+	}
+	if len(files) < 5 {
+		t.Fatalf("pipelines/: %d pipelines, want at least 5: %v", len(files), files)
+	}
+	return files
+}
+
+func TestLintEveryPipeline(t *testing.T) {
+	for _, f := range pipelineFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			body, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(body), "# ") {
+				t.Errorf("%s does not start with a header comment saying what it does", f)
+			}
+			env := map[string]string{}
+			for _, m := range requiredVar.FindAllStringSubmatch(string(body), -1) {
+				env[m[1]] = "lint-placeholder" // lint reads no value, it needs one set
+			}
+			ok(t, cmd{args: []string{"lint", f}, env: env})
+		})
+	}
+}
+
+func TestPipelineUnitTests(t *testing.T) {
+	r := ok(t, cmd{args: []string{"test", "./pipelines/..."}})
+	for _, name := range []string{"session_to_sqlite", "session_to_postgres", "session_to_files", "fastest_laps_to_stdout", "tuples_stdin_to_stdout"} {
+		if !strings.Contains(r.stdout, "pipelines/"+name+".yaml' succeeded") {
+			t.Errorf("no passing unit test for pipelines/%s.yaml", name)
+		}
+	}
+	if t.Failed() {
+		t.Log(r)
+	}
+}
+
+// TestBadConfigsAreRefusedNamingTheField checks lint and run (with and
+// without --chilled, where the component itself refuses) on broken configs.
+func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
+	cases := []struct{ name, field, want, value string }{
+		{"unknown field", "max_concurent_requests: 4", "field max_concurent_requests not recognised", ""},
+		{"negative concurrency", "max_concurrent_requests: -1", "field max_concurrent_requests: value", "-1"},
+		{"remote plain http", "base_urls: [ http://cdn.example.com ]", "field base_urls: value", "http://cdn.example.com"},
+	}
+	says := func(r result, want ...string) bool {
+		for _, w := range want {
+			if !strings.Contains(r.stdout+r.stderr, w) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			conf := "http: { enabled: false }\ninput:\n  f1_fetch:\n    requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: drivers.json } ]\n    " +
+				c.field + "\noutput:\n  drop: {}\n"
+			if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			lint := f1fetch(t, cmd{args: []string{"lint", path}})
+			if lint.err == nil || !says(lint, c.want, c.value) {
+				t.Errorf("lint: want a failure saying %q %q:\n%s", c.want, c.value, lint)
+			}
+			run := f1fetch(t, cmd{args: []string{"run", path}})
+			if run.err == nil || !says(run, c.want, c.value) {
+				t.Errorf("run: want a failure saying %q %q:\n%s", c.want, c.value, run)
+			}
+			if c.name == "unknown field" {
+				return // --chilled ignores unknown fields by design
+			}
+			chilled := f1fetch(t, cmd{args: []string{"run", "--chilled", path}})
+			if chilled.err == nil || !says(chilled, "failed to init input", c.want, c.value) {
+				t.Errorf("run --chilled: want the f1_fetch input to refuse %s:\n%s", c.field, chilled)
+			}
+		})
+	}
+}
