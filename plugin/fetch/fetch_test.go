@@ -447,6 +447,8 @@ func TestBodyLimitAndGzip(t *testing.T) {
 	s := fastSettings(srv.caFile, srv.URL)
 	s.MaxBodyBytes = 1 << 20
 	c := newClient(t, s)
+	// Loopback sources skip compression; ask for gzip as a remote source does.
+	c.sources[0].transport.DisableCompression = false
 	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json"))
 	if err != nil || res.Bytes < len(file)-100 {
 		t.Fatalf("gzip body: %v, %d bytes", err, res.Bytes)
@@ -462,6 +464,7 @@ func TestBodyLimitAndGzip(t *testing.T) {
 	}
 	s.MaxBodyBytes = 1000
 	c2 := newClient(t, s)
+	c2.sources[0].transport.DisableCompression = false
 	if _, err := c2.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")); ErrorKind(err) != KindInvalid {
 		t.Fatalf("oversized body: %v", err)
 	}
@@ -610,5 +613,23 @@ func TestSourcePasswordNeverShown(t *testing.T) {
 		if strings.Contains(shown, "s3cret") {
 			t.Fatalf("password leaked: %s", shown)
 		}
+	}
+}
+
+func TestLoopbackSourcesDoNotAskForGzip(t *testing.T) {
+	var asked atomic.Int64
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") != "" {
+			asked.Add(1)
+		}
+		serve(w, r)
+	})
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	if _, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil {
+		t.Fatal(err)
+	}
+	if asked.Load() != 0 {
+		t.Fatal("a loopback source was asked for gzip: inflating it only costs CPU")
 	}
 }
