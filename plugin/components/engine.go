@@ -24,6 +24,9 @@ const (
 	fieldBaseURLs          = "base_urls"
 	fieldRef               = "ref"
 	fieldMaxConcurrent     = "max_concurrent_requests"
+	fieldAdaptive          = "adaptive"
+	fieldAdaptiveMin       = "adaptive_min"
+	fieldRateLimit         = "rate_limit"
 	fieldMaxRetries        = "max_retries"
 	fieldBackoffFactor     = "backoff_factor"
 	fieldJitterMax         = "jitter_max"
@@ -80,6 +83,13 @@ root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.r
 		service.NewIntField(fieldMaxConcurrent).Optional().
 			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")).
 			LintRule(`root = if this.type() == "number" && (this < 1 || this > 10000) { ["field max_concurrent_requests: value %v: must be between 1 and 10000".format(this)] }`),
+		service.NewBoolField(fieldAdaptive).Optional().
+			Description(describe("adaptive", "Adapt the in-flight limit to the server: it is cut multiplicatively (by half on a 429 or 503, by 0.7 when latency rises above twice its smoothed baseline) and grows back by one per limit-many good answers, between `adaptive_min` and `max_concurrent_requests`. A 429 or 503 with `Retry-After` pauses every new attempt to that source until then (capped by `max_delay`) and does not count against its circuit breaker. The limit is the gauge `f1_concurrency_limit` and its changes are logged. Default false.")),
+		service.NewIntField(fieldAdaptiveMin).Optional().Advanced().
+			Description(describe("adaptive_min", "Floor of the adaptive in-flight limit, between 1 and `max_concurrent_requests`. Default 1.")),
+		service.NewStringField(fieldRateLimit).Optional().
+			Description("The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait.").
+			Example("cdn_quota"),
 		service.NewIntField(fieldMaxRetries).Optional().Description(describe("max_retries", "Retries after the first try. Default 3.")).
 			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
 		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
@@ -127,6 +137,8 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 		}},
 		{[]string{fieldRef}, func(p []string) (err error) { s.Ref, err = conf.FieldString(p...); return }},
 		{[]string{fieldMaxConcurrent}, func(p []string) (err error) { s.MaxConcurrent, err = conf.FieldInt(p...); return }},
+		{[]string{fieldAdaptive}, func(p []string) (err error) { s.Adaptive, err = conf.FieldBool(p...); return }},
+		{[]string{fieldAdaptiveMin}, func(p []string) (err error) { s.AdaptiveMin, err = conf.FieldInt(p...); return }},
 		{[]string{fieldMaxRetries}, func(p []string) (err error) { s.MaxRetries, err = conf.FieldInt(p...); return }},
 		{[]string{fieldBackoffFactor}, func(p []string) (err error) { s.BackoffFactor, err = conf.FieldFloat(p...); return }},
 		{[]string{fieldJitterMax}, func(p []string) (err error) { s.JitterMax, err = conf.FieldDuration(p...); return }},
@@ -166,13 +178,23 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 	return s, s.Validate()
 }
 
-// engine is what a fetching component holds: the shared client and the
-// component's metrics.
+// engine is what a fetching component holds: the shared client, the
+// component's metrics and its optional rate limit.
 type engine struct {
 	client  *fetch.Shared
 	metrics *metrics
 	stop    func()
 	log     *service.Logger
+	gate    fetch.Gate // nil without rate_limit
+}
+
+// paced returns ctx carrying the component's rate limit, if any, for the
+// client to pass before every attempt.
+func (e *engine) paced(ctx context.Context) context.Context {
+	if e.gate == nil {
+		return ctx
+	}
+	return fetch.WithGate(ctx, e.gate)
 }
 
 // newEngine acquires the client shared by equal settings (and the same
@@ -193,12 +215,53 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 		}
 		tier = &resourceTier{mgr: mgr, name: tierName}
 	}
+	var gate fetch.Gate
+	if conf.Contains(fieldRateLimit) {
+		name, err := conf.FieldString(fieldRateLimit)
+		if err != nil {
+			return nil, err
+		}
+		if !mgr.HasRateLimit(name) {
+			return nil, fmt.Errorf("field %s: value %q: no rate_limit resource with this label", fieldRateLimit, name)
+		}
+		gate = &rateLimitGate{mgr: mgr, name: name}
+	}
 	client, err := fetch.Acquire(s, tierName, tier)
 	if err != nil {
 		return nil, err
 	}
 	m := newMetrics(mgr.Metrics(), mgr.Logger())
-	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger()}, nil
+	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger(), gate: gate}, nil
+}
+
+// rateLimitGate adapts a Benthos rate_limit resource to the engine's Gate.
+type rateLimitGate struct {
+	mgr  *service.Resources
+	name string
+}
+
+// Wait takes one access of the rate limit, sleeping as long as it says.
+func (g *rateLimitGate) Wait(ctx context.Context) error {
+	for {
+		var wait time.Duration
+		var err error
+		if aerr := g.mgr.AccessRateLimit(ctx, g.name, func(rl service.RateLimit) { wait, err = rl.Access(ctx) }); aerr != nil {
+			err = aerr
+		}
+		if err != nil {
+			return fmt.Errorf("rate_limit %q: %w", g.name, err)
+		}
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 }
 
 func (e *engine) close() {

@@ -95,6 +95,7 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 }
 
 func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
+	ctx = p.eng.paced(ctx)
 	var out service.MessageBatch
 	for _, msg := range batch {
 		raw, err := msg.AsBytes()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -27,6 +28,8 @@ const (
 	fieldLaptimes  = "laptimes"
 	fieldTelemetry = "telemetry"
 	fieldLaps      = "laps"
+
+	fieldProgressInterval = "progress_interval"
 )
 
 // sessionFields describe a whole-session request; f1_expand reads the same
@@ -70,6 +73,8 @@ are dropped and counted unless `+"`on_not_found: error`"+`. Metadata as the `+"`
 				service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
 			).Default([]any{}).Description("Single files to fetch, in order."),
 			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
+			service.NewDurationField(fieldProgressInterval).Default("10s").
+				Description("How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off."),
 			service.NewIntField(fieldPrefetch).Default(0).Advanced().
 				Description("Files fetched ahead of the output, bounding memory. 0 means twice `max_concurrent_requests`.").
 				LintRule(`root = if this < 0 { ["field prefetch: value %v: must not be negative".format(this)] }`),
@@ -170,6 +175,8 @@ type fetchInput struct {
 	sessions     []session.Request
 	prefetch     int
 	dropNotFound bool
+	progress     *progress
+	every        time.Duration // progress log interval, 0 for none
 
 	queue   chan *pending // planned files in order, fetched ahead
 	cancel  context.CancelFunc
@@ -225,6 +232,13 @@ func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchIn
 		return nil, err
 	}
 	in.dropNotFound = onNotFound == "drop"
+	if in.every, err = conf.FieldDuration(fieldProgressInterval); err != nil {
+		return nil, err
+	}
+	if in.every < 0 {
+		return nil, fmt.Errorf("field %s: value %v: must not be negative", fieldProgressInterval, in.every)
+	}
+	in.progress = newProgress(mgr.Metrics())
 	if in.eng, err = newEngine(conf, mgr); err != nil {
 		return nil, err
 	}
@@ -245,12 +259,21 @@ func (in *fetchInput) Connect(context.Context) error {
 	in.wake = make(chan struct{}, 1)
 	in.planned.Add(1)
 	go in.plan(ctx)
+	if in.every > 0 {
+		in.planned.Add(1)
+		go func() {
+			defer in.planned.Done()
+			in.progress.report(ctx, in.eng.log, in.every)
+		}()
+	}
 	return nil
 }
 
 func (in *fetchInput) plan(ctx context.Context) {
 	defer in.planned.Done()
 	defer close(in.queue)
+	defer in.progress.planComplete()
+	ctx = in.eng.paced(ctx)
 	emit := func(t tuple.Tuple) (func() fetch.Result, error) {
 		p := &pending{t: t, done: make(chan struct{})}
 		select {
@@ -258,8 +281,10 @@ func (in *fetchInput) plan(ctx context.Context) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		in.progress.plan()
 		go func() {
 			p.res, _ = in.eng.client.FetchOne(ctx, t)
+			in.progress.finish(p.res)
 			close(p.done)
 		}()
 		return p.wait, nil

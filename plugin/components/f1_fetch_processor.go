@@ -85,7 +85,7 @@ func (p *fetchProcessor) ProcessBatch(ctx context.Context, batch service.Message
 		}
 		refused[i] = &fetch.BadRequestError{Err: err}
 	}
-	results := p.eng.client.FetchMany(ctx, tuples)
+	results := p.eng.client.FetchMany(p.eng.paced(ctx), tuples)
 
 	out := make(service.MessageBatch, 0, len(batch))
 	for i, msg := range batch {
