@@ -30,8 +30,9 @@ Messages already flagged by an earlier error pass through unchanged.`).
 		Example("Lap rows to SQLite", "Every lap of a session into a table.", `
 input:
   f1_fetch:
-    sessions:
-      - { year: 2025, gp: Australian Grand Prix, session: Race, telemetry: false, files: [] }
+    requests:
+      - { year: 2025, gp: Australian Grand Prix, session: Race, path: ALO/laptimes.json }
+      - { year: 2025, gp: Australian Grand Prix, session: Race, path: NOR/laptimes.json }
 pipeline:
   processors:
     - f1_rows: {}

@@ -48,8 +48,10 @@ func setTupleMeta(msg *service.Message, t tuple.Tuple) {
 // failure, its content kept and a Benthos error set, so that catch, switch
 // and dead-letter outputs can route it.
 func applyResult(msg *service.Message, r fetch.Result) {
-	setTupleMeta(msg, r.Tuple)
-	msg.MetaSetMut(metaKind, string(r.Kind))
+	if r.Tuple != (tuple.Tuple{}) { // a refused message has no tuple to describe
+		setTupleMeta(msg, r.Tuple)
+		msg.MetaSetMut(metaKind, string(r.Kind))
+	}
 	if r.URL != "" {
 		msg.MetaSetMut(metaURL, r.URL)
 	}
