@@ -53,7 +53,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 	}
 	t := &http2.Transport{
 		MaxHeaderListSize: maxHeaderBytes,
-		MaxReadFrameSize:  1 << 20, // fewer DATA frames (and syscalls) per 100 KB-2 MB body
+		MaxReadFrameSize:  1 << 20,          // fewer DATA frames (and syscalls) per 100 KB-2 MB body
 		ReadIdleTimeout:   30 * time.Second, // ping a silent connection, drop it when dead
 		PingTimeout:       10 * time.Second,
 		IdleConnTimeout:   90 * time.Second,
