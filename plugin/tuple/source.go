@@ -113,7 +113,7 @@ func isPlaceholder(s string) bool {
 func redact(base string) string {
 	scheme, rest, ok := strings.Cut(base, "://")
 	if !ok {
-		return base
+		scheme, rest = "", base // no scheme: "user:pass@host" still hides a password
 	}
 	authority := rest
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
@@ -122,6 +122,9 @@ func redact(base string) string {
 	at := strings.LastIndexByte(authority, '@')
 	if at < 0 {
 		return base
+	}
+	if scheme == "" {
+		return rest[at+1:]
 	}
 	return scheme + "://" + rest[at+1:]
 }

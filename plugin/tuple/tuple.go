@@ -32,6 +32,10 @@ const (
 	maxYear = 2100
 )
 
+// maxPartLen bounds each of gp, session and path: real ones are under 50
+// bytes, and a megabyte-long name must be refused, not sent.
+const maxPartLen = 256
+
 // maxValueLen bounds Error.Value so that a 1 MB string never floods a log.
 const maxValueLen = 80
 
@@ -223,6 +227,12 @@ func checkPart(field, v string, slashes bool) error {
 	switch {
 	case v == "":
 		return refuse(field, v, "empty")
+	case len(v) > maxPartLen:
+		return refuse(field, v, "longer than %d bytes (%d)", maxPartLen, len(v))
+	case strings.Contains(v, "%"):
+		// Real names have no "%"; refusing it keeps encoded traversal such
+		// as "%2e%2e" from ever reaching a server, whatever it decodes.
+		return refuse(field, v, `contains "%%": give names as plain text, not percent-encoded`)
 	case v[0] == '/':
 		return refuse(field, v, "absolute (starts with \"/\")")
 	case strings.Contains(v, ".."):

@@ -94,7 +94,7 @@ func TestParseRefusals(t *testing.T) {
 		{"path C1", `[2025, "A", "Q", "x\u0085.json"]`, "path", "control character U+0085"},
 		{"path not json", `[2025, "A", "Q", "VER/laptimes.csv"]`, "path", `does not end in ".json"`},
 		{"path json dir", `[2025, "A", "Q", "x.json/y"]`, "path", `does not end in ".json"`},
-		{"huge gp", `[2025, "` + huge + `/", "Q", "x.json"]`, "gp", `contains "/"`},
+		{"huge gp", `[2025, "` + huge + `/", "Q", "x.json"]`, "gp", "longer than 256 bytes"},
 		{"deep nesting", `{"year": 2025, "x": ` + strings.Repeat("[", 10_000_000) + `}`, "tuple", "nesting deeper than 10000 levels"},
 		{"huge whole", `[2025, "A", "Q", "x.json", "` + huge + `"]`, "tuple", "got 5"},
 	}
@@ -137,11 +137,20 @@ func TestValueTruncatedOnRuneBoundary(t *testing.T) {
 	}
 }
 
-// Percent signs are legal in names and escaped later, so encoded traversal
-// like "%2e%2e" stays a literal file name and is not refused.
-func TestPercentAllowed(t *testing.T) {
-	if _, err := New(2025, "%2e%2e", "Q", "%2e%2e/x%2Fy.json"); err != nil {
-		t.Fatal(err)
+// Encoded traversal and long names are refused before any request.
+func TestPercentAndLengthRefused(t *testing.T) {
+	for _, c := range []struct{ gp, path, field, reason string }{
+		{"%2e%2e", "x.json", "gp", `contains "%"`},
+		{"A", "%2e%2e/x.json", "path", `contains "%"`},
+		{"A", "VER/%2F%2e%2e%2Fx.json", "path", `contains "%"`},
+		{strings.Repeat("G", 257), "x.json", "gp", "longer than 256 bytes"},
+		{"A", strings.Repeat("v", 1<<20) + ".json", "path", "longer than 256 bytes (1048581)"},
+	} {
+		_, err := New(2025, c.gp, "Q", c.path)
+		var te *Error
+		if !errors.As(err, &te) || te.Field != c.field || !strings.Contains(te.Reason, c.reason) {
+			t.Errorf("%.20q %.20q: got %v, want field %s reason %q", c.gp, c.path, err, c.field, c.reason)
+		}
 	}
 }
 
