@@ -104,7 +104,7 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
-			name:   "stalls past the timeout: 10% stall 10 s, timeout 1 s",
+			name:   "stalls past the timeout: 10% stall 10 s, timeout 2 s",
 			faults: mirror.Faults{Rules: []mirror.Rule{{StallRate: 0.10, StallMS: 10000}}},
 			tune: func(s *config.Settings) {
 				highBreaker(s)
