@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -405,5 +406,40 @@ func TestEachFileOnce(t *testing.T) {
 	}
 	if c := m.Counts(); c.Total != 4 || c.ByStatus[200] != 4 || m.Count("/never") != 0 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+// A mirror closed while a request waits out its latency resets the stream:
+// an empty 200 would look like a complete (invalid) answer to the client.
+func TestCloseDuringLatencyIsNotAnEmpty200(t *testing.T) {
+	cfg := mirrortest.SharedConfig(t)
+	cfg.Faults = rules(mirror.Rule{LatencyMS: 5000})
+	r, err := mirror.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := r.Client().Get(r.URL + qualiDrivers)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			err = nil
+			if resp.StatusCode == 200 {
+				done <- fmt.Errorf("closed mirror answered 200 with %d body bytes", len(body))
+				return
+			}
+		}
+		done <- nil
+	}()
+	time.Sleep(200 * time.Millisecond)
+	_ = r.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("request still waiting after Close")
 	}
 }

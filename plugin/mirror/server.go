@@ -193,7 +193,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, o *outcome) {
 		if d.delay > 0 {
 			o.fault(FaultLatency)
 			if !s.sleep(r.Context(), d.delay) {
-				return
+				// Cut short by the client or by Close: reset the stream rather
+				// than let net/http answer an empty 200.
+				s.commit(o, StatusReset)
+				panic(http.ErrAbortHandler)
 			}
 		}
 		switch {
@@ -285,7 +288,7 @@ func (s *Server) writeFile(w http.ResponseWriter, r *http.Request, f *file, d dr
 		http.NewResponseController(w).Flush()
 	}
 	if d.stall && !s.sleep(r.Context(), d.stallFor) {
-		return
+		panic(http.ErrAbortHandler) // the body must not look complete
 	}
 	if d.truncate {
 		panic(http.ErrAbortHandler)
