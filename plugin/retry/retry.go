@@ -5,6 +5,7 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -133,7 +134,9 @@ func Retryable(err error) bool {
 	if errors.As(err, &se) {
 		return se.Status != http.StatusNotFound
 	}
-	return true
+	// A certificate that does not verify will not verify on the next try.
+	var cert *tls.CertificateVerificationError
+	return !errors.As(err, &cert)
 }
 
 // Classifier adapts Retryable to go-resiliency's retrier.Classifier.

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -157,6 +158,7 @@ func TestClassification(t *testing.T) {
 		{"404", status(404), false, false},
 		{"permanent", Permanent(errors.New("invalid data")), false, false},
 		{"permanent 503", Permanent(status(503)), false, false},
+		{"bad certificate", fmt.Errorf("GET u: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}), false, true},
 	} {
 		if got := Retryable(tc.err); got != tc.retryable {
 			t.Errorf("%s: Retryable = %v, want %v", tc.name, got, tc.retryable)
