@@ -63,7 +63,9 @@ func waitBalanced(t *testing.T, admin *kgo.Client, fs []fetcher) map[string][]in
 	t.Helper()
 	var owned map[string][]int32
 	eventually(t, 30*time.Second,
-		func() string { return fmt.Sprintf("group %s not balanced over %d workers: %v", workerGroup, len(fs), owned) },
+		func() string {
+			return fmt.Sprintf("group %s not balanced over %d workers: %v", workerGroup, len(fs), owned)
+		},
 		func() bool {
 			owned = groupAssignment(t, admin, workerGroup, requestsTopic)
 			n := 0
