@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
@@ -89,35 +90,17 @@ func mustTuple(t testing.TB, year int, gp, session, path string) tuple.Tuple {
 // corpus reads a real file of ../shared/testdata.
 func corpus(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testdataDir(t), rel))
+	b, err := os.ReadFile(filepath.Join(mirrortest.SharedTestdata(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // corpusHandler serves ../shared/testdata in the jsDelivr layout, year 2025
 // from the folder "test" (the 2025 sample season).
 func corpusHandler(t testing.TB) http.HandlerFunc {
-	root := testdataDir(t)
+	root := mirrortest.SharedTestdata(t)
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimPrefix(r.URL.Path, "/")
 		yearRef, rest, _ := strings.Cut(p, "/")

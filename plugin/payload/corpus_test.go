@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 )
 
 // corpusFile is one real TracingInsights file of ../shared/testdata.
@@ -25,29 +27,9 @@ var (
 	corpusErr   error
 )
 
-// testdataDir is ../shared/testdata next to the repository root (found by
-// walking up to go.mod).
-func testdataDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func corpus(tb testing.TB) []corpusFile {
 	tb.Helper()
-	root := testdataDir(tb)
+	root := mirrortest.SharedTestdata(tb)
 	corpusOnce.Do(func() {
 		corpusErr = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {

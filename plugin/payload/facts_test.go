@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 )
 
 func TestDriverCodesOfRealFiles(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "testdata")
+	root := mirrortest.SharedTestdata(t)
 	for rel, want := range map[string]int{
 		"test/Australian Grand Prix/Qualifying/drivers.json": 20,
 		"2025/Australian Grand Prix/Qualifying/drivers.json": 20,
@@ -32,7 +34,7 @@ func TestDriverCodesOfRealFiles(t *testing.T) {
 }
 
 func TestLapFactsOfEveryLaptimesVariant(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "testdata")
+	root := mirrortest.SharedTestdata(t)
 	cases := []struct {
 		rel              string
 		fastest, highest int

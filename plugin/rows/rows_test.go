@@ -8,31 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/payload"
 )
-
-// testdata is ../shared/testdata next to the repository root.
-func testdata(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		if filepath.Dir(dir) == dir {
-			tb.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
 
 // load reads a corpus file and decodes it as the fetcher does.
 func load(tb testing.TB, rel string) []byte {
 	tb.Helper()
-	body, err := os.ReadFile(filepath.Join(testdata(tb), rel))
+	body, err := os.ReadFile(filepath.Join(mirrortest.SharedTestdata(tb), rel))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -365,7 +348,7 @@ func TestExplodeErrors(t *testing.T) {
 }
 
 func BenchmarkExplodeTelemetryMedian(b *testing.B) {
-	root := testdata(b)
+	root := mirrortest.SharedTestdata(b)
 	var files []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && payload.KindOf(p) == payload.KindTelemetry {
