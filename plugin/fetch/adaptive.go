@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/f1fetch/f1fetch/plugin/retry"
 )
 
 // The adaptive mode (Settings.Adaptive) treats the in-flight limit as TCP
@@ -141,20 +143,8 @@ func (p *pauses) wait(ctx context.Context) error {
 		if shortest < 0 { // no source at all
 			return nil
 		}
-		if err := sleepCtx(ctx, shortest); err != nil {
+		if err := retry.Sleep(ctx, shortest); err != nil {
 			return err
 		}
-	}
-}
-
-// sleepCtx waits d unless ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

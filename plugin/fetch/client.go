@@ -374,7 +374,7 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 			return a, srcName, url, err
 		}
 		// Every usable source is paused: wait without holding a slot.
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return answer{}, "", "", retry.Permanent(err)
 		}
 	}

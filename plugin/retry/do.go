@@ -28,7 +28,7 @@ func Do(ctx context.Context, p Policy, c retrier.Classifier, fn func(ctx context
 	err = retrier.New(backoff, stopWhenDone{ctx: ctx, next: c}).RunFn(ctx, func(ctx context.Context, retries int) error {
 		if retries > 0 {
 			// The retrier has slept backoff[retries-1]; a longer Retry-After is made up here.
-			if err := sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
+			if err := Sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
 				return err
 			}
 		}
@@ -69,8 +69,9 @@ func retryAfter(err error, maxDelay time.Duration) time.Duration {
 	return min(se.RetryAfter, max(maxDelay, 0))
 }
 
-// sleep waits d (nothing when d <= 0) unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d (nothing when d <= 0) unless ctx ends first; every wait of
+// the engine goes through it so that cancellation is prompt everywhere.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
