@@ -123,18 +123,7 @@ func init() {
 			if err != nil {
 				return nil, service.BatchPolicy{}, 0, err
 			}
-			policy, err := conf.FieldBatchPolicy(sqlFieldBatching)
-			if err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			maxInFlight, err := conf.FieldMaxInFlight()
-			if err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			if maxInFlight < 1 {
-				return nil, service.BatchPolicy{}, 0, fmt.Errorf("field %s: must be at least 1, got %d", sqlFieldMaxInFlight, maxInFlight)
-			}
-			return out, policy, maxInFlight, nil
+			return batchOutput(conf, out, sqlFieldBatching, sqlFieldMaxInFlight)
 		})
 }
 
