@@ -16,17 +16,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/f1fetch ./cmd/f1fetch \
- && mkdir -p /out/home && chmod 0777 /out/home
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/f1fetch ./cmd/f1fetch
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/f1fetch /usr/local/bin/f1fetch
 COPY --from=build /src/pipelines /etc/f1fetch/pipelines
 COPY --from=build /src/data/mirror /usr/share/f1fetch/data/mirror
-COPY --from=build --chown=65532:65532 /out/home /home/f1fetch
-ENV HOME=/home/f1fetch
-WORKDIR /home/f1fetch
+WORKDIR /
 # A numeric non-root user: no /etc/passwd is needed, and runAsNonRoot checks pass.
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/f1fetch"]
