@@ -230,7 +230,9 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		func() bool { return victim.mirror.Counts().Total >= 20 }, workersOf(fs)...)
 	victim.kill()
 	killed := time.Now()
-	atKill := victim.mirror.Counts().Total
+	// Requests it had in flight are counted when the mirror finishes them.
+	counts := victim.mirror.Counts()
+	atKill := counts.Total + counts.InFlight
 	if atKill >= int64(share) {
 		t.Fatalf("%s had fetched %d files, all of its share of %d, before the kill: nothing left to take over", victim.name, atKill, share)
 	}
@@ -256,7 +258,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	for _, f := range survivors {
 		bySurvivors += f.mirror.Counts().Total
 	}
-	if got := victim.mirror.Counts().Total; got != atKill {
+	if got := victim.mirror.Counts().Total; got > atKill {
 		t.Errorf("the victim's mirror served %d files after the kill", got-atKill)
 	}
 	if own := int64(len(tuples) - share); bySurvivors <= own {
