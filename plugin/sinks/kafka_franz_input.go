@@ -20,6 +20,10 @@ const (
 	kfiFieldCommitPeriod    = "commit_period"
 	kfiFieldCheckpointLimit = "checkpoint_limit"
 	kfiFieldBatching        = "batching"
+
+	kfiFieldSessionTimeout    = "session_timeout"
+	kfiFieldRebalanceTimeout  = "rebalance_timeout"
+	kfiFieldHeartbeatInterval = "heartbeat_interval"
 )
 
 // kafkaFranzInputExample is the documented example, parsed by the tests.
@@ -48,7 +52,15 @@ record is read again by whichever member owns its partition next.
 
 Several instances with the same `+"`consumer_group`"+` split the partitions between them.
 When partitions move to another member, this one stops emitting their records at once
-and commits what has been acknowledged, so that the new owner resumes from there.
+and commits what has been acknowledged, so that the new owner resumes from there. A
+member that dies without leaving keeps its partitions until `+"`session_timeout`"+` passes
+without a heartbeat from it.
+
+With a `+"`batching`"+` policy, a partly filled batch of a partition goes out once the
+policy's `+"`period`"+` has passed since its first record was added; without a period, it
+goes out as soon as the records of the fetch that filled it have all been added (as
+Benthos' own Kafka inputs flush at the end of each poll), so records never wait for a
+partition to receive more.
 
 Field names follow Redpanda Connect's kafka_franz input.
 
@@ -90,7 +102,19 @@ Each message carries:
 				Default(1024).
 				Advanced(),
 			service.NewBatchPolicyField(kfiFieldBatching).
-				Description("A batching policy applied to each partition on its own, so that a batch never mixes partitions and order is kept. Without one, a batch is the records of a partition fetched together (at most `checkpoint_limit`)."),
+				Description("A batching policy applied to each partition on its own, so that a batch never mixes partitions and order is kept. A partial batch goes out when `period` has passed since its first record or, without a period, once the fetch that filled it has been added. Without a policy, a batch is the records of a partition fetched together (at most `checkpoint_limit`)."),
+			service.NewDurationField(kfiFieldSessionTimeout).
+				Description("How long the group coordinator waits for a heartbeat before it removes this member and hands its partitions to the others. Must lie within the broker's `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.").
+				Default("45s").
+				Advanced(),
+			service.NewDurationField(kfiFieldRebalanceTimeout).
+				Description("How long members may take to rejoin the group once a rebalance has begun; a member that does not rejoin in time is removed.").
+				Default("60s").
+				Advanced(),
+			service.NewDurationField(kfiFieldHeartbeatInterval).
+				Description("How often this member sends heartbeats to the group coordinator. Must be shorter than `session_timeout`, typically a third of it at most.").
+				Default("3s").
+				Advanced(),
 		).
 		Example("Fan out f1fetch requests", `
 Every instance joins the group f1fetch; the partitions of the requests topic are split
@@ -110,6 +134,39 @@ func init() {
 		})
 }
 
+// minGroupTimeout is the shortest session or rebalance timeout franz-go
+// accepts; checking it here fails a bad config at start, not at Connect.
+const minGroupTimeout = 100 * time.Millisecond
+
+// groupTimingOpts reads the consumer-group timing fields.
+func groupTimingOpts(conf *service.ParsedConfig) ([]kgo.Opt, error) {
+	session, err := conf.FieldDuration(kfiFieldSessionTimeout)
+	if err != nil {
+		return nil, err
+	}
+	rebalance, err := conf.FieldDuration(kfiFieldRebalanceTimeout)
+	if err != nil {
+		return nil, err
+	}
+	heartbeat, err := conf.FieldDuration(kfiFieldHeartbeatInterval)
+	if err != nil {
+		return nil, err
+	}
+	if session < minGroupTimeout {
+		return nil, fmt.Errorf("field %s: must be at least %v, got %v", kfiFieldSessionTimeout, minGroupTimeout, session)
+	}
+	if rebalance < minGroupTimeout {
+		return nil, fmt.Errorf("field %s: must be at least %v, got %v", kfiFieldRebalanceTimeout, minGroupTimeout, rebalance)
+	}
+	if heartbeat <= 0 {
+		return nil, fmt.Errorf("field %s: must be positive, got %v", kfiFieldHeartbeatInterval, heartbeat)
+	}
+	if heartbeat >= session {
+		return nil, fmt.Errorf("field %s: must be shorter than %s (%v), got %v", kfiFieldHeartbeatInterval, kfiFieldSessionTimeout, session, heartbeat)
+	}
+	return []kgo.Opt{kgo.SessionTimeout(session), kgo.RebalanceTimeout(rebalance), kgo.HeartbeatInterval(heartbeat)}, nil
+}
+
 // franzInput consumes as a group member. A poll loop buffers fetched
 // records per partition; ReadBatch hands out one partition's batch at a
 // time; acknowledgements move each partition's commit mark forward over
@@ -117,6 +174,7 @@ func init() {
 type franzInput struct {
 	opts            []kgo.Opt
 	policy          service.BatchPolicy
+	period          time.Duration // the policy's period; 0: flush a partial batch at the end of its fetch
 	checkpointLimit int
 	res             *service.Resources
 	log             *service.Logger
@@ -139,6 +197,7 @@ type partitionState struct {
 	batcher  *service.Batcher // nil without a batching policy
 	batched  int              // records added to batcher since its last flush
 	lastAdd  *kgo.Record      // the newest record added to batcher
+	due      time.Time        // with a period: when the batcher's content must go out
 	ready    []*pendingBatch  // batches waiting for ReadBatch, in offset order
 	inFlight []*pendingBatch  // batches read and not yet acknowledged, in offset order
 	records  int              // records in inFlight
@@ -204,6 +263,11 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 	if period < minCommitPeriod {
 		return nil, fmt.Errorf("field %s: must be at least %v, got %v", kfiFieldCommitPeriod, minCommitPeriod, period)
 	}
+	timing, err := groupTimingOpts(conf)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, timing...)
 	opts = append(opts,
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeResetOffset(start),
@@ -235,6 +299,11 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 			return nil, fmt.Errorf("field %s: %w", kfiFieldBatching, err)
 		}
 		_ = b.Close(context.Background())
+		if in.policy.Period != "" { // the batcher parsed it already
+			if in.period, err = time.ParseDuration(in.policy.Period); err != nil {
+				return nil, fmt.Errorf("field %s.period: %w", kfiFieldBatching, err)
+			}
+		}
 	}
 	return in, nil
 }
@@ -344,11 +413,23 @@ func (in *franzInput) bufferLocked(ctx context.Context, p kgo.FetchTopicPartitio
 		return
 	}
 	for _, r := range p.Records {
+		if st.batched == 0 && in.period > 0 {
+			// A batch's period runs from its first record. Flushing the
+			// empty batcher restarts its own period clock too, so that
+			// Add does not report an idle partition's first record due.
+			_, _ = st.batcher.Flush(ctx)
+			st.due = time.Now().Add(in.period)
+		}
 		st.batched++
 		st.lastAdd = r
 		if st.batcher.Add(recordToMessage(r)) {
 			in.flushLocked(ctx, tp, st)
 		}
+	}
+	if in.period == 0 && st.batched > 0 {
+		// Nothing else of this fetch is coming: send what the policy holds
+		// rather than wait for the partition to receive more.
+		in.flushLocked(ctx, tp, st)
 	}
 }
 
@@ -391,7 +472,7 @@ func (in *franzInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 			in.mu.Unlock()
 			return nil, nil, service.ErrNotConnected
 		}
-		wait := in.flushDueLocked(ctx)
+		next := in.flushDueLocked(ctx, time.Now())
 		if tp, st, b := in.nextReadyLocked(); b != nil {
 			st.ready = st.ready[1:]
 			st.inFlight = append(st.inFlight, b)
@@ -403,39 +484,48 @@ func (in *franzInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 		changed := in.changed
 		in.mu.Unlock()
 
-		timer := time.NewTimer(wait)
+		// Sleep until the parts change or the next partial batch is due;
+		// with none pending there is nothing to time.
+		var timer *time.Timer
+		var due <-chan time.Time
+		if !next.IsZero() {
+			timer = time.NewTimer(time.Until(next))
+			due = timer.C
+		}
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return nil, nil, ctx.Err()
 		case <-changed:
-		case <-timer.C:
+		case <-due:
 		}
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
 	}
 }
 
-// idleWait bounds how long ReadBatch sleeps when no batching period is due.
-const idleWait = time.Second
-
-// flushDueLocked flushes partitions whose batching period has passed and
-// returns how long until the next one is due.
-func (in *franzInput) flushDueLocked(ctx context.Context) time.Duration {
-	wait := idleWait
-	if in.policy.Period == "" {
-		return wait
+// flushDueLocked flushes the partial batches whose period has passed by now
+// and returns when the earliest remaining one is due (zero if none is).
+func (in *franzInput) flushDueLocked(ctx context.Context, now time.Time) time.Time {
+	var next time.Time
+	if in.period == 0 {
+		return next
 	}
 	for tp, st := range in.parts {
 		if st.batcher == nil || st.batched == 0 {
 			continue
 		}
-		if d, ok := st.batcher.UntilNext(); ok {
-			wait = min(wait, d)
+		if st.due.After(now) {
+			if next.IsZero() || st.due.Before(next) {
+				next = st.due
+			}
 			continue
 		}
 		in.flushLocked(ctx, tp, st)
 	}
-	return wait
+	return next
 }
 
 // nextReadyLocked picks a partition with a batch that fits its checkpoint

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,10 @@ consumer_group: f1fetch
 		{"commit_period too short", good + "commit_period: 10ms\n", []string{"commit_period", "10ms"}},
 		{"bad batching", good + "batching:\n  check: 'this ==='\n", []string{"batching"}},
 		{"unknown sasl mechanism", good + "sasl:\n  - mechanism: OAUTHBEARER\n", []string{"sasl[0].mechanism", "OAUTHBEARER"}},
+		{"session_timeout 0", good + "session_timeout: 0s\n", []string{"session_timeout", "0s"}},
+		{"rebalance_timeout too short", good + "rebalance_timeout: 50ms\n", []string{"rebalance_timeout", "50ms"}},
+		{"heartbeat_interval negative", good + "heartbeat_interval: -1s\n", []string{"heartbeat_interval", "-1s"}},
+		{"heartbeat_interval not below session_timeout", good + "session_timeout: 6s\nheartbeat_interval: 6s\n", []string{"heartbeat_interval", "session_timeout", "6s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -465,4 +470,104 @@ func TestKafkaFranzInputGroupSplitsPartitions(t *testing.T) {
 	if n := len(seenBy[0]) + len(seenBy[1]); n != total {
 		t.Fatalf("records seen %d, want %d", n, total)
 	}
+}
+
+// The group timing fields reach the JoinGroup request the broker sees.
+func TestKafkaFranzInputJoinsWithGroupTiming(t *testing.T) {
+	c := newCluster(t, 1, "laps")
+	joins := make(chan *kmsg.JoinGroupRequest, 1)
+	c.ControlKey(kmsg.JoinGroup.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		select {
+		case joins <- req.(*kmsg.JoinGroupRequest):
+		default:
+		}
+		return nil, nil, false // handled as usual
+	})
+	readerFor(t, c, "laps", "g6", "  session_timeout: 7s\n  rebalance_timeout: 9s\n  heartbeat_interval: 500ms\n")
+	select {
+	case j := <-joins:
+		if j.SessionTimeoutMillis != 7000 || j.RebalanceTimeoutMillis != 9000 {
+			t.Fatalf("JoinGroup with session timeout %dms and rebalance timeout %dms, want 7000ms and 9000ms", j.SessionTimeoutMillis, j.RebalanceTimeoutMillis)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the input never joined its group")
+	}
+}
+
+// readOffsets reads one batch and returns its records' offsets.
+func readOffsets(t *testing.T, ctx context.Context, in *franzInput) ([]int64, service.AckFunc) {
+	t.Helper()
+	batch, ack, err := in.ReadBatch(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	offsets := make([]int64, len(batch))
+	for i, m := range batch {
+		offsets[i] = metaInt(t, m, "kafka_offset")
+	}
+	return offsets, ack
+}
+
+func offsetRange(from, to int64) []int64 {
+	var out []int64
+	for o := from; o < to; o++ {
+		out = append(out, o)
+	}
+	return out
+}
+
+// requireBatchesThenCommit reads two batches, offsets 0-9 and 10-14, checks
+// that nothing is committed before the acks and that all fifteen are after.
+func requireBatchesThenCommit(t *testing.T, ctx context.Context, c *kfake.Cluster, in *franzInput, group string, beforePartial func()) {
+	t.Helper()
+	full, ackFull := readOffsets(t, ctx, in)
+	if !slices.Equal(full, offsetRange(0, 10)) {
+		t.Fatalf("first batch %v, want offsets 0-9", full)
+	}
+	if beforePartial != nil {
+		beforePartial()
+	}
+	partial, ackPartial := readOffsets(t, ctx, in)
+	if !slices.Equal(partial, offsetRange(10, 15)) {
+		t.Fatalf("partial batch %v, want offsets 10-14", partial)
+	}
+	if got := committed(t, c, group, "laps", 1)[0]; got != -1 {
+		t.Fatalf("committed %d before any ack, want none", got)
+	}
+	if err := ackFull(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ackPartial(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "offsets of the partial batch committed", func() bool { return committed(t, c, group, "laps", 1)[0] == 15 })
+}
+
+// A partial batch goes out once its period has passed since its first
+// record, not before, and its offsets are committed once it is acknowledged.
+func TestKafkaFranzInputFlushesPartialBatchOnPeriod(t *testing.T) {
+	const period = 500 * time.Millisecond
+	c := newCluster(t, 1, "laps")
+	produceSpread(t, c, "laps", 1, 15)
+	in := readerFor(t, c, "laps", "g7", fmt.Sprintf("  batching:\n    count: 10\n    period: %v\n", period))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	requireBatchesThenCommit(t, ctx, c, in, "g7", func() {
+		early, earlyCancel := context.WithTimeout(ctx, period/5)
+		defer earlyCancel()
+		if b, _, err := in.ReadBatch(early); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("read %d messages %v after the full batch, want the partial batch held for its period", len(b), err)
+		}
+	})
+}
+
+// Without a period, a partial batch goes out as soon as its fetch has been
+// added: records never wait for the partition to receive more.
+func TestKafkaFranzInputFlushesPartialBatchWithoutPeriod(t *testing.T) {
+	c := newCluster(t, 1, "laps")
+	produceSpread(t, c, "laps", 1, 15)
+	in := readerFor(t, c, "laps", "g8", "  batching:\n    count: 10\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	requireBatchesThenCommit(t, ctx, c, in, "g8", nil)
 }
