@@ -57,11 +57,10 @@ func buildAndRun(m *testing.M) int {
 	return m.Run()
 }
 
-// sessionTimeout stands in for a kafka_franz input setting that does not
-// exist yet: the input has no session_timeout field, so its members ask for
-// franz-go's default of 45 s and a dead member's partitions would wait that
-// long. The test broker rewrites the session timeout of every JoinGroup to
-// this (heartbeats stay at franz-go's 3 s).
+// sessionTimeout is the workers' F1_SESSION_TIMEOUT: how long a killed
+// worker keeps its partitions, instead of the pipelines' default of 45 s. It
+// must be at least kfake's group.min.session.timeout.ms (6 s) and well above
+// the heartbeat interval (3 s).
 const sessionTimeout = 8 * time.Second
 
 // startKafka runs a one-broker kfake cluster on loopback with the requests
@@ -78,10 +77,6 @@ func startKafka(t *testing.T, requestPartitions int32) *kfake.Cluster {
 		t.Fatalf("start kfake: %v", err)
 	}
 	t.Cleanup(c.Close)
-	c.ControlKey(kmsg.JoinGroup.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		req.(*kmsg.JoinGroupRequest).SessionTimeoutMillis = int32(sessionTimeout.Milliseconds())
-		return nil, nil, false // handled as usual, with the shorter timeout
-	})
 	return c
 }
 
@@ -106,8 +101,9 @@ type worker struct {
 }
 
 // startWorker runs `f1fetch run pipelines/<pipeline>` (or the config at an
-// absolute path) with env added to a clean environment; the process is
-// killed and reaped when t ends.
+// absolute path) with env added to a clean environment that sets the
+// session timeout to sessionTimeout; the process is killed and reaped when t
+// ends.
 func startWorker(t *testing.T, name, pipeline string, env ...string) *worker {
 	t.Helper()
 	w := &worker{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
@@ -119,7 +115,7 @@ func startWorker(t *testing.T, name, pipeline string, env ...string) *worker {
 		pipeline = filepath.Join(mirrortest.RepoRoot(t), "pipelines", pipeline)
 	}
 	w.cmd = exec.Command(binary, "run", pipeline)
-	w.cmd.Env = append(cleanEnv(), append([]string{"F1_HTTP_ADDRESS=127.0.0.1:0", "F1_LOG_LEVEL=INFO"}, env...)...)
+	w.cmd.Env = append(cleanEnv(), append([]string{"F1_HTTP_ADDRESS=127.0.0.1:0", "F1_LOG_LEVEL=INFO", "F1_SESSION_TIMEOUT=" + sessionTimeout.String()}, env...)...)
 	w.cmd.Stdout, w.cmd.Stderr = out, out
 	if err := w.cmd.Start(); err != nil {
 		out.Close()
