@@ -130,7 +130,7 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 		dir, err := cache.NewDir(s.CacheDir)
 		if err != nil {
 			c.closeSources()
-			return nil, fmt.Errorf("cache.dir %q: %w", s.CacheDir, err)
+			return nil, fmt.Errorf("field cache_dir: value %q: %w", s.CacheDir, err)
 		}
 		tier = dir
 	}
