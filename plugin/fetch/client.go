@@ -14,7 +14,6 @@ import (
 	neturl "net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/eapache/go-resiliency/breaker"
@@ -234,20 +233,12 @@ func (c *Client) closeSources() {
 
 // FetchMany fetches every tuple concurrently (bounded by the limiter) and
 // returns one Result per tuple, in request order. It never fails as a whole.
-//
-// Twice max_concurrent_requests workers take the tuples in order: enough to
-// keep every slot busy while finished ones parse, without a goroutine per
-// tuple (a batch of 100,000 tuples costs 40 goroutines, and the first
-// requests go out before the rest are even looked at).
 func (c *Client) FetchMany(ctx context.Context, ts []tuple.Tuple) []Result {
 	out := make([]Result, len(ts))
-	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(len(ts), 2*c.set.MaxConcurrent) {
+	for i, t := range ts {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(ts); i = int(next.Add(1) - 1) {
-				out[i], _ = c.FetchOne(ctx, ts[i])
-			}
+			out[i], _ = c.FetchOne(ctx, t)
 		})
 	}
 	wg.Wait()
