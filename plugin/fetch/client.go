@@ -233,17 +233,39 @@ func (c *Client) closeSources() {
 
 // FetchMany fetches every tuple concurrently (bounded by the limiter) and
 // returns one Result per tuple, in request order. It never fails as a whole.
+//
+// Each tuple has its own goroutine, so a tuple waiting out a backoff never
+// holds another back, but goroutines are started only as fast as they get
+// through the limiter: at most twice max_concurrent_requests wait for a
+// first slot at any time. A batch of 100,000 tuples therefore does not
+// stack 100,000 goroutines in front of the limiter, and the first requests
+// go out before the rest are looked at.
 func (c *Client) FetchMany(ctx context.Context, ts []tuple.Tuple) []Result {
 	out := make([]Result, len(ts))
+	waiting := make(chan struct{}, 2*c.set.MaxConcurrent)
 	var wg sync.WaitGroup
 	for i, t := range ts {
+		waiting <- struct{}{}
+		a := &admission{leave: func() { <-waiting }}
 		wg.Go(func() {
-			out[i], _ = c.FetchOne(ctx, t)
+			defer a.admitted()
+			out[i], _ = c.FetchOne(context.WithValue(ctx, admissionKey{}, a), t)
 		})
 	}
 	wg.Wait()
 	return out
 }
+
+// admission tells FetchMany when one of its tuples got its first slot (or
+// ended without needing one), so that it may start the next.
+type admission struct {
+	once  sync.Once
+	leave func()
+}
+
+type admissionKey struct{}
+
+func (a *admission) admitted() { a.once.Do(a.leave) }
 
 // FetchOne fetches one tuple. The error is also in Result.Err; it is one of
 // *BadRequestError, *NotFoundError, *NetworkError, *InvalidDataError, or the
@@ -394,7 +416,13 @@ func (c *Client) admit(ctx context.Context) error {
 			return fmt.Errorf("gate: %w", err)
 		}
 	}
-	return c.limit.acquire(ctx)
+	if err := c.limit.acquire(ctx); err != nil {
+		return err
+	}
+	if a, ok := ctx.Value(admissionKey{}).(*admission); ok {
+		a.admitted()
+	}
+	return nil
 }
 
 // tryOnce is attempt within one slot. A wait above 0 means every source it
