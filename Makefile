@@ -24,3 +24,8 @@ lint-pipelines: build
 
 unit-pipelines: build
 	$(BIN) test ./pipelines/...
+
+# The benchmark against the alternatives (about 7 minutes; not part of CI): bench/RESULTS.md
+.PHONY: bench
+bench:
+	bench/run.sh
