@@ -32,7 +32,7 @@ type Source struct {
 func ParseSource(base string) (Source, error) {
 	base = strings.TrimSpace(base)
 	bad := func(format string, args ...any) (Source, error) {
-		return Source{}, fmt.Errorf("base URL %q: %s", redact(base), fmt.Sprintf(format, args...))
+		return Source{}, fmt.Errorf("base URL %q: %s", hideCredentials(base), fmt.Sprintf(format, args...))
 	}
 	u, err := url.Parse(base)
 	if err != nil {
@@ -106,6 +106,15 @@ func splitTemplate(s string) ([]string, error) {
 
 func isPlaceholder(s string) bool {
 	return slices.Contains(placeholders, s)
+}
+
+// hideCredentials is for a refused base, which may not even parse as a URL:
+// whatever stands before its last "@" may be a password, so it is hidden.
+func hideCredentials(base string) string {
+	if i := strings.LastIndexByte(base, '@'); i >= 0 {
+		return "…" + base[i:]
+	}
+	return base
 }
 
 // redact removes userinfo so that credentials never reach a log. It works on
