@@ -65,6 +65,13 @@ func runDemo(ctx context.Context, out io.Writer, dataDir, pipelinePath, dbPath s
 	if err != nil {
 		return fmt.Errorf("demo: flag --pipeline: %w (run from the repository root or pass --pipeline)", err)
 	}
+	// A database the demo cannot write would leave the pipeline retrying its
+	// connection for ever: say so at once instead.
+	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return fmt.Errorf("demo: flag --db: %w", err)
+	} else if err := f.Close(); err != nil {
+		return fmt.Errorf("demo: flag --db: %w", err)
+	}
 	errorsPath := dbPath + ".errors.jsonl"
 	if err := os.Remove(errorsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("demo: %w", err)
