@@ -413,18 +413,7 @@ func TestCDNCitizenFieldsRefuseBadValues(t *testing.T) {
 		{`f1_expand: { rate_limit: nope }`, `field rate_limit: value "nope"`},
 		{`f1_fetch: { adaptive: true, adaptive_min: 30 }`, "adaptive_min"},
 	} {
-		sb := service.NewStreamBuilder()
-		err := sb.AddProcessorYAML(c.yaml)
-		if err == nil {
-			_, _ = sb.AddBatchProducerFunc()
-			_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
-			var s *service.Stream
-			if s, err = sb.Build(); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err = s.Run(ctx)
-				cancel()
-			}
-		}
+		err := processorConfigError(c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: want an error naming %s, got %v", c.yaml, c.want, err)
 		}

@@ -333,18 +333,7 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		{`f1_fetch: { cache_resource: nope }`, "cache_resource"},
 		{`f1_fetch: { timeout: 0s }`, "timeout"},
 	} {
-		sb := service.NewStreamBuilder()
-		err := sb.AddProcessorYAML(c.yaml)
-		if err == nil {
-			_, _ = sb.AddBatchProducerFunc()
-			_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
-			var s *service.Stream
-			if s, err = sb.Build(); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err = s.Run(ctx)
-				cancel()
-			}
-		}
+		err := processorConfigError(c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: want an error naming %s, got %v", c.yaml, c.want, err)
 		}
@@ -382,4 +371,22 @@ f1_fetch:
 	if n := m.Count("/2025@main/" + gpAUS + "/" + quali + "/VER/5_tel.json"); n != 1 {
 		t.Fatalf("file fetched %d times across two runs sharing a file cache", n)
 	}
+}
+
+// processorConfigError is what a stream with the processor yaml answers: a
+// lint or build error, or the error of its first run.
+func processorConfigError(yaml string) error {
+	sb := service.NewStreamBuilder()
+	if err := sb.AddProcessorYAML(yaml); err != nil {
+		return err
+	}
+	_, _ = sb.AddBatchProducerFunc()
+	_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
+	s, err := sb.Build()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Run(ctx)
 }

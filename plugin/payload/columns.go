@@ -72,13 +72,7 @@ func ParseTelemetry(doc []byte) (Columns, error) {
 	if err != nil {
 		return Columns{}, err
 	}
-	tel := -1
-	members(doc, i, func(key []byte, v int) (int, error) {
-		if keyIs(key, "tel") {
-			tel = v
-		}
-		return valueEnd(doc, v), nil
-	})
+	tel := memberValue(doc, i, "tel")
 	switch {
 	case tel < 0:
 		return Columns{}, errors.New(`missing "tel" object`)
@@ -98,13 +92,7 @@ func ParseDrivers(doc []byte) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	list := -1
-	members(doc, i, func(key []byte, v int) (int, error) {
-		if keyIs(key, "drivers") {
-			list = v
-		}
-		return valueEnd(doc, v), nil
-	})
+	list := memberValue(doc, i, "drivers")
 	switch {
 	case list < 0:
 		return nil, errors.New(`missing "drivers" list`)

@@ -163,13 +163,7 @@ func validateTelemetry(doc []byte, i int) string {
 // validateDrivers: {"drivers": [...]} a non-empty list of objects, each with
 // a driver code of three capital letters and a non-empty team.
 func validateDrivers(doc []byte, i int) string {
-	list := -1
-	members(doc, i, func(key []byte, v int) (int, error) {
-		if keyIs(key, "drivers") {
-			list = v
-		}
-		return valueEnd(doc, v), nil
-	})
+	list := memberValue(doc, i, "drivers")
 	switch {
 	case list < 0:
 		return `missing "drivers" list`

@@ -191,3 +191,16 @@ func typeName(c byte) string {
 	}
 	return "a number"
 }
+
+// memberValue returns the index of the value of the member name of the
+// object at doc[i] (the last one, as JSON parsers keep), or -1.
+func memberValue(doc []byte, i int, name string) int {
+	at := -1
+	members(doc, i, func(key []byte, v int) (int, error) {
+		if keyIs(key, name) {
+			at = v
+		}
+		return valueEnd(doc, v), nil
+	})
+	return at
+}
