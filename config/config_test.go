@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +133,19 @@ func TestAdaptiveSettings(t *testing.T) {
 		var fe *FieldError
 		if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "adaptive_min" || !strings.Contains(fe.Reason, "max_concurrent_requests (20)") {
 			t.Errorf("adaptive_min %d with max %d: got %v", bad.min, bad.max, err)
+		}
+	}
+}
+
+// The README's configuration table lists every variable FromEnv reads.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") || !strings.Contains(string(readme), "`"+v.Field+"`") {
+			t.Errorf("README.md does not document %s (field %s)", v.Name, v.Field)
 		}
 	}
 }
