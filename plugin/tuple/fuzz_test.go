@@ -77,6 +77,8 @@ func FuzzSourceURL(f *testing.F) {
 func basePath(base string) string {
 	if i := strings.IndexByte(base, '{'); i >= 0 {
 		base = base[:i]
+	} else {
+		base = strings.TrimRight(base, "/") + "/" // a plain base loses its trailing slashes
 	}
 	u, _ := url.Parse(base)
 	if u == nil {

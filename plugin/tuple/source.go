@@ -65,6 +65,27 @@ func ParseSource(base string) (Source, error) {
 	if !slices.Contains(parts, "{path}") {
 		return bad("template has no {path} placeholder")
 	}
+	// The literal text of the path is used as written, so it must already be
+	// in escaped form: a space or a "!" would be rewritten by any URL parser
+	// and the built URL would no longer sit under the configured base.
+	pathStart := len(template) // where the path begins: the first "/" after the authority
+	if _, after, ok := strings.Cut(template, "://"); ok {
+		if slash := strings.IndexByte(after, '/'); slash >= 0 {
+			pathStart = len(template) - len(after) + slash
+		}
+	}
+	for n, part := range parts {
+		if isPlaceholder(part) {
+			continue
+		}
+		lit := part
+		if n == 0 { // the first part also holds the scheme and the authority
+			lit = part[min(pathStart, len(part)):]
+		}
+		if i := strings.IndexFunc(lit, notPathRune); i >= 0 {
+			return bad("character %q in the path: write it percent-encoded", lit[i])
+		}
+	}
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
@@ -106,6 +127,17 @@ func splitTemplate(s string) ([]string, error) {
 
 func isPlaceholder(s string) bool {
 	return slices.Contains(placeholders, s)
+}
+
+// notPathRune reports a character that is not kept as is in an escaped URL
+// path: everything but letters, digits, "-._~", "/", "%" and the sub-delims
+// URL parsers leave alone.
+func notPathRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-._~/%@:+,;=&$", r)
 }
 
 // hideCredentials is for a refused base, which may not even parse as a URL:

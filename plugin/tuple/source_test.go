@@ -124,6 +124,9 @@ func TestParseSourceRefusals(t *testing.T) {
 		{"https://m.example/{path", `unclosed "{"`},
 		{"https://m.example/path}/{path}", `stray "}"`},
 		{"https://m.example/{year}/{gp}", "no {path}"},
+		{"http://m.example/!{year} {path}", `character '!' in the path: write it percent-encoded`},
+		{"https://m.example/F1 data", `character ' '`},
+		{"https://m.example/{year}/\"q\"/{path}", `character '"'`},
 		{"https://{year}.m.example/{path}", ""},
 		{"https://us er:pw@m.example/\x00", ""},
 	}
