@@ -341,8 +341,12 @@ func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFu
 			in.eng.metrics.notFoundDropped.Incr(1)
 			continue
 		}
-		body, _ := json.Marshal(r.Tuple)
-		msg := service.NewMessage(body)
+		// A document becomes the body; a failure keeps its tuple as content.
+		msg := service.NewMessage(nil)
+		if r.Err != nil {
+			body, _ := json.Marshal(r.Tuple)
+			msg.SetBytes(body)
+		}
 		applyResult(msg, r)
 		return in.track(msg)
 	}
