@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -311,5 +310,3 @@ func onNotFoundField() *service.ConfigField {
 		"error": "Keep the message, flagged with an error and `f1_error_kind: not_found`, for `catch` or a dead-letter output.",
 	}).Default("drop").Description("What becomes of a file the source answers 404 for.")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
