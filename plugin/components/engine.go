@@ -16,6 +16,7 @@ import (
 	"github.com/f1fetch/f1fetch/config"
 	"github.com/f1fetch/f1fetch/plugin/cache"
 	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
 // Engine field names, shared by every component that fetches.
@@ -194,6 +195,13 @@ func (e *engine) paced(ctx context.Context) context.Context {
 		return ctx
 	}
 	return fetch.WithGate(ctx, e.gate)
+}
+
+// read fetches one tuple for a session plan (it is a session.Read); the
+// result carries any error.
+func (e *engine) read(ctx context.Context, t tuple.Tuple) fetch.Result {
+	r, _ := e.client.FetchOne(ctx, t)
+	return r
 }
 
 // newEngine acquires the client shared by equal settings (and the same

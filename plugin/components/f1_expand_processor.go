@@ -117,13 +117,9 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 			m.SetBytes(body)
 			setTupleMeta(m, t)
 			planned = append(planned, m)
-			return func() fetch.Result { res, _ := p.eng.client.FetchOne(ctx, t); return res }, nil
+			return func() fetch.Result { return p.eng.read(ctx, t) }, nil
 		}
-		read := func(ctx context.Context, t tuple.Tuple) fetch.Result {
-			res, _ := p.eng.client.FetchOne(ctx, t)
-			return res
-		}
-		if err := session.Plan(ctx, r, emit, read); err != nil {
+		if err := session.Plan(ctx, r, emit, p.eng.read); err != nil {
 			flagged := msg.Copy()
 			flagged.MetaSetMut(metaErrorKind, fetch.ErrorKind(err))
 			flagged.SetError(err)

@@ -289,17 +289,13 @@ func (in *fetchInput) plan(ctx context.Context) {
 		}()
 		return p.wait, nil
 	}
-	read := func(ctx context.Context, t tuple.Tuple) fetch.Result {
-		r, _ := in.eng.client.FetchOne(ctx, t)
-		return r
-	}
 	for _, t := range in.tuples {
 		if _, err := emit(t); err != nil {
 			return
 		}
 	}
 	for _, r := range in.sessions {
-		if err := session.Plan(ctx, r, emit, read); err != nil {
+		if err := session.Plan(ctx, r, emit, in.eng.read); err != nil {
 			if ctx.Err() == nil {
 				in.eng.log.Errorf("f1_fetch: session %d %s %s: %v", r.Year, r.GP, r.Session, err)
 			}
