@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -70,8 +71,11 @@ func describe(field, text string) string {
 
 // engineFields are the settings of the fetch engine. None has a schema
 // default: an unset field falls back to its F1FETCH_* variable, then to the
-// config package's default, shown in each description.
-func engineFields() []*service.ConfigField {
+// config package's default, shown in each description. They are built once
+// for the three components that share them: their lint rules are Bloblang,
+// compiled when built, and compiling them was most of the binary's start-up
+// work of this package.
+var engineFields = sync.OnceValue(func() []*service.ConfigField {
 	d := config.Defaults()
 	return []*service.ConfigField{
 		service.NewStringListField(fieldBaseURLs).Optional().
@@ -114,7 +118,7 @@ root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.r
 			service.NewBoolField(fieldTLSSkipVerify).Optional().Description(describe("tls.skip_cert_verify", "Skip certificate verification. Never do this against the public CDN. Default false.")),
 		).Optional().Advanced().Description("TLS settings of https sources."),
 	}
-}
+})
 
 // settingsFrom reads the engine fields over the F1FETCH_* environment and
 // the defaults, and validates the result.
