@@ -84,7 +84,7 @@ func decodeRecord(b []byte) (time.Time, Entry, error) {
 		return time.Time{}, Entry{}, errors.New("cache: tier record shorter than its header")
 	}
 	var e Entry
-	if err := e.UnmarshalBinary(b[8:]); err != nil {
+	if err := e.decode(b[8:]); err != nil { // b is ours (see Tier): no copy of the body
 		return time.Time{}, Entry{}, err
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))), e, nil

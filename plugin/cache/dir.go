@@ -14,7 +14,9 @@ import (
 )
 
 // Tier is a second, persistent tier (a Benthos cache resource adapter, or
-// Dir). Get returns ErrMiss when the key is absent or expired.
+// Dir). Get returns ErrMiss when the key is absent or expired; the value it
+// returns belongs to the caller, which keeps parts of it (no copy of a body
+// of megabytes on every warm read).
 type Tier interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error

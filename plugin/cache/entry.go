@@ -5,6 +5,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,6 +54,16 @@ func (e Entry) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes what MarshalBinary wrote. Truncated, oversized or
 // foreign input is an error, never a panic. The body is copied out of data.
 func (e *Entry) UnmarshalBinary(data []byte) error {
+	if err := e.decode(data); err != nil {
+		return err
+	}
+	e.Body = bytes.Clone(e.Body)
+	return nil
+}
+
+// decode is UnmarshalBinary with the body left in data, for callers that own
+// data (a tier record read for this caller alone).
+func (e *Entry) decode(data []byte) error {
 	if len(data) == 0 {
 		return errors.New("cache: unmarshal entry: empty input")
 	}
@@ -77,7 +88,7 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	}
 	*e = Entry{Status: int(status), ETag: string(etag), LastModified: string(lastModified), Source: string(source)}
 	if len(body) > 0 {
-		e.Body = append([]byte(nil), body...)
+		e.Body = body
 	}
 	if expires != 0 {
 		e.Expires = time.Unix(0, expires)

@@ -4,6 +4,7 @@
 package components
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -299,7 +300,9 @@ func (r *resourceTier) Get(ctx context.Context, key string) (val []byte, err err
 	if err == service.ErrKeyNotFound {
 		return nil, cache.ErrMiss
 	}
-	return val, err
+	// A resource may hand out the bytes it stores (the memory cache does);
+	// the engine keeps what Get returns.
+	return bytes.Clone(val), err
 }
 
 // Set stores a value; a failure is logged (the document itself is not lost:
