@@ -128,9 +128,9 @@ func (r *report) markdown() string {
 	}
 	p("\n## Contenders\n\n")
 	p("* `f1fetch-input`: `f1fetch run`, `f1_fetch` input with the tuples as `requests` (ordered sliding window, prefetch 2C).\n")
-	p("* `f1fetch-processor`: `f1fetch run`, file of tuples batched by %d, `f1_fetch` processor, one pipeline thread.\n", r.opts.concurrency)
+	p("* `f1fetch-processor`: `f1fetch run`, file of tuples cut into batches of %d by processors (`unarchive` lines, `split`; no batching period, see `batchedLines`), `f1_fetch` processor, one pipeline thread.\n", r.opts.concurrency)
 	p("* `f1fetch-lib`: the engine as a Go library (`fetch.Client.FetchMany`) in a child process; allocations/request from runtime.MemStats.\n")
-	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
+	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), the same batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
 	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; parser as noted (Debian has no python3-orjson, so the standard `json`).\n")
 	p("* `h2load`: nghttp2's load generator, one connection, C streams: the raw HTTP/2 ceiling (no parsing).\n")
 	p("\nEvery pipeline writes one line per message (`ok` or `error`) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`.\n")
