@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,11 +21,12 @@ import (
 // 50 ms of server latency and max_concurrent_requests 20, against the bound
 // ceil(1000/20) * 50 ms. The issue asks for 1.10x; on this project's 2-core
 // machines, with the TLS server in the same process, the engine measures
-// about 1.12x, and the harness alone (1 KB bodies: the server's sleep
-// overshoot, the round trip, scheduling) about 1.05x. So the test reports
-// both figures and fails only past maxBoundRatio, a guard against
-// regressions; README.md says what is met. Run without -race (the race
-// detector slows parsing tenfold); .ci/run runs it so.
+// 1.09x to 1.13x, and the harness alone (1 KB bodies: the server's sleep
+// overshoot, the round trip, scheduling) 1.03x to 1.06x. The test reports
+// these, and the ratios against the bound of the latency the server really
+// waited, and fails only past maxBoundRatio, a guard against regressions;
+// README.md says what is met. Run without -race (the race detector slows
+// parsing tenfold); .ci/run runs it so.
 
 const (
 	maxBoundRatio = 1.25 // regression guard, not the target (see above)
@@ -39,10 +40,21 @@ func boundFile(t testing.TB) []byte {
 	return corpus(t, filepath.Join("test", gpAUS, quali, "VER", "17_tel.json"))
 }
 
-// runBound fetches boundRequests distinct tuples and returns the wall time.
-func runBound(t testing.TB, body []byte) time.Duration {
+// boundRun is one run of the bound harness: the wall time, and the mean
+// latency the server really waited (time.Sleep overshoots by about a
+// millisecond: Go's timers wake through epoll with millisecond resolution).
+type boundRun struct {
+	wall, latency time.Duration
+}
+
+// runBound fetches boundRequests distinct tuples from a server answering
+// body after boundLatency.
+func runBound(t testing.TB, body []byte) boundRun {
+	var slept atomic.Int64
 	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		time.Sleep(boundLatency)
+		slept.Add(int64(time.Since(start)))
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
@@ -70,11 +82,12 @@ func runBound(t testing.TB, body []byte) time.Duration {
 	if srv.requests.Load() != boundRequests {
 		t.Fatalf("server saw %d requests", srv.requests.Load())
 	}
-	return el
+	return boundRun{wall: el, latency: time.Duration(slept.Load() / boundRequests)}
 }
 
-func boundOf() time.Duration {
-	return time.Duration((boundRequests+boundC-1)/boundC) * boundLatency
+// boundOf is ceil(N/C) rounds of the given latency.
+func boundOf(latency time.Duration) time.Duration {
+	return time.Duration((boundRequests+boundC-1)/boundC) * latency
 }
 
 func TestThroughputNearTheBound(t *testing.T) {
@@ -82,24 +95,26 @@ func TestThroughputNearTheBound(t *testing.T) {
 	if len(body) < 150_000 {
 		t.Fatalf("bound file is %d bytes, want about 150 KB", len(body))
 	}
-	best := func(b []byte) (time.Duration, []time.Duration) {
+	best := func(b []byte) (boundRun, []time.Duration) {
 		// Best of three: the machine is shared and noisy, and the bound is a floor.
-		var runs []time.Duration
+		var runs []boundRun
 		for range 3 {
 			runs = append(runs, runBound(t, b))
 		}
-		sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
-		return runs[0], runs
+		sort.Slice(runs, func(i, j int) bool { return runs[i].wall < runs[j].wall })
+		walls := make([]time.Duration, len(runs))
+		for i, r := range runs {
+			walls[i] = r.wall
+		}
+		return runs[0], walls
 	}
 	floor, _ := best(tinyJSON)
-	el, runs := best(body)
-	ratio := float64(el) / float64(boundOf())
-	floorRatio := float64(floor) / float64(boundOf())
+	run, walls := best(body)
+	ratio := float64(run.wall) / float64(boundOf(boundLatency))
 	t.Logf("1000 x %d B, 50 ms latency, C=20: best %v of %v, bound %v: ratio %.3f (harness floor with %d B bodies: %.3f)",
-		len(body), el, runs, boundOf(), ratio, len(tinyJSON), floorRatio)
-	if out := os.Getenv("F1FETCH_BOUND_REPORT"); out != "" {
-		_ = os.WriteFile(out, []byte(fmt.Sprintf("ratio %.3f floor %.3f best %v bound %v\n", ratio, floorRatio, el, boundOf())), 0o644)
-	}
+		len(body), run.wall, walls, boundOf(boundLatency), ratio, len(tinyJSON), float64(floor.wall)/float64(boundOf(boundLatency)))
+	t.Logf("the server's realised latency was %v: against ceil(1000/20) x that, ratio %.3f (harness floor %.3f)",
+		run.latency.Round(time.Microsecond), float64(run.wall)/float64(boundOf(run.latency)), float64(floor.wall)/float64(boundOf(floor.latency)))
 	if ratio > maxBoundRatio {
 		t.Fatalf("ratio to the bound %.3f > %.2f: a regression", ratio, maxBoundRatio)
 	}
@@ -112,8 +127,8 @@ var tinyJSON = []byte(`{"tel": {"time": [0.0, 0.1, 0.2], "speed": [100.5, 101.25
 func BenchmarkBound1000x150KB(b *testing.B) {
 	body := boundFile(b)
 	for b.Loop() {
-		el := runBound(b, body)
-		b.ReportMetric(float64(el)/float64(boundOf()), "x-bound")
+		run := runBound(b, body)
+		b.ReportMetric(float64(run.wall)/float64(boundOf(boundLatency)), "x-bound")
 	}
 }
 
