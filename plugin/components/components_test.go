@@ -3,6 +3,7 @@ package components
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -371,6 +372,57 @@ f1_fetch:
 	if n := m.Count("/2025@main/" + gpAUS + "/" + quali + "/VER/5_tel.json"); n != 1 {
 		t.Fatalf("file fetched %d times across two runs sharing a file cache", n)
 	}
+}
+
+// brokenCache is a cache resource whose backend is down: every call fails.
+type brokenCache struct{}
+
+var errCacheDown = errors.New("backend down")
+
+func (brokenCache) Get(context.Context, string) ([]byte, error) { return nil, errCacheDown }
+func (brokenCache) Set(context.Context, string, []byte, *time.Duration) error {
+	return errCacheDown
+}
+func (brokenCache) Add(context.Context, string, []byte, *time.Duration) error {
+	return errCacheDown
+}
+func (brokenCache) Delete(context.Context, string) error { return errCacheDown }
+func (brokenCache) Close(context.Context) error          { return nil }
+
+func init() {
+	err := service.RegisterCache("f1fetch_test_broken", service.NewConfigSpec(),
+		func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return brokenCache{}, nil })
+	if err != nil {
+		panic(err)
+	}
+}
+
+func TestBrokenCacheResourceIsLoggedAndTheNetworkAnswers(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	r := newRun(t)
+	r.must(r.sb.AddCacheYAML(`{ label: remote, f1fetch_test_broken: {} }`))
+	msgs := r.input(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  cache_resource: remote
+  requests: [ { year: 2025, gp: %q, session: %q, path: VER/5_tel.json } ]
+`, m.URL, gpAUS, quali))
+	if len(msgs) != 1 || msgs[0].GetError() != nil {
+		t.Fatalf("got %d messages (first error %v), want the document from the network", len(msgs), firstErr(msgs))
+	}
+	log := r.log.String()
+	for _, want := range []string{`cache resource \"remote\": get `, `cache resource \"remote\": set `, errCacheDown.Error()} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func firstErr(msgs []*service.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return msgs[0].GetError()
 }
 
 // processorConfigError is what a stream with the processor yaml answers: a

@@ -6,6 +6,7 @@ package components
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -292,17 +293,26 @@ type resourceTier struct {
 // included (it uses keys as file names).
 func resourceKey(key string) string { return url.PathEscape(key) }
 
+// Get reads a value. A failure other than a miss is logged (the engine
+// then asks the network, so nothing is lost, but a cache that stopped
+// answering must not go unnoticed) and returned.
 func (r *resourceTier) Get(ctx context.Context, key string) (val []byte, err error) {
-	key = resourceKey(key)
-	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { val, err = c.Get(ctx, key) }); aerr != nil {
-		return nil, fmt.Errorf("cache resource %q: %w", r.name, aerr)
+	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { val, err = c.Get(ctx, resourceKey(key)) }); aerr != nil {
+		err = aerr
 	}
-	if err == service.ErrKeyNotFound {
+	switch {
+	case err == nil:
+		// A resource may hand out the bytes it stores (the memory cache
+		// does); the engine keeps what Get returns.
+		return bytes.Clone(val), nil
+	case errors.Is(err, service.ErrKeyNotFound):
 		return nil, cache.ErrMiss
+	case ctx.Err() != nil:
+		return nil, err // shutting down: not the cache's fault
 	}
-	// A resource may hand out the bytes it stores (the memory cache does);
-	// the engine keeps what Get returns.
-	return bytes.Clone(val), err
+	err = fmt.Errorf("cache resource %q: get %s: %w", r.name, key, err)
+	r.mgr.Logger().Warnf("%v", err)
+	return nil, err
 }
 
 // Set stores a value; a failure is logged (the document itself is not lost:
