@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -56,74 +54,17 @@ func (r *received) paths(t *testing.T) []string {
 // and returns the messages that came out, with the metrics text.
 func runProcessor(t *testing.T, procYAML string, inputs ...string) ([]*service.Message, string) {
 	t.Helper()
-	sb := service.NewStreamBuilder()
-	mux := http.NewServeMux()
-	sb.SetHTTPMux(mux)
-	if err := sb.SetMetricsYAML("json_api: {}"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sb.SetLoggerYAML("level: none"); err != nil {
-		t.Fatal(err)
-	}
-	produce, err := sb.AddBatchProducerFunc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sb.AddProcessorYAML(procYAML); err != nil {
-		t.Fatal(err)
-	}
-	var got received
-	if err := sb.AddBatchConsumerFunc(got.add); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := sb.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- stream.Run(context.Background()) }()
-	var batch service.MessageBatch
-	for _, in := range inputs {
-		batch = append(batch, service.NewMessage([]byte(in)))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := produce(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if err := stream.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	return got.all(), rec.Body.String()
+	r := newRun(t)
+	msgs := r.batch([]string{procYAML}, inputs)
+	return msgs, r.metrics()
 }
 
 // runInput runs a stream whose input is inYAML until the input ends.
 func runInput(t *testing.T, inYAML string) *received {
 	t.Helper()
-	sb := service.NewStreamBuilder()
-	if err := sb.SetLoggerYAML("level: none"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sb.AddInputYAML(inYAML); err != nil {
-		t.Fatal(err)
-	}
-	var got received
-	if err := sb.AddBatchConsumerFunc(got.add); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := sb.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := stream.Run(ctx); err != nil {
-		t.Fatalf("stream did not end by itself: %v", err)
-	}
-	return &got
+	r := newRun(t)
+	r.input(inYAML)
+	return &r.got
 }
 
 func tupleJSON(path string) string {
@@ -345,27 +286,14 @@ func TestCacheResourceIsThePersistentTier(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	dir := t.TempDir()
 	run := func() {
-		sb := service.NewStreamBuilder()
-		_ = sb.SetLoggerYAML("level: none")
-		if err := sb.AddCacheYAML(fmt.Sprintf(`{ label: disk, file: { directory: %q } }`, dir)); err != nil {
-			t.Fatal(err)
-		}
-		if err := sb.AddInputYAML(fmt.Sprintf(`
+		r := newRun(t)
+		r.must(r.sb.AddCacheYAML(fmt.Sprintf(`{ label: disk, file: { directory: %q } }`, dir)))
+		r.input(fmt.Sprintf(`
 f1_fetch:
   base_urls: [ %q ]
   cache_resource: disk
   requests: [ { year: 2025, gp: %q, session: %q, path: VER/5_tel.json } ]
-`, m.URL, gpAUS, quali)); err != nil {
-			t.Fatal(err)
-		}
-		_ = sb.AddBatchConsumerFunc(func(context.Context, service.MessageBatch) error { return nil })
-		s, err := sb.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+`, m.URL, gpAUS, quali))
 	}
 	run()
 	run() // a new stream: new client, empty memory tier; the file cache answers
