@@ -106,7 +106,8 @@ func contenders() []contender {
 		{name: "benthos-http-parallel", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, true) }},
 		{name: "benthos-http-sequential", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, false) }},
 		{name: "python-httpx", parses: true, run: runPython},
-		{name: "h2load", run: runH2Load},
+		{name: "h2load", run: func(ctx context.Context, j job) (measurement, error) { return runH2Load(ctx, j, true) }},
+		{name: "h2load-identity", run: func(ctx context.Context, j job) (measurement, error) { return runH2Load(ctx, j, false) }},
 	}
 }
 
@@ -289,8 +290,8 @@ var h2loadOK = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, (
 
 // runH2Load: nghttp2's load generator over one h2c connection with C
 // streams, the raw HTTP/2 ceiling (reads bodies, parses nothing).
-func runH2Load(ctx context.Context, j job) (measurement, error) {
-	stdout, m, err := timed(ctx, nil, append([]string{"h2load"}, h2loadArgs(j)...)...)
+func runH2Load(ctx context.Context, j job, gzip bool) (measurement, error) {
+	stdout, m, err := timed(ctx, nil, append([]string{"h2load"}, h2loadArgs(j, gzip)...)...)
 	if err != nil {
 		return m, err
 	}
@@ -302,11 +303,16 @@ func runH2Load(ctx context.Context, j job) (measurement, error) {
 	return m, nil
 }
 
-// h2loadArgs: N requests over one connection with C streams, asking for
-// gzip as the Go and Python clients do, so the same bytes cross the wire.
-func h2loadArgs(j job) []string {
-	return []string{"-n", strconv.Itoa(len(j.w.Tuples)), "-c", "1", "-m", strconv.Itoa(j.concurrency),
-		"-H", "accept-encoding: gzip", "-i", j.urlsFile}
+// h2loadArgs: N requests over one connection with C streams. With gzip it
+// asks for what the stock http processor and the Python script ask for;
+// without, for what f1fetch asks a loopback mirror for (identity: inflating
+// is pure CPU there, see plugin/fetch/source.go), the same bytes f1fetch reads.
+func h2loadArgs(j job, gzip bool) []string {
+	args := []string{"-n", strconv.Itoa(len(j.w.Tuples)), "-c", "1", "-m", strconv.Itoa(j.concurrency), "-i", j.urlsFile}
+	if gzip {
+		args = append(args, "-H", "accept-encoding: gzip")
+	}
+	return args
 }
 
 func lastLine(b []byte) []byte {

@@ -128,7 +128,7 @@ func run(args []string, stdout io.Writer) error {
 		}
 	}
 	// Warm the mirror (files and their gzip forms are built on first use).
-	if _, _, err := timed(ctx, nil, append([]string{"h2load"}, h2loadArgs(jobs[len(jobs)-1])...)...); err != nil {
+	if _, _, err := timed(ctx, nil, append([]string{"h2load"}, h2loadArgs(jobs[len(jobs)-1], true)...)...); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	for _, md := range o.modes {
