@@ -4,6 +4,7 @@ import (
 	"context"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -133,4 +134,44 @@ func BenchmarkFetchMany(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestRerunPassesInOneProcess runs the one-process warm-cache rerun with the
+// real binary on an in-process mirror: the first pass must miss and the
+// second hit (rerunPasses checks each document's f1_cache), and each pass
+// is timed from the stamps.
+func TestRerunPassesInOneProcess(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		t.Fatal("the bench measures with /usr/bin/time -v (Debian package time): ", err)
+	}
+	bin := filepath.Join(t.TempDir(), "f1fetch")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/f1fetch")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sf, err := readSession(testdata(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads, err := sf.workloads(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mirrortest.Start(t, mirror.Config{Root: testdata(t), Aliases: map[string]string{"2025": "test"}})
+	scratch := t.TempDir()
+	j, err := newJob(options{bin: bin, concurrency: 20}, "", scratch, m.URL, loads[1]) // laptimes_20
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold, warm, err := rerunPasses(context.Background(), j, filepath.Join(scratch, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold.OK != 20 || warm.OK != 20 {
+		t.Errorf("ok documents: cold %d, warm %d, want 20 each", cold.OK, warm.OK)
+	}
+	if cold.WallNS <= 0 || warm.WallNS <= 0 {
+		t.Errorf("pass times: cold %v, warm %v, want both positive", cold.wall(), warm.wall())
+	}
+	t.Logf("laptimes_20 at 0 ms: cold pass %v, warm pass %v", cold.wall(), warm.wall())
 }

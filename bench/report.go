@@ -62,8 +62,8 @@ func (r *report) benchLine(m measurement) {
 	}
 }
 
-// extras: warm cache (binary with cache_dir; the library's in-process
-// rerun is in its note), and in the first mode the slow-output memory run
+// extras: warm cache (binary with cache_dir, in two processes and in one;
+// the library's in-process rerun is in its note), and in the first mode the slow-output memory run
 // and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
@@ -82,6 +82,17 @@ func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 		}
 		r.addExtra(md, j, name, m)
 	}
+	rerunDir, err := os.MkdirTemp(j.dir, "cache")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(rerunDir)
+	cold, warm, err := rerunPasses(ctx, j, rerunDir)
+	if err != nil {
+		return fmt.Errorf("one-process rerun: %w", err)
+	}
+	r.addExtra(md, j, "f1fetch-input, one process, cache_dir (cold pass)", cold)
+	r.addExtra(md, j, "f1fetch-input, one process, cache_dir (warm pass)", warm)
 	if md.mean() != 0 {
 		return nil
 	}
