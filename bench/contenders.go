@@ -101,7 +101,8 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 func contenders() []contender {
 	return []contender{
 		{name: "f1fetch-input", parses: true, run: runF1FetchInput},
-		{name: "f1fetch-processor", parses: true, run: runF1FetchProcessor},
+		{name: "f1fetch-processor", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 1) }},
+		{name: "f1fetch-processor-threads4", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 4) }},
 		{name: "f1fetch-lib", parses: true, run: runLibrary},
 		{name: "benthos-http-parallel", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, true) }},
 		{name: "benthos-http-sequential", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, false) }},
@@ -194,33 +195,42 @@ func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Dura
 	})
 }
 
-// batchedLines reads a file of one item per line and cuts it into batches
-// of the concurrency, the last one partial: the whole file is one message,
-// split into lines (blank ones dropped) and then into batches by processors.
+// batchedLines is an input reading a file of one item per line and cutting
+// it into batches of the concurrency, the last one partial: the whole file
+// is one message, split into lines (blank ones dropped) and then into
+// batches by the input's own processors, so each batch reaches the pipeline
+// as a transaction of its own (several pipeline threads take several).
 // Input-level batching with a period was tried first: a period that ends
 // while the pipeline is busy sends whatever has been read, here one line (at
 // 50 ms, 34 of 83 batches held one tuple, each costing a whole round trip),
 // and without a period the last partial batch never leaves.
-func batchedLines(j job, file string) (input map[string]any, procs []any) {
-	input = map[string]any{"file": map[string]any{"paths": []string{file}, "scanner": map[string]any{"to_the_end": map[string]any{}}}}
-	procs = []any{
+func batchedLines(j job, file string) map[string]any {
+	return map[string]any{"file": map[string]any{
+		"paths":   []string{file},
+		"scanner": map[string]any{"to_the_end": map[string]any{}},
+	}, "processors": []any{
 		map[string]any{"unarchive": map[string]any{"format": "lines"}},
 		map[string]any{"mutation": `root = if content().string().trim() == "" { deleted() }`},
 		map[string]any{"split": map[string]any{"size": j.concurrency}},
-	}
-	return input, procs
+	}}
 }
 
 // runF1FetchProcessor: tuples read from a file in batches of C, each batch
-// fetched by the f1_fetch processor (one pipeline thread).
-func runF1FetchProcessor(ctx context.Context, j job) (measurement, error) {
+// fetched by the f1_fetch processor on threads pipeline threads. The
+// process-wide limiter keeps C requests in flight whatever the threads, so
+// several threads overlap batches (no waiting for a batch's slowest
+// request) at the same concurrency, and give up the order across batches.
+func runF1FetchProcessor(ctx context.Context, j job, threads int) (measurement, error) {
 	name := "f1fetch-processor"
-	in, procs := batchedLines(j, j.tuplesFile)
+	if threads > 1 {
+		name += "-threads" + strconv.Itoa(threads)
+	}
+	in := batchedLines(j, j.tuplesFile)
 	tail, out := tally(j, name, 0)
-	procs = append(append(procs, map[string]any{"f1_fetch": engineFields(j, "")}), tail...)
+	procs := append([]any{map[string]any{"f1_fetch": engineFields(j, "")}}, tail...)
 	return runPipeline(ctx, j, name, map[string]any{
 		"input":    in,
-		"pipeline": map[string]any{"threads": 1, "processors": procs},
+		"pipeline": map[string]any{"threads": threads, "processors": procs},
 		"output":   out,
 	})
 }
@@ -233,12 +243,12 @@ func runStockHTTP(ctx context.Context, j job, parallel bool) (measurement, error
 	if parallel {
 		name = "benthos-http-parallel"
 	}
-	in, procs := batchedLines(j, j.urlsFile)
+	in := batchedLines(j, j.urlsFile)
 	tail, out := tally(j, name, 0)
-	procs = append(append(procs,
+	procs := append([]any{
 		map[string]any{"mapping": "meta url = content().string()\nroot = \"\""},
 		map[string]any{"http": map[string]any{"url": "${! @url }", "verb": "GET", "parallel": parallel, "timeout": "30s"}},
-	), tail...)
+	}, tail...)
 	return runPipeline(ctx, j, name, map[string]any{
 		"input":    in,
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
