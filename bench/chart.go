@@ -97,9 +97,11 @@ func writeChart(path, workload string, concurrency int, rows []measurement) erro
 	if len(groups) == 0 {
 		return nil
 	}
-	const (
-		left, barMax, rowH, margin = 300, 520, 22, 16
-	)
+	const barMax, rowH, margin = 520, 22, 16
+	left := 0 // the label column fits the longest contender name
+	for _, m := range rows {
+		left = max(left, textWidth(m.Contender)+margin+10)
+	}
 	height := margin*3 + 40
 	for _, g := range groups {
 		height += 24 + len(g)*rowH + 10
