@@ -229,6 +229,7 @@ func (c *Client) Close() error {
 func (c *Client) closeSources() {
 	for _, s := range c.sources {
 		s.transport.CloseIdleConnections()
+		s.conns.closeAll() // those whose last stream was still being torn down
 	}
 }
 

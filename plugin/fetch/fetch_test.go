@@ -577,6 +577,35 @@ func TestNoGoroutineLeftAfterClose(t *testing.T) {
 	waitGoroutines(t, before+1)
 }
 
+// TestCloseLeavesNoConnection: Close closes every connection itself, the
+// server's help not needed, even the one whose last stream is still being
+// torn down when the last FetchOne returns (the transport forgets a stream
+// cancelled after its body was read asynchronously, and CloseIdleConnections
+// skips a connection until then). Many rounds, because that window is short.
+func TestCloseLeavesNoConnection(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	for round := range 100 {
+		c, err := New(fastSettings(srv.caFile, srv.URL), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "LEC/laptimes.json")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+		deadline := time.Now().Add(2 * time.Second)
+		for srv.open.Load() > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d connections still open 2 s after Close (IdleConnTimeout would keep them 90 s)", round, srv.open.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitGoroutines(t, before+1)
+}
+
 func TestClosedClientRefusesWork(t *testing.T) {
 	c := newClient(t, fastSettings("", "http://127.0.0.1:9"))
 	_ = c.Close()

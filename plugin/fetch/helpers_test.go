@@ -23,7 +23,8 @@ import (
 type h2Server struct {
 	*httptest.Server
 	caFile   string
-	conns    atomic.Int64
+	conns    atomic.Int64 // accepted in all
+	open     atomic.Int64 // accepted and not yet closed
 	requests atomic.Int64
 	notH2    atomic.Int64
 }
@@ -40,8 +41,12 @@ func newH2Server(t testing.TB, h http.HandlerFunc) *h2Server {
 	}))
 	srv.EnableHTTP2 = true
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			s.conns.Add(1)
+			s.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.open.Add(-1)
 		}
 	}
 	srv.StartTLS()

@@ -38,6 +38,7 @@ type source struct {
 	base      tuple.Source
 	name      string
 	transport *http2.Transport
+	conns     *connSet // every connection the transport has open, for Close
 	client    *http.Client
 	breaker   *breaker.Breaker
 }
@@ -62,11 +63,19 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 	// mirror) inflating gzip is pure CPU, half of it at 0 ms latency.
 	t.DisableCompression = config.IsLoopback(u.Hostname())
 	dialer := &net.Dialer{Timeout: s.Timeout, KeepAlive: 30 * time.Second}
+	conns := &connSet{}
+	dialTCP := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return conns.track(c), nil
+	}
 	if u.Scheme == "http" {
 		// h2c: HTTP/2 with prior knowledge over plain TCP, for loopback mirrors.
 		t.AllowHTTP = true
 		t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
+			return dialTCP(ctx, network, addr)
 		}
 	} else {
 		t.TLSClientConfig = &tls.Config{
@@ -76,8 +85,16 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 			MinVersion:         tls.VersionTLS12,
 		}
 		t.DialTLSContext = func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
-			td := &tls.Dialer{NetDialer: dialer, Config: cfg}
-			return td.DialContext(ctx, network, addr)
+			raw, err := dialTCP(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(raw, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				_ = raw.Close()
+				return nil, err
+			}
+			return tc, nil
 		}
 	}
 	host := u.Host
@@ -85,6 +102,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 		base:      src,
 		name:      src.String(),
 		transport: t,
+		conns:     conns,
 		client: &http.Client{
 			Transport: t,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
