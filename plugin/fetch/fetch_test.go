@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -604,6 +606,31 @@ func TestCloseLeavesNoConnection(t *testing.T) {
 		}
 	}
 	waitGoroutines(t, before+1)
+}
+
+// TestTLSServerWithoutHTTP2IsRefused: a TLS server that does not negotiate
+// h2 by ALPN (here one that speaks HTTP/1.1 and offers no ALPN at all) is
+// refused at the handshake with an error saying so, not sent an HTTP/2
+// preface it cannot read.
+func TestTLSServerWithoutHTTP2IsRefused(t *testing.T) {
+	h1 := httptest.NewUnstartedServer(corpusHandler(t))
+	h1.StartTLS()
+	t.Cleanup(h1.Close)
+	// Serve HTTP/1.1 on a listener of our own whose TLS config has no NextProtos.
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: h1.TLS.Certificates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: corpusHandler(t), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	s := fastSettings(writeCAFile(t, h1), "https://"+ln.Addr().String())
+	s.MaxRetries = 0
+	c := newClient(t, s)
+	_, err = c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if err == nil || ErrorKind(err) != KindNetwork || !strings.Contains(err.Error(), `did not negotiate HTTP/2 (ALPN "", want "h2")`) {
+		t.Fatalf("want a network error naming the missing ALPN h2, got %v", err)
+	}
 }
 
 func TestClosedClientRefusesWork(t *testing.T) {

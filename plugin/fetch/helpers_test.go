@@ -51,13 +51,21 @@ func newH2Server(t testing.TB, h http.HandlerFunc) *h2Server {
 	}
 	srv.StartTLS()
 	s.Server = srv
-	s.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(s.caFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.caFile = writeCAFile(t, srv)
 	t.Cleanup(srv.Close)
 	return s
+}
+
+// writeCAFile writes the certificate of a started TLS test server as a PEM
+// file for tls.root_cas_file and returns its path.
+func writeCAFile(t testing.TB, srv *httptest.Server) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // fastSettings are the defaults with millisecond backoffs so retry tests run

@@ -94,6 +94,11 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 				_ = raw.Close()
 				return nil, err
 			}
+			// The transport checks ALPN only when it dials itself.
+			if p := tc.ConnectionState().NegotiatedProtocol; p != http2.NextProtoTLS {
+				_ = tc.Close()
+				return nil, fmt.Errorf("%s: the TLS server did not negotiate HTTP/2 (ALPN %q, want %q)", addr, p, http2.NextProtoTLS)
+			}
 			return tc, nil
 		}
 	}
