@@ -63,8 +63,8 @@ func (r *report) benchLine(m measurement) {
 }
 
 // extras: warm cache (binary with cache_dir, in two processes and in one;
-// the library's in-process rerun is in its note), and in the first mode the slow-output memory run
-// and the binary's start-up time.
+// the library's in-process rerun is in its note), and in the first mode
+// the slow-output memory run and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
 		return nil
