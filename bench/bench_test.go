@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func TestWorkloadsAreTheRealSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loads, err := sf.workloads(1000)
+	loads, err := sf.workloads(1000, 0, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +73,27 @@ func TestWorkloadsAreTheRealSession(t *testing.T) {
 	}
 	if first := loads[2].Tuples[0].Path; first != "ALB/1_tel.json" {
 		t.Errorf("session telemetry starts with %s, want ALB/1_tel.json", first)
+	}
+
+	// -requests-near 150: files of 120-180 KB only, enough distinct ones
+	// that no file is in progress twice (which the engine would coalesce).
+	near, err := sf.workloads(1000, 150, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := near[3]
+	distinct := map[string]bool{}
+	for _, tp := range w.Tuples {
+		if kb := sf.size[tp.Path] / 1000; kb < 120 || kb > 180 {
+			t.Errorf("%s is %d KB, outside 150 KB +-20%%", tp.Path, kb)
+		}
+		distinct[tp.Path] = true
+	}
+	if w.Name != "requests_1000_near150KB" || len(w.Tuples) != 1000 || len(distinct) <= 100 {
+		t.Errorf("near-150 KB workload %s: %d tuples over %d files, want 1000 over more than 100", w.Name, len(w.Tuples), len(distinct))
+	}
+	if _, err := sf.workloads(1000, 5000, 20); err == nil || !strings.Contains(err.Error(), "-requests-near 5000") {
+		t.Errorf("no telemetry file near 5 MB: error %v, want one naming -requests-near", err)
 	}
 }
 
@@ -107,7 +129,7 @@ func BenchmarkFetchMany(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	loads, err := sf.workloads(1000)
+	loads, err := sf.workloads(1000, 0, 20)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -153,7 +175,7 @@ func TestRerunPassesInOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loads, err := sf.workloads(1000)
+	loads, err := sf.workloads(1000, 0, 20)
 	if err != nil {
 		t.Fatal(err)
 	}

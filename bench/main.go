@@ -43,7 +43,7 @@ type options struct {
 	testdata, bin, python, outDir, results string
 	payload                                string // go test -bench output of plugin/payload, for the per-MB table
 	modes                                  []mode
-	concurrency, requests                  int
+	concurrency, requests, requestsNearKB  int
 	only                                   map[string]bool // contenders to run; empty: all
 	sequentialMax                          time.Duration   // skip the sequential baseline above this expected time
 	slowOutput                             time.Duration
@@ -62,6 +62,7 @@ func parseOptions(args []string) (options, error) {
 	modes := fs.String("modes", "0,20j10,50,ln50s0.5", "latency modes: 0 | <ms> | <ms>j<jitter ms> | ln<median ms>s<sigma>")
 	fs.IntVar(&o.concurrency, "c", 20, "concurrency of every contender (max_concurrent_requests, batch size, streams)")
 	fs.IntVar(&o.requests, "requests", 1000, "size of the requests workload")
+	fs.IntVar(&o.requestsNearKB, "requests-near", 0, "if > 0, the requests workload cycles over the telemetry files within 20% of this many KB only")
 	only := fs.String("only", "", "comma-separated contenders to run (default all)")
 	fs.DurationVar(&o.sequentialMax, "sequential-max", 8*time.Second, "skip the sequential baseline where it would take longer")
 	fs.DurationVar(&o.slowOutput, "slow-output", 10*time.Millisecond, "per-message delay of the slow output in the memory run")
@@ -104,7 +105,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	loads, err := sf.workloads(o.requests)
+	loads, err := sf.workloads(o.requests, o.requestsNearKB, o.concurrency)
 	if err != nil {
 		return err
 	}
