@@ -575,7 +575,6 @@ func TestNoGoroutineLeftAfterClose(t *testing.T) {
 	}
 	c.FetchMany(context.Background(), ts)
 	_ = c.Close()
-	srv.CloseClientConnections()
 	waitGoroutines(t, before+1)
 }
 
