@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"errors"
 	"net"
 	"sync"
 )
@@ -13,9 +14,13 @@ import (
 // connection skipped then would live, with its reading goroutine, until
 // IdleConnTimeout.
 type connSet struct {
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool // closeAll ran: a dial finishing later is refused
 }
+
+// errClientClosed refuses a connection whose dial finished after Close.
+var errClientClosed = errors.New("client closed")
 
 // trackedConn is a TCP connection that leaves its set when closed. It sits
 // under the TLS layer, so the transport still gets a *tls.Conn.
@@ -31,21 +36,26 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (s *connSet) track(c net.Conn) net.Conn {
+func (s *connSet) track(c net.Conn) (net.Conn, error) {
 	tc := &trackedConn{Conn: c, set: s}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = c.Close()
+		return nil, errClientClosed
+	}
 	if s.conns == nil {
 		s.conns = map[*trackedConn]struct{}{}
 	}
 	s.conns[tc] = struct{}{}
-	s.mu.Unlock()
-	return tc
+	return tc, nil
 }
 
-// closeAll closes every connection still open; the transport's reading
-// goroutines then end on the read error.
+// closeAll closes every connection still open, and any dialled later; the
+// transport's reading goroutines end on the read error.
 func (s *connSet) closeAll() {
 	s.mu.Lock()
+	s.closed = true
 	open := make([]*trackedConn, 0, len(s.conns))
 	for c := range s.conns {
 		open = append(open, c)

@@ -69,7 +69,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 		if err != nil {
 			return nil, err
 		}
-		return conns.track(c), nil
+		return conns.track(c)
 	}
 	if u.Scheme == "http" {
 		// h2c: HTTP/2 with prior knowledge over plain TCP, for loopback mirrors.
