@@ -31,7 +31,12 @@ import (
 // -race (the race detector slows parsing tenfold); .ci/run runs it so.
 
 const (
-	maxBoundRatio = 1.25 // regression guard, not the target (see above)
+	// A regression guard, not the target (see above). The host is shared:
+	// in a noisy hour the best of three reached 1.28 with the harness floor
+	// at 1.065, and the same build 1.10 minutes later. A regression of the
+	// kind this guards against (requests no longer overlapping, parsing
+	// serialised) costs far more than that.
+	maxBoundRatio = 1.40
 	boundRequests = 1000
 	boundLatency  = 50 * time.Millisecond
 	boundC        = 20
