@@ -30,6 +30,21 @@ func testdata(tb testing.TB) string {
 	}
 }
 
+// defaultWorkloads reads the real session and builds the bench's default
+// workloads (1000 requests over every telemetry file, C = 20).
+func defaultWorkloads(tb testing.TB) (sessionFiles, []workload) {
+	tb.Helper()
+	sf, err := readSession(testdata(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loads, err := sf.workloads(1000, 0, 20)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sf, loads
+}
+
 func TestModesAndBound(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"0": 0, "50": 50 * time.Millisecond, "20j10": 25 * time.Millisecond,
@@ -57,14 +72,7 @@ func TestModesAndBound(t *testing.T) {
 }
 
 func TestWorkloadsAreTheRealSession(t *testing.T) {
-	sf, err := readSession(testdata(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	loads, err := sf.workloads(1000, 0, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sf, loads := defaultWorkloads(t)
 	want := map[string]int{"one_file": 1, "laptimes_20": 20, "session_tel_297": 297, "requests_1000": 1000}
 	for _, w := range loads {
 		if want[w.Name] != len(w.Tuples) {
@@ -125,14 +133,7 @@ func TestChartIsAPNG(t *testing.T) {
 //
 //	go test -run '^$' -bench FetchMany -benchmem -count 6 ./bench > new.txt
 func BenchmarkFetchMany(b *testing.B) {
-	sf, err := readSession(testdata(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	loads, err := sf.workloads(1000, 0, 20)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, loads := defaultWorkloads(b)
 	for _, lat := range []string{"0", "20"} {
 		md, _ := parseMode(lat)
 		m := mirrortest.Start(b, mirror.Config{Root: testdata(b), Aliases: map[string]string{"2025": "test"}, Faults: md.faults()})
@@ -171,14 +172,7 @@ func TestRerunPassesInOneProcess(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	sf, err := readSession(testdata(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	loads, err := sf.workloads(1000, 0, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, loads := defaultWorkloads(t)
 	m := mirrortest.Start(t, mirror.Config{Root: testdata(t), Aliases: map[string]string{"2025": "test"}})
 	scratch := t.TempDir()
 	j, err := newJob(options{bin: bin, concurrency: 20}, "", scratch, m.URL, loads[1]) // laptimes_20
