@@ -135,7 +135,7 @@ func tally(j job, name string, delay time.Duration) ([]any, map[string]any) {
 		procs = append(procs, map[string]any{"sleep": map[string]any{"duration": delay.String()}})
 	}
 	procs = append(procs, map[string]any{"mapping": `root = if errored() { "error" } else { "ok" }`})
-	out := map[string]any{"file": map[string]any{"path": filepath.Join(j.dir, name+".out"), "codec": "lines"}}
+	out := map[string]any{"file": map[string]any{"path": outPath(j, name), "codec": "lines"}}
 	return procs, out
 }
 
@@ -152,7 +152,7 @@ func runPipeline(ctx context.Context, j job, name string, cfg map[string]any) (m
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		return measurement{}, err
 	}
-	outFile := filepath.Join(j.dir, name+".out")
+	outFile := outPath(j, name)
 	os.Remove(outFile)
 	_, m, err := timed(ctx, nil, j.bin, "run", path)
 	if err != nil {
@@ -161,6 +161,9 @@ func runPipeline(ctx context.Context, j job, name string, cfg map[string]any) (m
 	m.OK, err = countOK(outFile)
 	return m, err
 }
+
+// outPath is the file a pipeline named name writes its lines to.
+func outPath(j job, name string) string { return filepath.Join(j.dir, name+".out") }
 
 func countOK(path string) (int, error) {
 	f, err := os.Open(path)

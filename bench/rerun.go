@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -26,7 +25,7 @@ func rerunPasses(ctx context.Context, j job, cacheDir string) (cold, warm measur
 	name := "rerun"
 	in := engineFields(j, cacheDir)
 	in["requests"] = j.w.Tuples
-	outFile := filepath.Join(j.dir, name+".out")
+	outFile := outPath(j, name)
 	m, err := runPipeline(ctx, j, name, map[string]any{
 		"input": map[string]any{"sequence": map[string]any{"inputs": []any{
 			map[string]any{"generate": map[string]any{"count": 1, "interval": "", "mapping": `meta pass = "start"`}},
