@@ -29,7 +29,7 @@ go build -o "$out/bench" ./bench
 mkdir -p "$out/python" && cp bench/python/fetch_multiple.py "$out/python/"
 
 echo "go benchmarks of plugin/payload (parse + validate per MB)" >&2
-go test -run '^$' -bench 'Decode|Normalize|Parse' -benchmem -count 1 ./plugin/payload > "$out/payload.txt"
+go test -run '^$' -bench 'Decode|Normalize|Parse|WellFormed' -benchmem -count 1 ./plugin/payload > "$out/payload.txt"
 
 echo "contenders (about 6 minutes)" >&2
 "$out/bench" -testdata "$testdata" -bin "$out/f1fetch" -out "$out" -results bench/RESULTS.md \

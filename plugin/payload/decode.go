@@ -31,7 +31,7 @@ func (e *InvalidError) Unwrap() error { return e.Err }
 // errNotJSON is the Err of an InvalidError whose body does not parse.
 var errNotJSON = errors.New("not JSON")
 
-// Decode normalises body, parses it with segmentio/encoding/json, validates it
+// Decode normalises body, checks that it is JSON (parse), validates it
 // by KindOf(path) when opts.Validate, and returns the normalised document
 // (RFC 8259 JSON). When normalisation changes nothing the result is body
 // itself. Errors are *InvalidError. Safe for concurrent use.
@@ -50,13 +50,15 @@ func Decode(path string, body []byte, opts Options) ([]byte, error) {
 	return doc, nil
 }
 
-// parse checks that doc is one JSON value. tooDeep (nesting past MaxDepth)
-// is known beforehand because the parser recurses per level.
+// parse checks that doc is one JSON value: wellFormed on the hot path, and
+// segmentio's parser to say where and why a refused document fails. tooDeep
+// (nesting past MaxDepth) is known beforehand because that parser recurses
+// per level.
 func parse(doc []byte, tooDeep bool) error {
 	if tooDeep {
 		return fmt.Errorf("%w: nesting deeper than %d levels", errNotJSON, MaxDepth)
 	}
-	if json.Valid(doc) {
+	if wellFormed(doc) {
 		return nil
 	}
 	var v json.RawMessage

@@ -159,11 +159,9 @@ func normalize(body []byte, missing bool) (out []byte, tooDeep bool) {
 // c&0xD9 == 0x59 holds for [ ] { } (and for Y _ y DEL, which the caller
 // passes over). The lowest flagged byte of the zero-byte test is exact.
 func nextSpecial(b []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
 	for i+8 <= len(b) {
 		w := binary.LittleEndian.Uint64(b[i:])
-		m := zero(w^(ones*'"')) | zero(w^(ones*'N')) | zero(w^(ones*'I')) | zero(w&(ones*0xD9)^(ones*0x59))
+		m := zeroBytes(w^(swarOnes*'"')) | zeroBytes(w^(swarOnes*'N')) | zeroBytes(w^(swarOnes*'I')) | zeroBytes(w&(swarOnes*0xD9)^(swarOnes*0x59))
 		if m == 0 {
 			i += 8
 			continue

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/encoding/json"
 )
 
-// The walkers below read documents that json.Valid has accepted, so they only
+// The walkers below read documents that parse has accepted, so they only
 // find boundaries: they count and split arrays without decoding a number.
 // On valid JSON they never index out of range; they are not validators.
 
@@ -66,13 +66,9 @@ func arrayLen(b []byte, i int) (n, end int) {
 		return 0, j + 1
 	}
 	// An array of numbers and literals, the bulk of telemetry, is counted
-	// with SIMD-backed searches: up to the first ']' there is no string and
-	// no nested value, so every comma separates two elements.
-	if k := bytes.IndexByte(b[i+1:], ']'); k >= 0 {
-		span := b[i+1 : i+1+k]
-		if bytes.IndexByte(span, '"') < 0 && bytes.IndexByte(span, '[') < 0 && bytes.IndexByte(span, '{') < 0 {
-			return bytes.Count(span, []byte(",")) + 1, i + 2 + k
-		}
+	// with a SIMD-backed search: every comma separates two elements.
+	if span, ok := flatSpan(b, i); ok {
+		return bytes.Count(span, []byte(",")) + 1, i + 2 + len(span)
 	}
 	n = 1
 	depth := 0
