@@ -111,7 +111,7 @@ func ParseDrivers(doc []byte) ([]json.RawMessage, error) {
 // parseTop checks that doc is one JSON value that starts with want, and
 // returns the index of that first byte.
 func parseTop(doc []byte, want byte) (int, error) {
-	if err := parse(doc, tooDeep(doc)); err != nil {
+	if err := parse(doc); err != nil {
 		return 0, err
 	}
 	i := skipSpace(doc, 0)

@@ -122,8 +122,8 @@ func TestCorpusNaNFiles(t *testing.T) {
 		if !bytes.Contains(f.body, []byte("NaN")) {
 			t.Errorf("%s: invalid for a reason other than NaN", f.rel)
 		}
-		if err := parse(f.body, tooDeep(f.body)); err == nil {
-			t.Errorf("%s: segmentio parses it before normalisation", f.rel)
+		if err := parse(f.body); err == nil {
+			t.Errorf("%s: parses before normalisation", f.rel)
 		}
 		if out := Normalize(f.body, false); !stdjson.Valid(out) {
 			t.Errorf("%s: still invalid after Normalize", f.rel)

@@ -37,8 +37,8 @@ var errNotJSON = errors.New("not JSON")
 // itself. Errors are *InvalidError. Safe for concurrent use.
 func Decode(path string, body []byte, opts Options) ([]byte, error) {
 	kind := KindOf(path)
-	doc, deep := normalize(body, opts.NormalizeMissing)
-	if err := parse(doc, deep); err != nil {
+	doc := Normalize(body, opts.NormalizeMissing)
+	if err := parse(doc); err != nil {
 		return nil, &InvalidError{Path: path, Kind: kind, Reason: err.Error(), Err: err}
 	}
 	if !opts.Validate {
@@ -50,16 +50,16 @@ func Decode(path string, body []byte, opts Options) ([]byte, error) {
 	return doc, nil
 }
 
-// parse checks that doc is one JSON value: wellFormed on the hot path, and
-// segmentio's parser to say where and why a refused document fails. tooDeep
-// (nesting past MaxDepth) is known beforehand because that parser recurses
-// per level.
-func parse(doc []byte, tooDeep bool) error {
-	if tooDeep {
-		return fmt.Errorf("%w: nesting deeper than %d levels", errNotJSON, MaxDepth)
-	}
+// parse checks that doc is one JSON value nested at most MaxDepth deep:
+// wellFormed on the hot path; for a refused document, why, from tooDeep or
+// else from segmentio's parser, which recurses per level and so is only
+// handed documents within MaxDepth.
+func parse(doc []byte) error {
 	if wellFormed(doc) {
 		return nil
+	}
+	if tooDeep(doc) {
+		return fmt.Errorf("%w: nesting deeper than %d levels", errNotJSON, MaxDepth)
 	}
 	var v json.RawMessage
 	rest, err := json.Parse(doc, &v, json.DontCopyRawMessage)

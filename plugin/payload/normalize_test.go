@@ -91,3 +91,14 @@ func TestDecodeDeepNesting(t *testing.T) {
 		t.Fatal("ParseDrivers accepted deep nesting")
 	}
 }
+
+func TestHasMissingString(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a": ["x", ""]}`: true, `["nan"]`: true, `{"nan": 1}`: true, `"\""`: true,
+		`{"a": ["x", "nana"]}`: false, `[nan]`: false, `"`: false, ``: false, `["na"]`: false,
+	} {
+		if got := hasMissingString([]byte(in)); got != want {
+			t.Errorf("hasMissingString(%s) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -7,7 +7,8 @@ import (
 )
 
 // wellFormed reports whether doc is exactly one JSON value, surrounded by
-// nothing but whitespace: the grammar of RFC 8259, with the bytes inside
+// nothing but whitespace and nested at most MaxDepth deep: the grammar of
+// RFC 8259, with the bytes inside
 // strings not checked as UTF-8, which is what segmentio's json.Valid accepts
 // (FuzzWellFormed holds the two to the same answer on any input).
 //
@@ -19,8 +20,7 @@ import (
 // the error message (parse).
 func wellFormed(doc []byte) bool {
 	// open holds the opening byte of each container around i; the documents
-	// nest three levels, deeper ones grow it (parse refuses past MaxDepth
-	// before calling this).
+	// nest three levels, and no more than MaxDepth are accepted.
 	var small [32]byte
 	open := small[:0]
 	i := skipSpace(doc, 0)
@@ -31,6 +31,9 @@ func wellFormed(doc []byte) bool {
 		}
 		switch c := doc[i]; c {
 		case '{', '[':
+			if len(open) == MaxDepth {
+				return false
+			}
 			j := skipSpace(doc, i+1)
 			if j < len(doc) && doc[j] == c+2 { // '}' is '{'+2, ']' is '['+2
 				i = j + 1
@@ -108,14 +111,20 @@ func wellFormed(doc []byte) bool {
 
 // flatSpan returns what is between the brackets of the array at b[i] when
 // it holds no string, array or object, so that its first ']' closes it:
-// the shape of every telemetry column. Found with SIMD-backed searches.
+// the shape of every telemetry column. Found with SIMD-backed searches, the
+// ']' only up to the next '[' so that the searches from every array of a
+// document cover it once, never once per level of nesting.
 func flatSpan(b []byte, i int) ([]byte, bool) {
-	k := bytes.IndexByte(b[i+1:], ']')
+	window := b[i+1:]
+	if k := bytes.IndexByte(window, '['); k >= 0 {
+		window = window[:k]
+	}
+	k := bytes.IndexByte(window, ']')
 	if k < 0 {
 		return nil, false
 	}
-	span := b[i+1 : i+1+k]
-	if bytes.IndexByte(span, '"') >= 0 || bytes.IndexByte(span, '[') >= 0 || bytes.IndexByte(span, '{') >= 0 {
+	span := window[:k]
+	if bytes.IndexByte(span, '"') >= 0 || bytes.IndexByte(span, '{') >= 0 {
 		return nil, false
 	}
 	return span, true

@@ -3,7 +3,10 @@ package payload
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/segmentio/encoding/json"
 )
@@ -107,8 +110,10 @@ func FuzzWellFormed(f *testing.F) {
 	f.Add(longList(60))
 	f.Add([]byte(`[1e5.3, -0, 01, tru, "a\tb"]`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if tooDeep(in) { // segmentio recurses per level
-			wellFormed(in)
+		if tooDeep(in) { // refused; and segmentio recurses per level
+			if wellFormed(in) {
+				t.Fatalf("accepted %q, nested deeper than %d", in, MaxDepth)
+			}
 			return
 		}
 		sameAsSegmentio(t, in, nil)
@@ -135,4 +140,28 @@ func BenchmarkWellFormed(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWellFormedLinearInNesting: a list 4 MB long inside MaxDepth arrays that
+// each start with a number takes about as long as the list alone. Searching
+// each array's ']' to the end, as a first version did, took 600 times as long.
+func TestWellFormedLinearInNesting(t *testing.T) {
+	list := "[" + strings.Repeat("2,", 2<<20) + "3]"
+	nested := []byte(strings.Repeat("[1,", MaxDepth-1) + list + strings.Repeat("]", MaxDepth-1))
+	timeOf := func(doc []byte) time.Duration {
+		best := time.Duration(math.MaxInt64)
+		for range 3 {
+			start := time.Now()
+			if !wellFormed(doc) {
+				t.Fatalf("refused a valid document of %d bytes", len(doc))
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	flat, deep := timeOf([]byte(list)), timeOf(nested)
+	t.Logf("list alone %v, inside %d arrays %v", flat, MaxDepth-1, deep)
+	if deep > 20*flat+time.Millisecond {
+		t.Fatalf("nesting made it %.0f times slower", float64(deep)/float64(flat))
+	}
 }
