@@ -101,8 +101,11 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 func contenders() []contender {
 	return []contender{
 		{name: "f1fetch-input", parses: true, run: runF1FetchInput},
-		{name: "f1fetch-processor", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 1) }},
-		{name: "f1fetch-processor-threads4", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 4) }},
+		{name: "f1fetch-processor", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 1, 1) }},
+		{name: "f1fetch-processor-threads4", parses: true, run: func(ctx context.Context, j job) (measurement, error) { return runF1FetchProcessor(ctx, j, 4, 1) }},
+		{name: batchedProcessor, parses: true, run: func(ctx context.Context, j job) (measurement, error) {
+			return runF1FetchProcessor(ctx, j, 1, processorBatchC)
+		}},
 		{name: "f1fetch-lib", parses: true, run: runLibrary},
 		{name: "benthos-http-parallel", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, true) }},
 		{name: "benthos-http-sequential", run: func(ctx context.Context, j job) (measurement, error) { return runStockHTTP(ctx, j, false) }},
@@ -207,28 +210,42 @@ func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Dura
 // while the pipeline is busy sends whatever has been read, here one line (at
 // 50 ms, 34 of 83 batches held one tuple, each costing a whole round trip),
 // and without a period the last partial batch never leaves.
-func batchedLines(j job, file string) map[string]any {
+func batchedLines(j job, file string, size int) map[string]any {
 	return map[string]any{"file": map[string]any{
 		"paths":   []string{file},
 		"scanner": map[string]any{"to_the_end": map[string]any{}},
 	}, "processors": []any{
 		map[string]any{"unarchive": map[string]any{"format": "lines"}},
 		map[string]any{"mutation": `root = if content().string().trim() == "" { deleted() }`},
-		map[string]any{"split": map[string]any{"size": j.concurrency}},
+		map[string]any{"split": map[string]any{"size": size}},
 	}}
 }
 
-// runF1FetchProcessor: tuples read from a file in batches of C, each batch
-// fetched by the f1_fetch processor on threads pipeline threads. The
-// process-wide limiter keeps C requests in flight whatever the threads, so
-// several threads overlap batches (no waiting for a batch's slowest
-// request) at the same concurrency, and give up the order across batches.
-func runF1FetchProcessor(ctx context.Context, j job, threads int) (measurement, error) {
+// batchedProcessor is the f1_fetch processor on one thread given batches of
+// processorBatchC times the concurrency. Its concurrency is its own setting,
+// not the batch size as for the stock processor, so at the same C requests
+// in flight and with the order kept it waits for a batch's slowest request
+// once per processorBatchC x C requests instead of once per C.
+const (
+	batchedProcessor = "f1fetch-processor-batch5c"
+	processorBatchC  = 5
+)
+
+// runF1FetchProcessor: tuples read from a file in batches of batchC x C,
+// each batch fetched by the f1_fetch processor on threads pipeline threads.
+// The process-wide limiter keeps C requests in flight whatever the threads
+// and the batch size, so several threads overlap batches (no waiting for a
+// batch's slowest request) at the same concurrency, and give up the order
+// across batches.
+func runF1FetchProcessor(ctx context.Context, j job, threads, batchC int) (measurement, error) {
 	name := "f1fetch-processor"
-	if threads > 1 {
+	switch {
+	case threads > 1:
 		name += "-threads" + strconv.Itoa(threads)
+	case batchC > 1:
+		name = batchedProcessor
 	}
-	in := batchedLines(j, j.tuplesFile)
+	in := batchedLines(j, j.tuplesFile, batchC*j.concurrency)
 	tail, out := tally(j, name, 0)
 	procs := append([]any{map[string]any{"f1_fetch": engineFields(j, "")}}, tail...)
 	return runPipeline(ctx, j, name, map[string]any{
@@ -246,7 +263,7 @@ func runStockHTTP(ctx context.Context, j job, parallel bool) (measurement, error
 	if parallel {
 		name = "benthos-http-parallel"
 	}
-	in := batchedLines(j, j.urlsFile)
+	in := batchedLines(j, j.urlsFile, j.concurrency)
 	tail, out := tally(j, name, 0)
 	procs := append([]any{
 		map[string]any{"mapping": "meta url = content().string()\nroot = \"\""},

@@ -51,7 +51,7 @@ func (r *report) targets() []target {
 			if md.lnMedianMS > 0 {
 				need, what = 1.5, "at least 1.5x ahead of"
 			}
-			for _, c := range []string{"f1fetch-input", "f1fetch-processor", "f1fetch-processor-threads4"} {
+			for _, c := range []string{"f1fetch-input", "f1fetch-processor", "f1fetch-processor-threads4", batchedProcessor} {
 				if x, ok := speed(md, reqs, c, "benthos-http-parallel"); ok {
 					ts = append(ts, target{fmt.Sprintf("%s %s the stock http processor (parallel, batch %d), %s, %s", c, what, r.opts.concurrency, reqs, md.name),
 						fmt.Sprintf("%.2fx faster", x), x > need || (need == 1 && x > 1), true})
@@ -143,6 +143,8 @@ func (r *report) markdown() string {
 	p("* `f1fetch-input`: `f1fetch run`, `f1_fetch` input with the tuples as `requests` (ordered sliding window, prefetch 2C).\n")
 	p("* `f1fetch-processor`: `f1fetch run`, file of tuples cut into batches of %d by the input's processors (`unarchive` lines, `split`; no batching period, see `batchedLines`), `f1_fetch` processor, one pipeline thread.\n", r.opts.concurrency)
 	p("* `f1fetch-processor-threads4`: the same on 4 pipeline threads. The process-wide limiter still keeps %d requests in flight, so it runs at the same concurrency as the others, but batches overlap instead of each waiting for its slowest request; the order across batches is given up.\n", r.opts.concurrency)
+	p("* `%s`: the `f1_fetch` processor on one pipeline thread, given batches of %d x %d = %d tuples. Its concurrency is its own setting (%d, as every contender), not the batch size as for the stock processor, so it keeps the order and waits for a batch's slowest request once per %d requests instead of once per %d.\n",
+		batchedProcessor, processorBatchC, r.opts.concurrency, processorBatchC*r.opts.concurrency, r.opts.concurrency, processorBatchC*r.opts.concurrency, r.opts.concurrency)
 	p("* `f1fetch-lib`: the engine as a Go library (`fetch.Client.FetchMany`) in a child process; allocations/request from runtime.MemStats.\n")
 	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), the same batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
 	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; parser as noted (Debian has no python3-orjson, so the standard `json`).\n")
