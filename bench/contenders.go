@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -29,6 +28,9 @@ type measurement struct {
 	OK        int     `json:"ok"`          // documents fetched (and parsed where the contender parses)
 	Allocs    float64 `json:"allocs_per_req,omitempty"`
 	BoundNS   int64   `json:"bound_ns,omitempty"`
+	// SpanNS is the f1_fetch input's time inside the process, from a marker
+	// message just before it to its last document (runInput).
+	SpanNS int64 `json:"span_ns,omitempty"`
 	// The library child times its cold and warm FetchMany inside the process.
 	InnerColdNS int64  `json:"inner_cold_ns,omitempty"`
 	InnerWarmNS int64  `json:"inner_warm_ns,omitempty"`
@@ -36,6 +38,15 @@ type measurement struct {
 }
 
 func (m measurement) wall() time.Duration { return time.Duration(m.WallNS) }
+
+// fetching is the time the contender spent fetching: SpanNS where measured,
+// else the wall time (for the library, already its FetchMany alone).
+func (m measurement) fetching() time.Duration {
+	if m.SpanNS > 0 {
+		return time.Duration(m.SpanNS)
+	}
+	return m.wall()
+}
 
 // job is what a contender needs to run one workload.
 type job struct {
@@ -130,14 +141,14 @@ func engineFields(j job, cacheDir string) map[string]any {
 	return f
 }
 
-// tally turns every message into one line "ok" or "error", so the run is
-// checked without writing the documents; delay slows the output down.
+// tally turns every message into one stamped line (stampMapping); delay
+// slows the output down.
 func tally(j job, name string, delay time.Duration) ([]any, map[string]any) {
 	procs := []any{}
 	if delay > 0 {
 		procs = append(procs, map[string]any{"sleep": map[string]any{"duration": delay.String()}})
 	}
-	procs = append(procs, map[string]any{"mapping": `root = if errored() { "error" } else { "ok" }`})
+	procs = append(procs, map[string]any{"mapping": stampMapping})
 	out := map[string]any{"file": map[string]any{"path": outPath(j, name), "codec": "lines"}}
 	return procs, out
 }
@@ -145,44 +156,35 @@ func tally(j job, name string, delay time.Duration) ([]any, map[string]any) {
 // runPipeline writes cfg as the pipeline file, runs `f1fetch run` and
 // counts the "ok" lines of its output.
 func runPipeline(ctx context.Context, j job, name string, cfg map[string]any) (measurement, error) {
+	m, _, err := runStamped(ctx, j, name, cfg)
+	return m, err
+}
+
+// runStamped is runPipeline that also returns the stamps of the output.
+func runStamped(ctx context.Context, j job, name string, cfg map[string]any) (measurement, []stamp, error) {
 	cfg["logger"] = map[string]any{"level": "WARN"}
 	cfg["http"] = map[string]any{"enabled": false}
 	raw, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
-		return measurement{}, err
+		return measurement{}, nil, err
 	}
 	path := filepath.Join(j.dir, name+".yaml")
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		return measurement{}, err
+		return measurement{}, nil, err
 	}
 	outFile := outPath(j, name)
 	os.Remove(outFile)
 	_, m, err := timed(ctx, nil, j.bin, "run", path)
 	if err != nil {
-		return m, err
+		return m, nil, err
 	}
-	m.OK, err = countOK(outFile)
-	return m, err
+	stamps, err := readStamps(outFile)
+	m.OK = countState(stamps, "ok")
+	return m, stamps, err
 }
 
 // outPath is the file a pipeline named name writes its lines to.
 func outPath(j job, name string) string { return filepath.Join(j.dir, name+".out") }
-
-func countOK(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("pipeline output: %w", err)
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if sc.Text() == "ok" {
-			n++
-		}
-	}
-	return n, sc.Err()
-}
 
 // runF1FetchInput: the f1_fetch input with the tuples as `requests`, a
 // sliding window of prefetch (2 x concurrency) files in order.
@@ -190,15 +192,28 @@ func runF1FetchInput(ctx context.Context, j job) (measurement, error) {
 	return runInput(ctx, j, "f1fetch-input", "", 0)
 }
 
+// runInput runs the f1_fetch input after a marker message (a sequence), so
+// that besides the process's wall time it measures SpanNS, from the marker
+// to the last document: the fetching inside the process, like the library's
+// figure, without Benthos's start-up, which grows with the config (the
+// requests are inline: 1000 of them are 157 KB of YAML) and without its exit.
 func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Duration) (measurement, error) {
 	in := engineFields(j, cacheDir)
 	in["requests"] = j.w.Tuples
 	procs, out := tally(j, name, delay)
-	return runPipeline(ctx, j, name, map[string]any{
-		"input":    map[string]any{"f1_fetch": in},
+	m, stamps, err := runStamped(ctx, j, name, map[string]any{
+		"input":    map[string]any{"sequence": map[string]any{"inputs": []any{marker, map[string]any{"f1_fetch": in}}}},
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
 		"output":   out,
 	})
+	if err != nil {
+		return m, err
+	}
+	if len(stamps) < 2 || stamps[0].state != "start" {
+		return m, fmt.Errorf("%s output: %d lines, want the marker first and the documents", name, len(stamps))
+	}
+	m.SpanNS = stamps[len(stamps)-1].at - stamps[0].at
+	return m, nil
 }
 
 // batchedLines is an input reading a file of one item per line and cutting

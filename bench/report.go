@@ -53,6 +53,9 @@ func (r *report) benchLine(m measurement) {
 	if m.BoundNS > 0 {
 		fmt.Fprintf(r.out, "\t%.3f x-bound", float64(m.WallNS)/float64(m.BoundNS))
 	}
+	if m.SpanNS > 0 {
+		fmt.Fprintf(r.out, "\t%d from-start-ns", m.SpanNS)
+	}
 	if m.Allocs > 0 {
 		fmt.Fprintf(r.out, "\t%.0f allocs/req", m.Allocs)
 	}

@@ -9,10 +9,15 @@ import (
 	"strings"
 )
 
-// rerunStamp is what every message of the rerun pipeline becomes: its
-// state ("start" for the marker, then "ok" or "error"), its f1_cache
-// metadata and the Unix nanosecond at which it left the pipeline.
-const rerunStamp = `root = "%s %s %d".format(if @pass == "start" { "start" } else if errored() { "error" } else { "ok" }, @f1_cache | "-", now().ts_unix_nano())`
+// stampMapping is what every message of a contender's pipeline becomes, so
+// that the run is checked and timed without writing the documents: its
+// state ("start" for a marker, then "ok" or "error"), its f1_cache metadata
+// and the Unix nanosecond at which it left the pipeline.
+const stampMapping = `root = "%s %s %d".format(if @pass == "start" { "start" } else if errored() { "error" } else { "ok" }, @f1_cache | "-", now().ts_unix_nano())`
+
+// marker is the input of one message that a sequence sends before the
+// contender's own input, stamped "start": the time the input began.
+var marker = map[string]any{"generate": map[string]any{"count": 1, "interval": "", "mapping": `meta pass = "start"`}}
 
 // rerunPasses is the warm-cache rerun inside one f1fetch process, what a
 // long-running pipeline sees when the same files are asked for again: a
@@ -28,11 +33,11 @@ func rerunPasses(ctx context.Context, j job, cacheDir string) (cold, warm measur
 	outFile := outPath(j, name)
 	m, err := runPipeline(ctx, j, name, map[string]any{
 		"input": map[string]any{"sequence": map[string]any{"inputs": []any{
-			map[string]any{"generate": map[string]any{"count": 1, "interval": "", "mapping": `meta pass = "start"`}},
+			marker,
 			map[string]any{"f1_fetch": in},
 			map[string]any{"f1_fetch": in},
 		}}},
-		"pipeline": map[string]any{"threads": 1, "processors": []any{map[string]any{"mapping": rerunStamp}}},
+		"pipeline": map[string]any{"threads": 1, "processors": []any{map[string]any{"mapping": stampMapping}}},
 		"output":   map[string]any{"file": map[string]any{"path": outFile, "codec": "lines"}},
 	})
 	if err != nil {
@@ -68,7 +73,7 @@ type stamp struct {
 func readStamps(path string) ([]stamp, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("rerun output: %w", err)
+		return nil, fmt.Errorf("pipeline output: %w", err)
 	}
 	defer f.Close()
 	var out []stamp
@@ -76,11 +81,11 @@ func readStamps(path string) ([]stamp, error) {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) != 3 {
-			return nil, fmt.Errorf("rerun output %s line %d: %q, want state, cache and time", path, len(out)+1, sc.Text())
+			return nil, fmt.Errorf("pipeline output %s line %d: %q, want state, cache and time", path, len(out)+1, sc.Text())
 		}
 		at, err := strconv.ParseInt(fields[2], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("rerun output %s line %d: time: %w", path, len(out)+1, err)
+			return nil, fmt.Errorf("pipeline output %s line %d: time: %w", path, len(out)+1, err)
 		}
 		out = append(out, stamp{fields[0], fields[1], at})
 	}
