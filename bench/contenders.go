@@ -153,15 +153,16 @@ func tally(j job, name string, delay time.Duration) ([]any, map[string]any) {
 	return procs, out
 }
 
-// runPipeline writes cfg as the pipeline file, runs `f1fetch run` and
-// counts the "ok" lines of its output.
-func runPipeline(ctx context.Context, j job, name string, cfg map[string]any) (measurement, error) {
-	m, _, err := runStamped(ctx, j, name, cfg)
-	return m, err
-}
-
-// runStamped is runPipeline that also returns the stamps of the output.
-func runStamped(ctx context.Context, j job, name string, cfg map[string]any) (measurement, []stamp, error) {
+// runPipeline writes cfg as the pipeline file, runs `f1fetch run`, counts
+// the "ok" lines of its output and returns its stamps. With fromStart the
+// input runs after a marker message (a sequence), and SpanNS is the time
+// from the marker to the last document: the work inside the process, like
+// the library's FetchMany figure, without Benthos's start-up, which grows
+// with the config (1000 inline requests are 157 KB of YAML), and its exit.
+func runPipeline(ctx context.Context, j job, name string, cfg map[string]any, fromStart bool) (measurement, []stamp, error) {
+	if fromStart {
+		cfg["input"] = map[string]any{"sequence": map[string]any{"inputs": []any{marker, cfg["input"]}}}
+	}
 	cfg["logger"] = map[string]any{"level": "WARN"}
 	cfg["http"] = map[string]any{"enabled": false}
 	raw, err := json.MarshalIndent(cfg, "", "  ")
@@ -179,8 +180,17 @@ func runStamped(ctx context.Context, j job, name string, cfg map[string]any) (me
 		return m, nil, err
 	}
 	stamps, err := readStamps(outFile)
+	if err != nil {
+		return m, nil, err
+	}
 	m.OK = countState(stamps, "ok")
-	return m, stamps, err
+	if fromStart {
+		if len(stamps) < 2 || stamps[0].state != "start" {
+			return m, nil, fmt.Errorf("%s output: %d lines, want the marker first and the documents", name, len(stamps))
+		}
+		m.SpanNS = stamps[len(stamps)-1].at - stamps[0].at
+	}
+	return m, stamps, nil
 }
 
 // outPath is the file a pipeline named name writes its lines to.
@@ -192,28 +202,16 @@ func runF1FetchInput(ctx context.Context, j job) (measurement, error) {
 	return runInput(ctx, j, "f1fetch-input", "", 0)
 }
 
-// runInput runs the f1_fetch input after a marker message (a sequence), so
-// that besides the process's wall time it measures SpanNS, from the marker
-// to the last document: the fetching inside the process, like the library's
-// figure, without Benthos's start-up, which grows with the config (the
-// requests are inline: 1000 of them are 157 KB of YAML) and without its exit.
 func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Duration) (measurement, error) {
 	in := engineFields(j, cacheDir)
 	in["requests"] = j.w.Tuples
 	procs, out := tally(j, name, delay)
-	m, stamps, err := runStamped(ctx, j, name, map[string]any{
-		"input":    map[string]any{"sequence": map[string]any{"inputs": []any{marker, map[string]any{"f1_fetch": in}}}},
+	m, _, err := runPipeline(ctx, j, name, map[string]any{
+		"input":    map[string]any{"f1_fetch": in},
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
 		"output":   out,
-	})
-	if err != nil {
-		return m, err
-	}
-	if len(stamps) < 2 || stamps[0].state != "start" {
-		return m, fmt.Errorf("%s output: %d lines, want the marker first and the documents", name, len(stamps))
-	}
-	m.SpanNS = stamps[len(stamps)-1].at - stamps[0].at
-	return m, nil
+	}, true)
+	return m, err
 }
 
 // batchedLines is an input reading a file of one item per line and cutting
@@ -263,11 +261,12 @@ func runF1FetchProcessor(ctx context.Context, j job, threads, batchC int) (measu
 	in := batchedLines(j, j.tuplesFile, batchC*j.concurrency)
 	tail, out := tally(j, name, 0)
 	procs := append([]any{map[string]any{"f1_fetch": engineFields(j, "")}}, tail...)
-	return runPipeline(ctx, j, name, map[string]any{
+	m, _, err := runPipeline(ctx, j, name, map[string]any{
 		"input":    in,
 		"pipeline": map[string]any{"threads": threads, "processors": procs},
 		"output":   out,
-	})
+	}, true) // the marker becomes an f1_fetch error at once, stamped "start"
+	return m, err
 }
 
 // runStockHTTP: URLs read from a file in batches of C, each batch fetched by
@@ -284,11 +283,12 @@ func runStockHTTP(ctx context.Context, j job, parallel bool) (measurement, error
 		map[string]any{"mapping": "meta url = content().string()\nroot = \"\""},
 		map[string]any{"http": map[string]any{"url": "${! @url }", "verb": "GET", "parallel": parallel, "timeout": "30s"}},
 	}, tail...)
-	return runPipeline(ctx, j, name, map[string]any{
+	m, _, err := runPipeline(ctx, j, name, map[string]any{
 		"input":    in,
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
 		"output":   out,
-	})
+	}, false) // a marker would be a request to an empty URL
+	return m, err
 }
 
 // runLibrary runs this program's fetchlib child: fetch.Client.FetchMany in

@@ -38,12 +38,12 @@ func (r *report) targets() []target {
 	for _, md := range r.opts.modes {
 		switch {
 		case md.fixedMS == 50 && md.jitterMS == 0 && md.lnMedianMS == 0:
-			for _, c := range []string{"f1fetch-input", "f1fetch-lib", "f1fetch-processor"} {
+			for _, c := range []string{"f1fetch-input", "f1fetch-lib", "f1fetch-processor", batchedProcessor} {
 				if m, ok := r.find(md.name, reqs, c); ok && m.BoundNS > 0 {
 					x := float64(m.fetching()) / float64(m.BoundNS)
 					measured := fmt.Sprintf("%.3fx (%s vs bound %s)", x, round(m.fetching()), round(time.Duration(m.BoundNS)))
 					if m.SpanNS > 0 {
-						measured += fmt.Sprintf(", from the input's start; %.3fx as process wall time (%s, Benthos start-up and exit included)",
+						measured += fmt.Sprintf(", from the pipeline's start; %.3fx as process wall time (%s, Benthos start-up and exit included)",
 							float64(m.WallNS)/float64(m.BoundNS), round(m.wall()))
 					}
 					ts = append(ts, target{fmt.Sprintf("%s within 1.10x of the bound, %s, %s, C=%d", c, reqs, md.name, r.opts.concurrency),
@@ -79,7 +79,7 @@ func (r *report) targets() []target {
 					x := float64(h.WallNS) / float64(m.fetching())
 					measured := fmt.Sprintf("%.0f%% of h2load-identity", 100*x)
 					if m.SpanNS > 0 {
-						measured += fmt.Sprintf(" from the input's start (%.0f%% as process wall time)", 100*float64(h.WallNS)/float64(m.WallNS))
+						measured += fmt.Sprintf(" from the pipeline's start (%.0f%% as process wall time)", 100*float64(h.WallNS)/float64(m.WallNS))
 					}
 					if g, ok := r.find(md.name, reqs, "h2load"); ok {
 						measured += fmt.Sprintf("; %.0f%% of h2load with gzip, which is sent a fifth of the bytes and inflates nothing", 100*float64(g.WallNS)/float64(m.fetching()))
@@ -162,7 +162,7 @@ func (r *report) markdown() string {
 	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), the same batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
 	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; parser as noted (Debian has no python3-orjson, so the standard `json`).\n")
 	p("* `h2load` / `h2load-identity`: nghttp2's load generator, one connection, C streams: the raw HTTP/2 ceiling (no parsing), asking for gzip / for the uncompressed bytes f1fetch reads from a loopback mirror.\n")
-	p("\nEvery pipeline writes one line per message (`ok` or `error`, the cache outcome and the time it left the pipeline) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`. f1fetch-input's pipeline sends a marker message before the input (a `sequence`), and its time from the marker to the last document is given as \"from start\": the fetching, without Benthos's start-up, which grows with the size of the config (the 1000 requests are inline, 157 KB) and its exit.\n")
+	p("\nEvery pipeline writes one line per message (`ok` or `error`, the cache outcome and the time it left the pipeline) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`. The f1fetch pipelines send a marker message before their input (a `sequence`), and their time from the marker to the last document is given as \"from start\": the fetching, like f1fetch-lib's figure, without Benthos's start-up, which grows with the size of the config (f1fetch-input's 1000 requests are inline, 157 KB) and its exit. The targets against the bound and h2load use it, with the process wall time beside it; the stock processor's pipelines have no marker (it would be a request to an empty URL), and the targets against them compare process wall times.\n")
 	for _, w := range r.loads {
 		p("\n## %s: %d requests, %.1f MB\n\n", w.Name, len(w.Tuples), float64(w.Bytes)/1e6)
 		p("| latency | contender | wall | from start | req/s | MB/s | x bound | vs f1fetch-input | CPU s | peak RSS MB | allocs/req | ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")

@@ -136,11 +136,12 @@ func runSession(ctx context.Context, j job, delay time.Duration) (measurement, e
 	delete(in, "write_cache")
 	in["requests"] = j.w.Tuples
 	procs, out := tally(j, "session", delay)
-	return runPipeline(ctx, j, "session", map[string]any{
+	m, _, err := runPipeline(ctx, j, "session", map[string]any{
 		"input":    map[string]any{"f1_fetch": in},
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
 		"output":   out,
-	})
+	}, false)
+	return m, err
 }
 
 func writeStartupConfig(j job) string {

@@ -31,19 +31,14 @@ func rerunPasses(ctx context.Context, j job, cacheDir string) (cold, warm measur
 	in := engineFields(j, cacheDir)
 	in["requests"] = j.w.Tuples
 	outFile := outPath(j, name)
-	m, err := runPipeline(ctx, j, name, map[string]any{
+	m, stamps, err := runPipeline(ctx, j, name, map[string]any{
 		"input": map[string]any{"sequence": map[string]any{"inputs": []any{
-			marker,
 			map[string]any{"f1_fetch": in},
 			map[string]any{"f1_fetch": in},
 		}}},
 		"pipeline": map[string]any{"threads": 1, "processors": []any{map[string]any{"mapping": stampMapping}}},
 		"output":   map[string]any{"file": map[string]any{"path": outFile, "codec": "lines"}},
-	})
-	if err != nil {
-		return cold, warm, err
-	}
-	stamps, err := readStamps(outFile)
+	}, true)
 	if err != nil {
 		return cold, warm, err
 	}
