@@ -21,9 +21,15 @@ func FuzzNormalize(f *testing.F) {
 		if got := nextSpecial(in, 0); got != naive {
 			t.Fatalf("nextSpecial = %d, byte-wise scan finds %d", got, naive)
 		}
-		want := bytes.Contains(in, []byte(`"nan"`)) || bytes.Contains(in, []byte(`""`))
+		want := false
+		for _, marker := range []string{`""`, `"nan"`, `"NaN"`, `"None"`} {
+			want = want || bytes.Contains(in, []byte(marker))
+		}
 		if got := hasMissingString(in); got != want {
 			t.Fatalf("hasMissingString = %v, substring search finds %v", got, want)
+		}
+		if !mayChange(in, missing) && !bytes.Equal(rewrite(in, missing), in) {
+			t.Fatalf("mayChange is false but the pass rewrites %q", in)
 		}
 		orig := bytes.Clone(in)
 		out := Normalize(in, missing)

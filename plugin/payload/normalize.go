@@ -79,12 +79,17 @@ func stringEnd(b []byte, i int) int {
 // and "" to null: Python's json writes the first, pandas the second, and Go
 // parsers accept neither as numbers. One pass over body; body itself is
 // returned, without a copy, when nothing changes.
-func Normalize(body []byte, missing bool) (out []byte) {
-	// Fast path, with SIMD-backed byte searches: no byte that starts a token
-	// to rewrite means nothing to change. Most telemetry files take it.
+func Normalize(body []byte, missing bool) []byte {
+	// Fast path, with SIMD-backed byte searches: no byte sequence to rewrite
+	// means nothing to change. Most telemetry files take it.
 	if !mayChange(body, missing) {
 		return body
 	}
+	return rewrite(body, missing)
+}
+
+// rewrite is Normalize's pass over the tokens.
+func rewrite(body []byte, missing bool) (out []byte) {
 	// inArray[d] tells whether the container at depth d is an array; it is
 	// kept only up to MaxDepth, as deeper bodies are refused (parse).
 	var small [64]bool
@@ -168,18 +173,22 @@ func nextSpecial(b []byte, i int) int {
 	return i
 }
 
-// mayChange reports whether body holds a byte sequence that normalize
-// could rewrite; false means it certainly holds none.
+// mayChange reports whether body holds a byte sequence that rewrite could
+// change; false means it certainly holds none. The searches start from a
+// rare byte ('N', 'I', '"'): looking for the bytes 'N' and 'I' alone sent
+// 67 of the 297 telemetry files of a session to rewrite for the driver code
+// in their dataKey string.
 func mayChange(body []byte, missing bool) bool {
-	if bytes.IndexByte(body, 'N') >= 0 || bytes.IndexByte(body, 'I') >= 0 {
+	if bytes.Contains(body, []byte("NaN")) || bytes.Contains(body, []byte("Infinity")) {
 		return true
 	}
 	return missing && hasMissingString(body)
 }
 
-// hasMissingString reports whether body holds `""` or `"nan"`, looking only
-// after each quote (SIMD-backed): telemetry has a few dozen, and a substring
-// search for the two patterns took 6% of the input's CPU at 0 ms.
+// hasMissingString reports whether body holds one of the missing markers
+// (isMissing) as a string, looking only after each quote (SIMD-backed):
+// telemetry has a few dozen, and substring searches took 6% of the input's
+// CPU at 0 ms.
 func hasMissingString(body []byte) bool {
 	for i := 0; ; {
 		k := bytes.IndexByte(body[i:], '"')
@@ -187,7 +196,9 @@ func hasMissingString(body []byte) bool {
 			return false
 		}
 		i += k + 1
-		if rest := body[i:]; len(rest) > 0 && rest[0] == '"' || bytes.HasPrefix(rest, []byte(`nan"`)) {
+		rest := body[i:]
+		if len(rest) > 0 && rest[0] == '"' || bytes.HasPrefix(rest, []byte(`nan"`)) ||
+			bytes.HasPrefix(rest, []byte(`NaN"`)) || bytes.HasPrefix(rest, []byte(`None"`)) {
 			return true
 		}
 	}

@@ -94,7 +94,8 @@ func TestDecodeDeepNesting(t *testing.T) {
 
 func TestHasMissingString(t *testing.T) {
 	for in, want := range map[string]bool{
-		`{"a": ["x", ""]}`: true, `["nan"]`: true, `{"nan": 1}`: true, `"\""`: true,
+		`{"a": ["x", ""]}`: true, `["nan"]`: true, `{"nan": 1}`: true, `"\""`: true, `["None"]`: true, `["NaN"]`: true,
+		`{"dataKey": "2025-ANT-1"}`: false, `["Non"]`: false,
 		`{"a": ["x", "nana"]}`: false, `[nan]`: false, `"`: false, ``: false, `["na"]`: false,
 	} {
 		if got := hasMissingString([]byte(in)); got != want {
