@@ -89,19 +89,24 @@ func (r *report) targets() []target {
 				}
 			}
 		}
-		for _, b := range []struct{ cold, warm, how, pass, note string }{
-			{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)", "cache_dir", "", ", process start included"},
+		for _, b := range []struct{ cold, warm, how, pass string }{
+			{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)", "two processes, one cache_dir", ""},
 			{"f1fetch-input, one process, cache_dir (cold pass)", "f1fetch-input, one process, cache_dir (warm pass)",
-				"one process (two f1_fetch inputs in a sequence, one cache_dir)", " pass", ""},
+				"one process (two f1_fetch inputs in a sequence, one cache_dir)", " pass"},
 		} {
 			cold, okC := r.find(md.name, sess, b.cold)
 			warm, okW := r.find(md.name, sess, b.warm)
 			if !okC || !okW {
 				continue
 			}
-			x := float64(cold.WallNS) / float64(max(warm.WallNS, 1))
+			x := float64(cold.fetching()) / float64(max(warm.fetching(), 1))
+			measured := fmt.Sprintf("%.1fx (%s cold%s, %s warm%s)", x, round(cold.fetching()), b.pass, round(warm.fetching()), b.pass)
+			if warm.SpanNS > 0 {
+				measured += fmt.Sprintf(" from the pipeline's start; %.1fx as process wall time (%s cold, %s warm)",
+					float64(cold.WallNS)/float64(max(warm.WallNS, 1)), round(cold.wall()), round(warm.wall()))
+			}
 			ts = append(ts, target{fmt.Sprintf("warm cache at least 20x faster than cold: f1fetch binary, %s, %s, %s", b.how, sess, md.name),
-				fmt.Sprintf("%.1fx (%s cold%s, %s warm%s%s)", x, round(cold.wall()), b.pass, round(warm.wall()), b.pass, b.note), x >= 20, true})
+				measured, x >= 20, true})
 		}
 		if lib, ok := r.find(md.name, sess, "f1fetch-lib"); ok && lib.InnerWarmNS > 0 {
 			x := float64(lib.InnerColdNS) / float64(lib.InnerWarmNS)
