@@ -165,3 +165,20 @@ func TestWellFormedLinearInNesting(t *testing.T) {
 		t.Fatalf("nesting made it %.0f times slower", float64(deep)/float64(flat))
 	}
 }
+
+// TestWellFormedMaxDepth: MaxDepth levels are accepted, one more refused,
+// whether the innermost array is empty, flat or holds a string.
+func TestWellFormedMaxDepth(t *testing.T) {
+	for _, inner := range []string{"", "1, 2", `"a"`} {
+		at := strings.Repeat("[", MaxDepth-1) + "[" + inner + "]" + strings.Repeat("]", MaxDepth-1)
+		if !wellFormed([]byte(at)) {
+			t.Errorf("refused %d levels around %q", MaxDepth, inner)
+		}
+		if wellFormed([]byte("[" + at + "]")) {
+			t.Errorf("accepted %d levels around %q", MaxDepth+1, inner)
+		}
+		if _, err := Decode("x.json", []byte("["+at+"]"), Options{}); err == nil || !strings.Contains(err.Error(), "nesting deeper than") {
+			t.Errorf("Decode of %d levels around %q: %v", MaxDepth+1, inner, err)
+		}
+	}
+}
