@@ -1,4 +1,4 @@
-// Package cache keeps raw answers (body bytes and validators) per key: an
+// Package cache keeps answers (document bytes and validators) per key: an
 // in-process TTL tier on go-cache bounded in bytes (Memory), a persistent Tier
 // such as a directory (Dir) or a Benthos cache resource, and Cache layering
 // the two.
@@ -12,8 +12,11 @@ import (
 	"time"
 )
 
-// Entry is what is cached for one (source ref, tuple) key: the raw body bytes
-// as received (not the parsed doc), so a changed parser never serves stale output.
+// Entry is what is cached for one key: the document bytes as the fetch
+// client's decoding left them (normalised and validated JSON, the body
+// itself when normalisation changed nothing), so a hit needs no parse. The
+// client's key holds its decode options, so a document is only handed to a
+// client that checks the same way.
 type Entry struct {
 	Status       int // 200 or 404 (negative entry)
 	Body         []byte
