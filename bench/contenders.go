@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,8 +29,8 @@ type measurement struct {
 	OK        int     `json:"ok"`          // documents fetched (and parsed where the contender parses)
 	Allocs    float64 `json:"allocs_per_req,omitempty"`
 	BoundNS   int64   `json:"bound_ns,omitempty"`
-	// SpanNS is the f1_fetch input's time inside the process, from a marker
-	// message just before it to its last document (runInput).
+	// SpanNS is an f1fetch pipeline's time inside the process, from a marker
+	// message just before its input to its last document (runPipeline).
 	SpanNS int64 `json:"span_ns,omitempty"`
 	// The library child times its cold and warm FetchMany inside the process.
 	InnerColdNS int64  `json:"inner_cold_ns,omitempty"`
@@ -140,6 +141,16 @@ func engineFields(j job, cacheDir string) map[string]any {
 	}
 	return f
 }
+
+// stampMapping is what every message of a contender's pipeline becomes, so
+// that the run is checked and timed without writing the documents: its
+// state ("start" for a marker, then "ok" or "error"), its f1_cache metadata
+// and the Unix nanosecond at which it left the pipeline.
+const stampMapping = `root = "%s %s %d".format(if @pass == "start" { "start" } else if errored() { "error" } else { "ok" }, @f1_cache | "-", now().ts_unix_nano())`
+
+// marker is the input of one message that a sequence sends before the
+// contender's own input, stamped "start": the time the input began.
+var marker = map[string]any{"generate": map[string]any{"count": 1, "interval": "", "mapping": `meta pass = "start"`}}
 
 // tally turns every message into one stamped line (stampMapping); delay
 // slows the output down.
@@ -363,4 +374,41 @@ func h2loadArgs(j job, gzip bool) []string {
 func lastLine(b []byte) []byte {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return []byte(lines[len(lines)-1])
+}
+
+type stamp struct {
+	state, cache string
+	at           int64
+}
+
+func readStamps(path string) ([]stamp, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline output: %w", err)
+	}
+	defer f.Close()
+	var out []stamp
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 {
+			return nil, fmt.Errorf("pipeline output %s line %d: %q, want state, cache and time", path, len(out)+1, sc.Text())
+		}
+		at, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline output %s line %d: time: %w", path, len(out)+1, err)
+		}
+		out = append(out, stamp{fields[0], fields[1], at})
+	}
+	return out, sc.Err()
+}
+
+func countState(ss []stamp, state string) int {
+	n := 0
+	for _, s := range ss {
+		if s.state == state {
+			n++
+		}
+	}
+	return n
 }

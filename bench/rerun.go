@@ -1,23 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 )
-
-// stampMapping is what every message of a contender's pipeline becomes, so
-// that the run is checked and timed without writing the documents: its
-// state ("start" for a marker, then "ok" or "error"), its f1_cache metadata
-// and the Unix nanosecond at which it left the pipeline.
-const stampMapping = `root = "%s %s %d".format(if @pass == "start" { "start" } else if errored() { "error" } else { "ok" }, @f1_cache | "-", now().ts_unix_nano())`
-
-// marker is the input of one message that a sequence sends before the
-// contender's own input, stamped "start": the time the input began.
-var marker = map[string]any{"generate": map[string]any{"count": 1, "interval": "", "mapping": `meta pass = "start"`}}
 
 // rerunPasses is the warm-cache rerun inside one f1fetch process, what a
 // long-running pipeline sees when the same files are asked for again: a
@@ -59,41 +45,4 @@ func rerunPasses(ctx context.Context, j job, cacheDir string) (cold, warm measur
 	note := fmt.Sprintf("one process, passes timed inside it; CPU and RSS of the whole process (%.2f s, %d MB)", m.CPUS, m.RSSKB/1024)
 	cold.Note, warm.Note = note, note
 	return cold, warm, nil
-}
-
-type stamp struct {
-	state, cache string
-	at           int64
-}
-
-func readStamps(path string) ([]stamp, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline output: %w", err)
-	}
-	defer f.Close()
-	var out []stamp
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) != 3 {
-			return nil, fmt.Errorf("pipeline output %s line %d: %q, want state, cache and time", path, len(out)+1, sc.Text())
-		}
-		at, err := strconv.ParseInt(fields[2], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline output %s line %d: time: %w", path, len(out)+1, err)
-		}
-		out = append(out, stamp{fields[0], fields[1], at})
-	}
-	return out, sc.Err()
-}
-
-func countState(ss []stamp, state string) int {
-	n := 0
-	for _, s := range ss {
-		if s.state == state {
-			n++
-		}
-	}
-	return n
 }
