@@ -92,7 +92,7 @@ func (r *report) targets() []target {
 		for _, b := range []struct{ cold, warm, how, pass string }{
 			{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)", "two processes, one cache_dir", ""},
 			{"f1fetch-input, one process, cache_dir (cold pass)", "f1fetch-input, one process, cache_dir (warm pass)",
-				"one process (two f1_fetch inputs in a sequence, one cache_dir)", " pass"},
+				fmt.Sprintf("one process (f1_fetch inputs in a sequence, one cache_dir: one cold pass, the median of %d warm ones)", warmPasses), " pass"},
 		} {
 			cold, okC := r.find(md.name, sess, b.cold)
 			warm, okW := r.find(md.name, sess, b.warm)
