@@ -7,10 +7,12 @@ import (
 	"math/bits"
 )
 
-// MaxDepth bounds the nesting of arrays and objects. The JSON parser recurses
-// per level, and a body of ten million '[' would otherwise overflow the stack
-// and kill the process (a fatal error, not a recoverable panic). The data
-// files nest three levels deep.
+// MaxDepth bounds the nesting of arrays and objects. segmentio's parser,
+// which decodes values and explains refused documents, recurses per level,
+// and a body of ten million '[' would otherwise overflow the stack and kill
+// the process (a fatal error, not a recoverable panic); wellFormed refuses
+// deeper documents, so none reaches it from Decode. The data files nest
+// three levels deep.
 const MaxDepth = 10000
 
 // CheckDepth refuses JSON nested deeper than MaxDepth. Call it on untrusted
