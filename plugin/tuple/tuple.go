@@ -72,6 +72,21 @@ func New(year int, gp, session, path string) (Tuple, error) {
 	return t, nil
 }
 
+// FromValues builds a tuple from decoded values, such as a config's fields:
+// the year under Parse's rules (an integral number or a string of digits),
+// without a JSON round trip of the whole tuple.
+func FromValues(year any, gp, session, path string) (Tuple, error) {
+	raw, err := json.Marshal(year)
+	if err != nil {
+		return Tuple{}, refuse("year", fmt.Sprint(year), "not a JSON value: %v", err)
+	}
+	y, err := parseYear(raw)
+	if err != nil {
+		return Tuple{}, err
+	}
+	return New(y, gp, session, path)
+}
+
 // Parse reads a tuple from a JSON object {"year","gp","session","path"} (other
 // keys ignored) or a JSON array [year, gp, session, path]. The year may be an
 // integral number or a string of digits. Every refusal is an *Error.

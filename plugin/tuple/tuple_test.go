@@ -1,7 +1,9 @@
 package tuple
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,6 +28,27 @@ func TestParseForms(t *testing.T) {
 		if got != want {
 			t.Errorf("Parse(%s) = %+v, want %+v", in, got, want)
 		}
+	}
+}
+
+// FromValues must agree with Parse on every year form a config can hold.
+func TestFromValuesAgreesWithParse(t *testing.T) {
+	for _, year := range []any{2025, int64(2025), 2025.0, "2025", 2025.5, "20x5", "", 1999, "12025", nil, true, []any{2025}, map[string]any{"y": 2025}} {
+		raw, err := json.Marshal(map[string]any{"year": year, "gp": "Australian Grand Prix", "session": "Qualifying", "path": "VER/3_tel.json"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := Parse(raw)
+		got, gotErr := FromValues(year, "Australian Grand Prix", "Qualifying", "VER/3_tel.json")
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("year %#v: FromValues = %+v, %v; Parse = %+v, %v", year, got, gotErr, want, wantErr)
+		}
+	}
+	if _, err := FromValues(2025, "Australian Grand Prix", "Qualifying", "../x"); err == nil {
+		t.Error("FromValues accepted path ../x")
+	}
+	if _, err := FromValues(func() {}, "Australian Grand Prix", "Qualifying", "x.json"); !strings.Contains(fmt.Sprint(err), `field "year"`) {
+		t.Errorf("a year that is no JSON value: %v, want an error naming field year", err)
 	}
 }
 

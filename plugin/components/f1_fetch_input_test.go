@@ -1,0 +1,65 @@
+package components
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+// The requests list is read as plain values (requestTuples): every bad
+// element must still be refused with its index, field and value.
+func TestFetchInputRequestsReadAndRefusedByName(t *testing.T) {
+	const gp = `gp: Australian Grand Prix, session: Qualifying`
+	conf := func(t *testing.T, requests string) (*fetchInput, error) {
+		t.Helper()
+		c, err := fetchInputSpec().ParseYAML("base_urls: [ http://127.0.0.1:1 ]\nrequests: "+requests, nil)
+		if err != nil {
+			return nil, err
+		}
+		in, err := newFetchInput(c, service.MockResources())
+		if err == nil {
+			t.Cleanup(func() { _ = in.Close(context.Background()) })
+		}
+		return in, err
+	}
+
+	in, err := conf(t, `[ {year: 2025, `+gp+`, path: VER/3_tel.json}, {year: "2024", `+gp+`, path: drivers.json}, {year: 2023.0, `+gp+`, path: x.json} ]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tuple.Tuple{
+		{Year: 2025, GP: "Australian Grand Prix", Session: "Qualifying", Path: "VER/3_tel.json"},
+		{Year: 2024, GP: "Australian Grand Prix", Session: "Qualifying", Path: "drivers.json"},
+		{Year: 2023, GP: "Australian Grand Prix", Session: "Qualifying", Path: "x.json"},
+	}
+	if len(in.tuples) != len(want) {
+		t.Fatalf("tuples %+v, want %+v", in.tuples, want)
+	}
+	for i := range want {
+		if in.tuples[i] != want[i] {
+			t.Errorf("tuple %d: %+v, want %+v", i, in.tuples[i], want[i])
+		}
+	}
+
+	for _, c := range []struct{ requests, want string }{
+		// Shapes are refused by the spec's parse, naming the field.
+		{`[ {year: 2025, ` + gp + `, path: a.json}, 7 ]`, "field 'requests'"},
+		{`[ {` + gp + `, path: a.json} ]`, "field 'year' is required"},
+		{`[ {year: 2025, gp: [x], session: Qualifying, path: a.json} ]`, "field 'gp'"},
+		{`[ {year: 2025, ` + gp + `} ]`, "field 'path' is required"},
+		// Values, by requestTuples and the tuple's rules.
+		{`[ {year: [2025], ` + gp + `, path: a.json} ]`, `field requests[0]: invalid tuple: field "year" value "[2025]": must be a number or a string of digits, got array`},
+		{`[ {year: 2025, ` + gp + `, path: a.json}, {year: 20x5, ` + gp + `, path: a.json} ]`, `field requests[1]: invalid tuple: field "year" value "20x5"`},
+		{`[ {year: 1950, ` + gp + `, path: a.json} ]`, `field requests[0]: invalid tuple: field "year" value "1950": outside 2018..2100`},
+		{`[ {year: 2025, ` + gp + `, path: ../../etc/passwd} ]`, `field requests[0]: invalid tuple: field "path" value "../../etc/passwd"`},
+	} {
+		_, err := conf(t, c.requests)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("requests %s: error %v, want it to contain %q", c.requests, err, c.want)
+		}
+	}
+}
