@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,33 +21,15 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a
-// logger or a mirror's request log.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // run is one test stream: its builder, the info log and the metrics.
 type run struct {
 	t   *testing.T
 	sb  *service.StreamBuilder
 	mux *http.ServeMux
-	log lockedBuffer
+	log testkit.LogBuffer
 	got received
 }
 
@@ -224,7 +205,7 @@ func TestAdaptiveConcurrencyCutsQuota429s(t *testing.T) {
 	const files, rps = 250, 50
 	// 250 small real files: the 20 lap time files of the Qualifying, served
 	// as thirteen seasons (the quota, not decoding, must be what bounds the run).
-	var mlog lockedBuffer
+	var mlog testkit.LogBuffer
 	cfg := mirrortest.SharedConfig(t)
 	cfg.Log = &mlog
 	var tuples []string
@@ -316,7 +297,7 @@ func wireBytes(log string) map[int]int64 {
 }
 
 func TestWarmRerunAfterTTLIsRevalidated(t *testing.T) {
-	var mlog lockedBuffer
+	var mlog testkit.LogBuffer
 	cfg := mirrortest.SharedConfig(t)
 	cfg.Log = &mlog
 	m := mirrortest.Start(t, cfg)

@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // urlPath escapes each segment as the fetch client does: a space becomes %20.
@@ -382,7 +382,7 @@ func TestHead(t *testing.T) {
 }
 
 func TestCountsAndCache(t *testing.T) {
-	var log syncBuffer
+	var log testkit.LogBuffer
 	root := t.TempDir()
 	mustWrite(t, filepath.Join(root, "2025", "GP", "S", "a.json"), `{"v":1}`)
 	cached := mirrortest.Start(t, mirror.Config{Root: root, Log: &log})
@@ -397,7 +397,7 @@ func TestCountsAndCache(t *testing.T) {
 	if c.Total != 2 || c.ByStatus[200] != 1 || c.ByStatus[404] != 1 || cached.Count(paths[0]) != 1 || c.ByPath[paths[1]][404] != 1 || c.InFlightMax != 1 {
 		t.Errorf("counts %+v", c)
 	}
-	log.waitFor(t, `GET "/2025@main/GP/S/a.json" 200 `)
+	log.WaitFor(t, `GET "/2025@main/GP/S/a.json" 200 `, time.Second)
 	// The cache keeps the first bytes; NoCache reads the file again.
 	mustWrite(t, filepath.Join(root, "2025", "GP", "S", "a.json"), `{"v":2}`)
 	if _, body := mustGet(t, cached.Client(), cached.URL, paths[0]); string(body) != `{"v":1}` {
@@ -410,34 +410,6 @@ func TestCountsAndCache(t *testing.T) {
 	if c := cached.Counts(); c.Total != 0 || len(c.ByPath) != 0 || cached.Count(paths[0]) != 0 {
 		t.Errorf("after Reset: %+v", c)
 	}
-}
-
-// syncBuffer is a log the server writes from its goroutines while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// waitFor returns the log once it contains want, or fails after a second.
-func (s *syncBuffer) waitFor(t *testing.T, want string) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		s.mu.Lock()
-		got := s.b.String()
-		s.mu.Unlock()
-		if strings.Contains(got, want) {
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Errorf("request log lacks %q:\n%s", want, s.b.String())
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {

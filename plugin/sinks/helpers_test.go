@@ -16,21 +16,7 @@ import (
 // gracefully either way, so that Close runs.
 func writeThrough(t *testing.T, outputYAML string, batches ...service.MessageBatch) error {
 	t.Helper()
-	b := service.NewStreamBuilder()
-	if err := b.SetLoggerYAML("level: off"); err != nil {
-		t.Fatal(err)
-	}
-	send, err := b.AddBatchProducerFunc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddOutputYAML(outputYAML); err != nil {
-		t.Fatalf("output config: %v", err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatalf("building stream: %v", err)
-	}
+	stream, send := outputStream(t, outputYAML)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -49,6 +35,57 @@ func writeThrough(t *testing.T, outputYAML string, batches ...service.MessageBat
 		t.Fatalf("stream run: %v", err)
 	}
 	return sendErr
+}
+
+// outputStream builds a stream, logging off, from a producer func to the
+// output described by outputYAML; the caller runs it and sends through send.
+func outputStream(t *testing.T, outputYAML string) (stream *service.Stream, send service.MessageBatchHandlerFunc) {
+	t.Helper()
+	b := service.NewStreamBuilder()
+	if err := b.SetLoggerYAML("level: off"); err != nil {
+		t.Fatal(err)
+	}
+	send, err := b.AddBatchProducerFunc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddOutputYAML(outputYAML); err != nil {
+		t.Fatalf("output config: %v", err)
+	}
+	stream, err = b.Build()
+	if err != nil {
+		t.Fatalf("building stream: %v", err)
+	}
+	return stream, send
+}
+
+// connector is what the kafka_franz input and output have in common for a
+// test that drives one of them without a stream.
+type connector interface {
+	Connect(context.Context) error
+	Close(context.Context) error
+}
+
+// connectDirectly parses yaml against spec, builds the component with build
+// and connects it within 10 s, failing the test on any error, for tests that
+// call the component's methods themselves. Close runs when the test ends.
+func connectDirectly[C connector](t *testing.T, spec *service.ConfigSpec, yaml string, build func(*service.ParsedConfig, *service.Resources) (C, error)) C {
+	t.Helper()
+	conf, err := spec.ParseYAML(yaml, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, yaml)
+	}
+	c, err := build(conf, service.MockResources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
 }
 
 // jsonBatch makes a batch of messages from JSON documents.

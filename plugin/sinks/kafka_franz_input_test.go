@@ -280,21 +280,7 @@ func readerFor(t *testing.T, c *kfake.Cluster, topic, group, extra string) *fran
 	t.Helper()
 	y := strings.Replace(inputYAML(c, topic, group, extra), "kafka_franz:\n", "", 1)
 	y = strings.ReplaceAll(y, "\n  ", "\n")
-	conf, err := kafkaFranzInputSpec().ParseYAML(y, nil)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, y)
-	}
-	in, err := newFranzInput(conf, service.MockResources())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := in.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = in.Close(context.Background()) })
-	return in
+	return connectDirectly(t, kafkaFranzInputSpec(), y, newFranzInput)
 }
 
 func TestKafkaFranzInputCommitsOnlyContiguousAcks(t *testing.T) {

@@ -201,21 +201,7 @@ kafka_franz:
 // once, as a busy input would, so that the output can batch them.
 func sendConcurrently(t *testing.T, outputYAML string, batches []service.MessageBatch) error {
 	t.Helper()
-	b := service.NewStreamBuilder()
-	if err := b.SetLoggerYAML("level: off"); err != nil {
-		t.Fatal(err)
-	}
-	send, err := b.AddBatchProducerFunc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddOutputYAML(outputYAML); err != nil {
-		t.Fatal(err)
-	}
-	stream, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream, send := outputStream(t, outputYAML)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	go func() { _ = stream.Run(ctx) }()
@@ -386,19 +372,9 @@ sasl:
 
 func TestKafkaFranzOutputCloseWaitsForWrites(t *testing.T) {
 	c := newCluster(t, 2, "laps")
-	conf, err := kafkaFranzOutputSpec().ParseYAML(fmt.Sprintf("seed_brokers: [ %q ]\ntopic: laps\n", c.ListenAddrs()[0]), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := newFranzOutput(conf, service.MockResources())
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := connectDirectly(t, kafkaFranzOutputSpec(), fmt.Sprintf("seed_brokers: [ %q ]\ntopic: laps\n", c.ListenAddrs()[0]), newFranzOutput)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := out.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Writers race with Close: every write that reported success must be
 	// in Kafka, and none that failed.
 	var wg sync.WaitGroup

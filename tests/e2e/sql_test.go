@@ -4,17 +4,16 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 var sqlTables = []string{"drivers", "laps", "telemetry", "weather", "race_control", "corners"}
@@ -131,27 +130,14 @@ func TestSessionToPostgresLoadsTheRaceIdempotently(t *testing.T) {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	scoped := withSearchPath(t, dsn, schema)
+	scoped, err := testkit.WithSearchPath(dsn, schema)
+	if err != nil {
+		t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
+	}
 	db, err := sql.Open("pgx", scoped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	loadTwice(t, "session_to_postgres.yaml", map[string]string{"POSTGRES_DSN": scoped}, db, "$1")
-}
-
-// withSearchPath points a URL or key=value DSN at schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
 }

@@ -242,6 +242,16 @@ func check(t *testing.T, ts []tuple.Tuple, rs []fetch.Result) outcome {
 	return o
 }
 
+// fetchAndCheck fetches ts with a minute's deadline and checks the results
+// (see check); wall is how long the fetch took.
+func fetchAndCheck(t *testing.T, c *fetch.Client, ts []tuple.Tuple) (rs []fetch.Result, o outcome, wall time.Duration) {
+	t.Helper()
+	start := time.Now()
+	rs = c.FetchMany(ctxFor(t, time.Minute), ts)
+	wall = time.Since(start)
+	return rs, check(t, ts, rs), wall
+}
+
 // leakCheck remembers the goroutine count now and, at cleanup (after the
 // mirrors and clients registered later are closed), waits for it to come back.
 //

@@ -61,10 +61,7 @@ func TestPrimaryDownThenRecovers(t *testing.T) {
 	var log breakerLog
 	c.Observe(&log)
 
-	start := time.Now()
-	rs := c.FetchMany(ctxFor(t, time.Minute), ts)
-	wall := time.Since(start)
-	o := check(t, ts, rs)
+	rs, o, wall := fetchAndCheck(t, c, ts)
 	wantExact(t, "documents while the primary is down", o.docs, len(ts))
 	wantExact(t, "retries (the fallback answers in the same attempt)", o.retries, 0)
 	for _, r := range rs {
@@ -92,10 +89,7 @@ func TestPrimaryDownThenRecovers(t *testing.T) {
 	primary.Reset()
 	fallback.Reset()
 	time.Sleep(s.BreakerTimeout + 100*time.Millisecond)
-	start = time.Now()
-	rs = c.FetchMany(ctxFor(t, time.Minute), ts)
-	wall = time.Since(start)
-	o = check(t, ts, rs)
+	rs, o, wall = fetchAndCheck(t, c, ts)
 	wantExact(t, "documents after recovery", o.docs, len(ts))
 	for _, r := range rs {
 		if r.Source != primary.URL {
@@ -139,10 +133,7 @@ func TestAllSourcesDown(t *testing.T) {
 	var log breakerLog
 	c.Observe(&log)
 
-	start := time.Now()
-	rs := c.FetchMany(ctxFor(t, time.Minute), ts)
-	wall := time.Since(start)
-	o := check(t, ts, rs)
+	rs, o, wall := fetchAndCheck(t, c, ts)
 	wantExact(t, "flagged network", o.kinds[fetch.KindNetwork], len(ts))
 	open, atOnce := 0, 0
 	for _, r := range rs {

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	_ "github.com/f1fetch/f1fetch/plugin/components"
 	"github.com/f1fetch/f1fetch/plugin/fetch"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // streamRun is what came out of a Benthos stream with the f1_fetch processor.
@@ -29,24 +29,6 @@ type streamRun struct {
 	metrics string // json_api metrics
 	logs    string // every log line, debug level
 	wall    time.Duration
-}
-
-// syncBuffer is a log sink safe for the stream's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // runStream sends batches of raw messages through a real stream (producer
@@ -60,7 +42,7 @@ func runStream(t *testing.T, procYAML string, batches ...[][]byte) streamRun {
 	if err := sb.SetMetricsYAML("json_api: {}"); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	sb.SetLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	produce, err := sb.AddBatchProducerFunc()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // postgresDSN is the test database, or a skip (a failure under CI).
@@ -47,17 +47,9 @@ func freshSchema(t *testing.T, dsn string) (string, *sql.DB) {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
-		dsn += " search_path=" + schema
+	dsn, err = testkit.WithSearchPath(dsn, schema)
+	if err != nil {
+		t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
 	}
 	scoped, err := sql.Open("pgx", dsn)
 	if err != nil {
