@@ -159,10 +159,10 @@ func BenchmarkFetchMany(b *testing.B) {
 	}
 }
 
-// TestRerunPassesInOneProcess runs the one-process warm-cache rerun with the
-// real binary on an in-process mirror: the first pass must miss and the
-// second hit (rerunPasses checks each document's f1_cache), and each pass
-// is timed from the stamps.
+// TestRerunPassesInOneProcess runs both one-process warm-cache reruns with
+// the real binary on an in-process mirror: the first pass must miss and the
+// others hit (rerunPasses checks each document's f1_cache), and each pass is
+// timed from the stamps.
 func TestRerunPassesInOneProcess(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
 		t.Fatal("the bench measures with /usr/bin/time -v (Debian package time): ", err)
@@ -179,15 +179,20 @@ func TestRerunPassesInOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cold, warm, err := rerunPasses(context.Background(), j, filepath.Join(scratch, "cache"))
-	if err != nil {
-		t.Fatal(err)
+	for _, shape := range []string{rerunInputs, rerunProcessor} {
+		cold, warm, err := rerunPasses(context.Background(), j, shape, filepath.Join(scratch, "cache-"+shape))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cold.OK != 20 || warm.OK != 20 {
+			t.Errorf("%s ok documents: cold %d, warm %d, want 20 each", shape, cold.OK, warm.OK)
+		}
+		if cold.WallNS <= 0 || warm.WallNS <= 0 {
+			t.Errorf("%s pass times: cold %v, warm %v, want both positive", shape, cold.wall(), warm.wall())
+		}
+		t.Logf("%s, laptimes_20 at 0 ms: cold pass %v, warm pass %v", shape, cold.wall(), warm.wall())
 	}
-	if cold.OK != 20 || warm.OK != 20 {
-		t.Errorf("ok documents: cold %d, warm %d, want 20 each", cold.OK, warm.OK)
+	if _, _, err := rerunPasses(context.Background(), j, "rerun-twice", filepath.Join(scratch, "cache-x")); err == nil {
+		t.Error("rerunPasses accepted an unknown shape")
 	}
-	if cold.WallNS <= 0 || warm.WallNS <= 0 {
-		t.Errorf("pass times: cold %v, warm %v, want both positive", cold.wall(), warm.wall())
-	}
-	t.Logf("laptimes_20 at 0 ms: cold pass %v, warm pass %v", cold.wall(), warm.wall())
 }

@@ -93,6 +93,8 @@ func (r *report) targets() []target {
 			{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)", "two processes, one cache_dir", ""},
 			{"f1fetch-input, one process, cache_dir (cold pass)", "f1fetch-input, one process, cache_dir (warm pass)",
 				fmt.Sprintf("one process (f1_fetch inputs in a sequence, one cache_dir: one cold pass, the median of %d warm ones)", warmPasses), " pass"},
+			{"f1fetch-processor, one process, cache_dir (cold pass)", "f1fetch-processor, one process, cache_dir (warm pass)",
+				fmt.Sprintf("one process (the tuples fed %d times to one f1_fetch processor, as in a long-running pipeline: one cold pass, the median of %d warm ones)", 1+warmPasses, warmPasses), " pass"},
 		} {
 			cold, okC := r.find(md.name, sess, b.cold)
 			warm, okW := r.find(md.name, sess, b.warm)

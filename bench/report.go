@@ -65,8 +65,9 @@ func (r *report) benchLine(m measurement) {
 	}
 }
 
-// extras: warm cache (binary with cache_dir, in two processes and in one;
-// the library's in-process rerun is in its note), and in the first mode
+// extras: warm cache (binary with cache_dir: in two processes, and in one
+// with the input rebuilt or with one long-lived processor; the library's
+// in-process rerun is in its note), and in the first mode
 // the slow-output memory run and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
@@ -85,17 +86,22 @@ func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 		}
 		r.addExtra(md, j, name, m)
 	}
-	rerunDir, err := os.MkdirTemp(j.dir, "cache")
-	if err != nil {
-		return err
+	for _, rr := range []struct{ shape, name string }{
+		{rerunInputs, "f1fetch-input, one process, cache_dir"},
+		{rerunProcessor, "f1fetch-processor, one process, cache_dir"},
+	} {
+		dir, err := os.MkdirTemp(j.dir, "cache")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cold, warm, err := rerunPasses(ctx, j, rr.shape, dir)
+		if err != nil {
+			return fmt.Errorf("one-process rerun, %s: %w", rr.shape, err)
+		}
+		r.addExtra(md, j, rr.name+" (cold pass)", cold)
+		r.addExtra(md, j, rr.name+" (warm pass)", warm)
 	}
-	defer os.RemoveAll(rerunDir)
-	cold, warm, err := rerunPasses(ctx, j, rerunDir)
-	if err != nil {
-		return fmt.Errorf("one-process rerun: %w", err)
-	}
-	r.addExtra(md, j, "f1fetch-input, one process, cache_dir (cold pass)", cold)
-	r.addExtra(md, j, "f1fetch-input, one process, cache_dir (warm pass)", warm)
 	if md.mean() != 0 {
 		return nil
 	}

@@ -7,43 +7,74 @@ import (
 	"time"
 )
 
-// warmPasses is how many warm passes the one-process rerun makes; the
-// median is reported, as a pass of 30-50 ms varies with the shared host's
+// warmPasses is how many warm passes a one-process rerun makes; the
+// median is reported, as a pass of 10-50 ms varies with the shared host's
 // load by more than the cold pass of 0.2-1 s does.
 const warmPasses = 3
 
-// rerunPasses is the warm-cache rerun inside one f1fetch process, what a
-// long-running pipeline sees when the same files are asked for again: a
-// sequence of a marker message and 1+warmPasses f1_fetch inputs with the same
-// tuples and one cache_dir, each input with a client of its own (the one
-// before released the shared client). The cold pass runs from the marker to
-// the first input's last document, each warm pass from the last document of
-// the input before to its own last one (so it includes closing one input
-// and opening the next). Process start and stop are in none of them.
-func rerunPasses(ctx context.Context, j job, cacheDir string) (cold, warm measurement, err error) {
-	name := "rerun"
-	in := engineFields(j, cacheDir)
-	in["requests"] = j.w.Tuples
-	inputs := []any{}
-	for range 1 + warmPasses {
-		inputs = append(inputs, map[string]any{"f1_fetch": in})
+// The two shapes of a warm-cache rerun inside one f1fetch process, each a
+// sequence of a marker message and 1+warmPasses passes over the same tuples
+// with one cache_dir. Process start and stop are in no pass.
+const (
+	// rerunInputs: each pass is an f1_fetch input of its own, as when a
+	// job's input is rebuilt: its client is new (the one before released the
+	// shared client and its memory tier), so warm passes read cache_dir.
+	rerunInputs = "rerun-inputs"
+	// rerunProcessor: the passes are lines of tuples fed to one f1_fetch
+	// processor (batches of processorBatchC x C), as in a long-running
+	// pipeline asked for the same files again: warm passes hit its memory tier.
+	rerunProcessor = "rerun-processor"
+)
+
+// rerunPasses runs a one-process rerun of the given shape. The cold pass runs
+// from the marker to the first pass's last document, each warm pass from the
+// last document of the pass before to its own last one (for rerunInputs it
+// includes closing one input and opening the next).
+func rerunPasses(ctx context.Context, j job, shape, cacheDir string) (cold, warm measurement, err error) {
+	passes := 1 + warmPasses
+	var cfg map[string]any
+	switch shape {
+	case rerunInputs:
+		in := engineFields(j, cacheDir)
+		in["requests"] = j.w.Tuples
+		inputs := []any{}
+		for range passes {
+			inputs = append(inputs, map[string]any{"f1_fetch": in})
+		}
+		tail, out := tally(j, shape, 0)
+		cfg = map[string]any{
+			"input":    map[string]any{"sequence": map[string]any{"inputs": inputs}},
+			"pipeline": map[string]any{"threads": 1, "processors": tail},
+			"output":   out,
+		}
+	case rerunProcessor:
+		inputs := []any{}
+		for range passes {
+			inputs = append(inputs, batchedLines(j, j.tuplesFile, processorBatchC*j.concurrency))
+		}
+		tail, out := tally(j, shape, 0)
+		cfg = map[string]any{
+			"input":    map[string]any{"sequence": map[string]any{"inputs": inputs}},
+			"pipeline": map[string]any{"threads": 1, "processors": append([]any{map[string]any{"f1_fetch": engineFields(j, cacheDir)}}, tail...)},
+			"output":   out,
+		}
+	default:
+		return cold, warm, fmt.Errorf("rerun shape %q: want %s or %s", shape, rerunInputs, rerunProcessor)
 	}
-	outFile := outPath(j, name)
-	m, stamps, err := runPipeline(ctx, j, name, map[string]any{
-		"input":    map[string]any{"sequence": map[string]any{"inputs": inputs}},
-		"pipeline": map[string]any{"threads": 1, "processors": []any{map[string]any{"mapping": stampMapping}}},
-		"output":   map[string]any{"file": map[string]any{"path": outFile, "codec": "lines"}},
-	}, true)
+	m, stamps, err := runPipeline(ctx, j, shape, cfg, true)
 	if err != nil {
 		return cold, warm, err
 	}
-	n, passes := len(j.w.Tuples), 1+warmPasses
+	n := len(j.w.Tuples)
 	if len(stamps) != 1+passes*n || stamps[0].state != "start" {
-		return cold, warm, fmt.Errorf("rerun output %s: %d lines, want the marker and %d x %d documents", outFile, len(stamps), passes, n)
+		return cold, warm, fmt.Errorf("%s output: %d lines, want the marker and %d x %d documents", shape, len(stamps), passes, n)
 	}
 	for i, s := range stamps[1:] {
-		if s.state == "ok" && (i < n && s.cache == "hit" || i >= n && s.cache != "hit") {
-			return cold, warm, fmt.Errorf("rerun document %d of %d: f1_cache %q (the first pass must miss, the others hit)", i+1, passes*n, s.cache)
+		if s.state != "ok" {
+			return cold, warm, fmt.Errorf("%s document %d of %d: %s, want every document fetched", shape, i+1, passes*n, s.state)
+		}
+		if i < n && s.cache == "hit" || i >= n && s.cache != "hit" {
+			return cold, warm, fmt.Errorf("%s document %d of %d: f1_cache %q (the first pass must miss, the others hit)", shape, i+1, passes*n, s.cache)
 		}
 	}
 	cold, warm = m, m
