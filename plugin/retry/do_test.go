@@ -360,3 +360,18 @@ func TestDoDelaysFollowPolicy(t *testing.T) {
 		t.Errorf("gap before retry 1 = %s, want about 20ms", gap)
 	}
 }
+
+// A first attempt that succeeds builds no retrier: Do must cost next to
+// nothing on the path nearly every request takes (a retrier seeds a
+// math/rand source of about 5 KB).
+func TestDoFirstSuccessAllocatesLittle(t *testing.T) {
+	ok := func(context.Context, int) error { return nil }
+	allocs := testing.AllocsPerRun(200, func() {
+		if n, err := Do(context.Background(), DefaultPolicy(), Classifier{}, ok); n != 1 || err != nil {
+			t.Fatalf("Do = %d, %v; want 1 attempt, no error", n, err)
+		}
+	})
+	if allocs > 1 { // 5 when every call built a retrier
+		t.Errorf("Do allocated %.0f times on a first success, want at most 1", allocs)
+	}
+}
