@@ -2,6 +2,7 @@ package components
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,5 +62,27 @@ func TestFetchInputRequestsReadAndRefusedByName(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("requests %s: error %v, want it to contain %q", c.requests, err, c.want)
 		}
+	}
+}
+
+// BenchmarkNewFetchInput builds the input with 297 inline requests, the
+// session's telemetry count: its cost is paid between the input's start and
+// its first document.
+func BenchmarkNewFetchInput(b *testing.B) {
+	var y strings.Builder
+	y.WriteString("base_urls: [ http://127.0.0.1:1 ]\nrequests:\n")
+	for i := range 297 {
+		fmt.Fprintf(&y, "  - { year: 2025, gp: Australian Grand Prix, session: Qualifying, path: D%02d/%d_tel.json }\n", i%20, i/20+1)
+	}
+	conf, err := fetchInputSpec().ParseYAML(y.String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		in, err := newFetchInput(conf, service.MockResources())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = in.Close(context.Background())
 	}
 }
