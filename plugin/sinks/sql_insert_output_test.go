@@ -3,13 +3,14 @@ package sinks
 import (
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 func TestSQLInsertExampleBuilds(t *testing.T) {
@@ -122,18 +123,6 @@ func sqliteTarget(t *testing.T) sqlTarget {
 	return sqlTarget{driver: "sqlite", dsn: path, db: db}
 }
 
-// postgresDSN is CI's PostgreSQL, required there and optional locally.
-func postgresDSN(t *testing.T) string {
-	dsn := os.Getenv("F1FETCH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL required in CI: F1FETCH_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("!!! SKIPPING PostgreSQL tests: set F1FETCH_TEST_POSTGRES_DSN to a PostgreSQL database to run them !!!")
-	}
-	return dsn
-}
-
 func postgresTarget(dsn string) func(*testing.T) sqlTarget {
 	return func(t *testing.T) sqlTarget {
 		db, err := sql.Open("pgx", dsn)
@@ -148,8 +137,10 @@ func postgresTarget(dsn string) func(*testing.T) sqlTarget {
 	}
 }
 
-func TestSQLInsertSQLite(t *testing.T)   { runSQLInsertSuite(t, sqliteTarget) }
-func TestSQLInsertPostgres(t *testing.T) { runSQLInsertSuite(t, postgresTarget(postgresDSN(t))) }
+func TestSQLInsertSQLite(t *testing.T) { runSQLInsertSuite(t, sqliteTarget) }
+func TestSQLInsertPostgres(t *testing.T) {
+	runSQLInsertSuite(t, postgresTarget(testkit.PostgresDSN(t, "sql_insert")))
+}
 
 func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 	t.Run("inserts rows after init_statement", func(t *testing.T) {

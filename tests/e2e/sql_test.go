@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -106,38 +103,6 @@ func TestSessionToSQLiteRejectsInvalidData(t *testing.T) {
 }
 
 func TestSessionToPostgresLoadsTheRaceIdempotently(t *testing.T) {
-	dsn := os.Getenv("F1FETCH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL required in CI: F1FETCH_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("!!! SKIPPING the PostgreSQL end-to-end test: set F1FETCH_TEST_POSTGRES_DSN to a PostgreSQL database to run it !!!")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	// A schema of our own, so the test neither sees nor leaves tables.
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	schema := "f1fetch_e2e_" + hex.EncodeToString(suffix)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("PostgreSQL at F1FETCH_TEST_POSTGRES_DSN: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	scoped, err := testkit.WithSearchPath(dsn, schema)
-	if err != nil {
-		t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
-	}
-	db, err := sql.Open("pgx", scoped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	scoped, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, "session_to_postgres.yaml end to end"), "f1fetch_e2e")
 	loadTwice(t, "session_to_postgres.yaml", map[string]string{"POSTGRES_DSN": scoped}, db, "$1")
 }

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,49 +14,6 @@ import (
 	"github.com/f1fetch/f1fetch/plugin/payload"
 	"github.com/f1fetch/f1fetch/tests/testkit"
 )
-
-// postgresDSN is the test database, or a skip (a failure under CI).
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("F1FETCH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("F1FETCH_TEST_POSTGRES_DSN is not set, and CI must run the PostgreSQL tests")
-		}
-		t.Skip("!!! SKIPPED: F1FETCH_TEST_POSTGRES_DSN is not set, so kafka_to_postgres was NOT tested against PostgreSQL !!!")
-	}
-	return dsn
-}
-
-// freshSchema creates a schema of its own for t, dropped at the end, and
-// returns the DSN whose search_path puts the pipeline's tables in it.
-func freshSchema(t *testing.T, dsn string) (string, *sql.DB) {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := fmt.Sprintf("f1_scaleout_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	dsn, err = testkit.WithSearchPath(dsn, schema)
-	if err != nil {
-		t.Fatalf("F1FETCH_TEST_POSTGRES_DSN: %v", err)
-	}
-	scoped, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open PostgreSQL in %s: %v", schema, err)
-	}
-	t.Cleanup(func() { scoped.Close() })
-	return dsn, scoped
-}
 
 // tables are the tables of session_to_postgres.yaml and kafka_to_postgres.yaml.
 var tables = []string{"drivers", "laps", "telemetry", "weather", "race_control", "corners"}
@@ -129,7 +85,7 @@ func countRows(t *testing.T, db *sql.DB) map[string]int {
 // session's files. A second loader in a new group reads the topic again
 // from the start and changes nothing.
 func TestKafkaToPostgres(t *testing.T) {
-	dsn, db := freshSchema(t, postgresDSN(t))
+	dsn, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, "kafka_to_postgres"), "f1_scaleout")
 	files := sessionFiles(t, gp, "Race")
 	c := startKafka(t, requestPartitions)
 	admin := client(t, c)

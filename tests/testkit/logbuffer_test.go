@@ -37,17 +37,26 @@ func TestLogBufferConcurrentWrites(t *testing.T) {
 	}
 }
 
-// errorRecorder is a testing.TB that keeps the errors reported on it
-// instead of failing the test, so that WaitFor's failure can be checked.
+// errorRecorder is a testing.TB that keeps the errors, fatal errors and
+// skips reported on it instead of acting on them, so that a helper's
+// failures can be checked. Unlike the real ones, its Fatalf and Skipf return.
 type errorRecorder struct {
 	testing.TB
-	errors []string
+	errors, fatals, skips []string
 }
 
 func (r *errorRecorder) Helper() {}
 
 func (r *errorRecorder) Errorf(format string, args ...any) {
 	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *errorRecorder) Fatalf(format string, args ...any) {
+	r.fatals = append(r.fatals, fmt.Sprintf(format, args...))
+}
+
+func (r *errorRecorder) Skipf(format string, args ...any) {
+	r.skips = append(r.skips, fmt.Sprintf(format, args...))
 }
 
 func TestWaitForSeesALateWrite(t *testing.T) {
