@@ -214,15 +214,21 @@ func runF1FetchInput(ctx context.Context, j job) (measurement, error) {
 }
 
 func runInput(ctx context.Context, j job, name, cacheDir string, delay time.Duration) (measurement, error) {
+	m, _, err := runPipeline(ctx, j, name, inputPipeline(j, name, cacheDir, delay), true)
+	return m, err
+}
+
+// inputPipeline is the config of the f1_fetch input contender named name:
+// the tuples as requests, one pipeline thread, the stamping output.
+func inputPipeline(j job, name, cacheDir string, delay time.Duration) map[string]any {
 	in := engineFields(j, cacheDir)
 	in["requests"] = j.w.Tuples
 	procs, out := tally(j, name, delay)
-	m, _, err := runPipeline(ctx, j, name, map[string]any{
+	return map[string]any{
 		"input":    map[string]any{"f1_fetch": in},
 		"pipeline": map[string]any{"threads": 1, "processors": procs},
 		"output":   out,
-	}, true)
-	return m, err
+	}
 }
 
 // batchedLines is an input reading a file of one item per line and cutting
@@ -269,15 +275,21 @@ func runF1FetchProcessor(ctx context.Context, j job, threads, batchC int) (measu
 	case batchC > 1:
 		name = batchedProcessor
 	}
-	in := batchedLines(j, j.tuplesFile, batchC*j.concurrency)
-	tail, out := tally(j, name, 0)
-	procs := append([]any{map[string]any{"f1_fetch": engineFields(j, "")}}, tail...)
-	m, _, err := runPipeline(ctx, j, name, map[string]any{
-		"input":    in,
-		"pipeline": map[string]any{"threads": threads, "processors": procs},
-		"output":   out,
-	}, true) // the marker becomes an f1_fetch error at once, stamped "start"
+	// The marker becomes an f1_fetch error at once, stamped "start".
+	m, _, err := runPipeline(ctx, j, name, processorPipeline(j, name, "", threads, batchC), true)
 	return m, err
+}
+
+// processorPipeline is the config of the f1_fetch processor contender named
+// name: the tuples file in batches of batchC x C, the processor on threads
+// pipeline threads, the stamping output.
+func processorPipeline(j job, name, cacheDir string, threads, batchC int) map[string]any {
+	tail, out := tally(j, name, 0)
+	return map[string]any{
+		"input":    batchedLines(j, j.tuplesFile, batchC*j.concurrency),
+		"pipeline": map[string]any{"threads": threads, "processors": append([]any{map[string]any{"f1_fetch": engineFields(j, cacheDir)}}, tail...)},
+		"output":   out,
+	}
 }
 
 // runStockHTTP: URLs read from a file in batches of C, each batch fetched by

@@ -35,32 +35,17 @@ func rerunPasses(ctx context.Context, j job, shape, cacheDir string) (cold, warm
 	var cfg map[string]any
 	switch shape {
 	case rerunInputs:
-		in := engineFields(j, cacheDir)
-		in["requests"] = j.w.Tuples
-		inputs := []any{}
-		for range passes {
-			inputs = append(inputs, map[string]any{"f1_fetch": in})
-		}
-		tail, out := tally(j, shape, 0)
-		cfg = map[string]any{
-			"input":    map[string]any{"sequence": map[string]any{"inputs": inputs}},
-			"pipeline": map[string]any{"threads": 1, "processors": tail},
-			"output":   out,
-		}
+		cfg = inputPipeline(j, shape, cacheDir, 0)
 	case rerunProcessor:
-		inputs := []any{}
-		for range passes {
-			inputs = append(inputs, batchedLines(j, j.tuplesFile, processorBatchC*j.concurrency))
-		}
-		tail, out := tally(j, shape, 0)
-		cfg = map[string]any{
-			"input":    map[string]any{"sequence": map[string]any{"inputs": inputs}},
-			"pipeline": map[string]any{"threads": 1, "processors": append([]any{map[string]any{"f1_fetch": engineFields(j, cacheDir)}}, tail...)},
-			"output":   out,
-		}
+		cfg = processorPipeline(j, shape, cacheDir, 1, processorBatchC)
 	default:
 		return cold, warm, fmt.Errorf("rerun shape %q: want %s or %s", shape, rerunInputs, rerunProcessor)
 	}
+	inputs := make([]any, passes)
+	for p := range inputs {
+		inputs[p] = cfg["input"]
+	}
+	cfg["input"] = map[string]any{"sequence": map[string]any{"inputs": inputs}}
 	m, stamps, err := runPipeline(ctx, j, shape, cfg, true)
 	if err != nil {
 		return cold, warm, err
