@@ -196,3 +196,35 @@ func TestRerunPassesInOneProcess(t *testing.T) {
 		t.Error("rerunPasses accepted an unknown shape")
 	}
 }
+
+// TestH2loadShareTakesTheMedianOfPairedRounds: each round's h2load-identity
+// run is paired with the same round's contender (round 1 from the main
+// table, the input by its time from start), and the median is the target's.
+func TestH2loadShareTakesTheMedianOfPairedRounds(t *testing.T) {
+	ms := int64(time.Millisecond)
+	r := &report{rows: []measurement{
+		{Mode: "0ms", Workload: "w", Contender: "h2load-identity", WallNS: 300 * ms},
+		{Mode: "0ms", Workload: "w", Contender: "f1fetch-input", WallNS: 900 * ms, SpanNS: 600 * ms},
+	}}
+	for k, walls := range map[int][2]int64{2: {270, 600}, 3: {400, 500}, 4: {360, 600}} { // h2load, from start
+		r.rounds = append(r.rounds,
+			measurement{Mode: "0ms", Workload: "w", Contender: "h2load-identity", WallNS: walls[0] * ms, Round: k},
+			measurement{Mode: "0ms", Workload: "w", Contender: "f1fetch-input", WallNS: 2 * walls[1] * ms, SpanNS: walls[1] * ms, Round: k})
+	}
+	median, shares := r.h2loadShare("0ms", "w", "f1fetch-input")
+	want := []float64{0.5, 0.45, 0.8, 0.6}
+	if len(shares) != len(want) {
+		t.Fatalf("shares %v, want %v", shares, want)
+	}
+	for i := range want {
+		if d := shares[i] - want[i]; d > 1e-9 || d < -1e-9 {
+			t.Errorf("round %d share %.3f, want %.3f", i+1, shares[i], want[i])
+		}
+	}
+	if median != 0.6 || percents(shares) != "50%, 45%, 80%, 60%" {
+		t.Errorf("median %.2f (%s), want 0.60 (50%%, 45%%, 80%%, 60%%)", median, percents(shares))
+	}
+	if _, none := r.h2loadShare("0ms", "w", "f1fetch-lib"); none != nil {
+		t.Errorf("a contender with no rounds has shares %v", none)
+	}
+}

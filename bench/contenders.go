@@ -35,6 +35,7 @@ type measurement struct {
 	// The library child times its cold and warm FetchMany inside the process.
 	InnerColdNS int64  `json:"inner_cold_ns,omitempty"`
 	InnerWarmNS int64  `json:"inner_warm_ns,omitempty"`
+	Round       int    `json:"round,omitempty"` // of the alternating rounds at 0 ms (cpuRounds); 0 in the main table
 	Note        string `json:"note,omitempty"`
 }
 

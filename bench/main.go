@@ -151,6 +151,9 @@ func run(args []string, stdout io.Writer) error {
 				rep.add(md, j, c.name, meas)
 			}
 		}
+		if err := rep.cpuRoundsRun(ctx, md, jobs[3]); err != nil {
+			return err
+		}
 		if err := rep.extras(ctx, md, jobs); err != nil {
 			return err
 		}

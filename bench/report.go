@@ -25,6 +25,7 @@ type report struct {
 	rows     []measurement
 	transfer map[string]time.Duration // workload -> h2load wall time at 0 ms
 	extra    []measurement            // warm cache, slow output, startup
+	rounds   []measurement            // rounds 2.. of the CPU-bound comparison (cpuRounds)
 }
 
 func (r *report) header(base string, loads []workload) {
@@ -180,7 +181,7 @@ func kernel() string {
 }
 
 func (r *report) finish() error {
-	all := append(append([]measurement(nil), r.rows...), r.extra...)
+	all := append(append(append([]measurement(nil), r.rows...), r.extra...), r.rounds...)
 	raw, _ := json.MarshalIndent(all, "", "  ")
 	if err := os.WriteFile(filepath.Join(r.opts.outDir, "results.json"), raw, 0o644); err != nil {
 		return err
