@@ -27,8 +27,12 @@ type measurement struct {
 	CPUS      float64 `json:"cpu_s"`       // user + system of the contender process
 	RSSKB     int64   `json:"peak_rss_kb"` // maximum resident set size
 	OK        int     `json:"ok"`          // documents fetched (and parsed where the contender parses)
-	Allocs    float64 `json:"allocs_per_req,omitempty"`
-	BoundNS   int64   `json:"bound_ns,omitempty"`
+	// StealPct is the share of the host's CPU time the hypervisor gave to
+	// other guests while the contender ran (/proc/stat): a run that needed
+	// CPU it could not have is slower for a reason outside it.
+	StealPct float64 `json:"steal_pct"`
+	Allocs   float64 `json:"allocs_per_req,omitempty"`
+	BoundNS  int64   `json:"bound_ns,omitempty"`
 	// SpanNS is an f1fetch pipeline's time inside the process, from a marker
 	// message just before its input to its last document (runPipeline).
 	SpanNS int64 `json:"span_ns,omitempty"`
@@ -84,9 +88,13 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	stealBefore, totalBefore := cpuJiffies()
 	start := time.Now()
 	err = cmd.Run()
 	m.WallNS = int64(time.Since(start))
+	if steal, total := cpuJiffies(); total > totalBefore {
+		m.StealPct = 100 * float64(steal-stealBefore) / float64(total-totalBefore)
+	}
 	if err != nil {
 		tail := errb.String()
 		if len(tail) > 2000 {
@@ -109,6 +117,28 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 		}
 	}
 	return out.Bytes(), m, nil
+}
+
+// cpuJiffies returns the host's steal time and all its CPU time so far, in
+// clock ticks, from the first line of /proc/stat (zeros if unreadable).
+func cpuJiffies() (steal, total uint64) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal guest guest_nice
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, 0
+	}
+	for i, f := range fields[1:9] {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		total += v
+		if i == 7 {
+			steal = v
+		}
+	}
+	return steal, total
 }
 
 func contenders() []contender {

@@ -80,7 +80,8 @@ func (r *report) targets() []target {
 					if m.SpanNS > 0 {
 						from = " from the pipeline's start"
 					}
-					measured := fmt.Sprintf("%.0f%% of h2load-identity%s, the median of %d rounds (%s)", 100*x, from, len(shares), percents(shares))
+					lo, hi := r.roundsSteal(md.name, reqs)
+					measured := fmt.Sprintf("%.0f%% of h2load-identity%s, the median of %d rounds (%s; host steal %.0f-%.0f%%)", 100*x, from, len(shares), percents(shares), lo, hi)
 					if m.SpanNS > 0 {
 						h, _ := r.find(md.name, reqs, "h2load-identity")
 						measured += fmt.Sprintf("; round 1 as process wall time %.0f%%", 100*float64(h.WallNS)/float64(m.WallNS))
@@ -173,10 +174,10 @@ func (r *report) markdown() string {
 	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), the same batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
 	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; parser as noted (Debian has no python3-orjson, so the standard `json`).\n")
 	p("* `h2load` / `h2load-identity`: nghttp2's load generator, one connection, C streams: the raw HTTP/2 ceiling (no parsing), asking for gzip / for the uncompressed bytes f1fetch reads from a loopback mirror.\n")
-	p("\nEvery pipeline writes one line per message (`ok` or `error`, the cache outcome and the time it left the pipeline) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`. The f1fetch pipelines send a marker message before their input (a `sequence`), and their time from the marker to the last document is given as \"from start\": the fetching, like f1fetch-lib's figure, without Benthos's start-up, which grows with the size of the config (f1fetch-input's 1000 requests are inline, 157 KB) and its exit. The targets against the bound and h2load use it, with the process wall time beside it; the stock processor's pipelines have no marker (it would be a request to an empty URL), and the targets against them compare process wall times.\n")
+	p("\nEvery pipeline writes one line per message (`ok` or `error`, the cache outcome and the time it left the pipeline) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`; host steal is the share of the host's CPU time the hypervisor gave to other guests during the run (`/proc/stat`), the shared host's load that no contender controls. The f1fetch pipelines send a marker message before their input (a `sequence`), and their time from the marker to the last document is given as \"from start\": the fetching, like f1fetch-lib's figure, without Benthos's start-up, which grows with the size of the config (f1fetch-input's 1000 requests are inline, 157 KB) and its exit. The targets against the bound and h2load use it, with the process wall time beside it; the stock processor's pipelines have no marker (it would be a request to an empty URL), and the targets against them compare process wall times.\n")
 	for _, w := range r.loads {
 		p("\n## %s: %d requests, %.1f MB\n\n", w.Name, len(w.Tuples), float64(w.Bytes)/1e6)
-		p("| latency | contender | wall | from start | req/s | MB/s | x bound | vs f1fetch-input | CPU s | peak RSS MB | allocs/req | ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| latency | contender | wall | from start | req/s | MB/s | x bound | vs f1fetch-input | CPU s | peak RSS MB | allocs/req | host steal | ok |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range r.rows {
 			if m.Workload != w.Name {
 				continue
@@ -194,8 +195,8 @@ func (r *report) markdown() string {
 			if m.Allocs > 0 {
 				allocs = fmt.Sprintf("%.0f", m.Allocs)
 			}
-			p("| %s | %s | %s | %s | %.0f | %.1f | %s | %s | %.2f | %.0f | %s | %d/%d |\n", m.Mode, m.Contender, round(m.wall()), span,
-				float64(m.N)/m.wall().Seconds(), float64(m.Bytes)/1e6/m.wall().Seconds(), xb, vs, m.CPUS, float64(m.RSSKB)/1024, allocs, m.OK, m.N)
+			p("| %s | %s | %s | %s | %.0f | %.1f | %s | %s | %.2f | %.0f | %s | %.0f%% | %d/%d |\n", m.Mode, m.Contender, round(m.wall()), span,
+				float64(m.N)/m.wall().Seconds(), float64(m.Bytes)/1e6/m.wall().Seconds(), xb, vs, m.CPUS, float64(m.RSSKB)/1024, allocs, m.StealPct, m.OK, m.N)
 		}
 	}
 	p("\n\"vs f1fetch-input\" is the contender's wall time divided by f1fetch-input's: above 1, f1fetch-input is that many times faster.\n")
@@ -211,9 +212,9 @@ func (r *report) markdown() string {
 				case !ok:
 					p("  |")
 				case m.SpanNS > 0:
-					p(" %s (from start %s) |", round(m.wall()), round(time.Duration(m.SpanNS)))
+					p(" %s (from start %s), steal %.0f%% |", round(m.wall()), round(time.Duration(m.SpanNS)), m.StealPct)
 				default:
-					p(" %s |", round(m.wall()))
+					p(" %s, steal %.0f%% |", round(m.wall()), m.StealPct)
 				}
 			}
 			p("\n")

@@ -60,6 +60,7 @@ func (r *report) benchLine(m measurement) {
 	if m.Allocs > 0 {
 		fmt.Fprintf(r.out, "\t%.0f allocs/req", m.Allocs)
 	}
+	fmt.Fprintf(r.out, "\t%.1f host-steal-%%", m.StealPct)
 	fmt.Fprintln(r.out)
 	if m.OK != m.N {
 		fmt.Fprintf(os.Stderr, "warning: %s: %d of %d documents ok\n", name, m.OK, m.N)

@@ -90,3 +90,16 @@ func percents(shares []float64) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// roundsSteal is the lowest and highest host steal of the rounds' runs.
+func (r *report) roundsSteal(modeName, workload string) (lo, hi float64) {
+	lo = 100
+	for k := 1; k <= cpuRounds; k++ {
+		for _, c := range cpuContenders {
+			if m, ok := r.roundOf(modeName, workload, c, k); ok {
+				lo, hi = min(lo, m.StealPct), max(hi, m.StealPct)
+			}
+		}
+	}
+	return lo, max(lo, hi)
+}
