@@ -9,10 +9,12 @@ import (
 )
 
 // Cache layers Memory over an optional Tier: Get looks in memory, then in the
-// tier (promoting hits into memory); Set writes both.
+// tier (promoting a key's second tier hit into memory, see admission); Set
+// writes both.
 type Cache struct {
-	mem  *Memory
-	tier Tier
+	mem    *Memory
+	tier   Tier
+	second *admission
 }
 
 // New layers mem over tier; tier may be nil. A nil mem stores nothing in memory.
@@ -20,12 +22,13 @@ func New(mem *Memory, tier Tier) *Cache {
 	if mem == nil {
 		mem = NewMemory(0)
 	}
-	return &Cache{mem: mem, tier: tier}
+	return &Cache{mem: mem, tier: tier, second: newAdmission(admissionKeys)}
 }
 
-// Get returns the entry under key, fresh or stale. A tier hit is promoted into
-// memory for the rest of its retention. A tier failure reads as a miss: the
-// caller then asks the network, which is the right fallback for a cache.
+// Get returns the entry under key, fresh or stale. A key's second tier hit
+// is promoted into memory for the rest of its retention. A tier failure
+// reads as a miss: the caller then asks the network, which is the right
+// fallback for a cache.
 func (c *Cache) Get(ctx context.Context, key string) (Entry, bool) {
 	if e, ok := c.mem.Get(key); ok {
 		return e, true
@@ -46,7 +49,9 @@ func (c *Cache) Get(ctx context.Context, key string) (Entry, bool) {
 	if remaining <= 0 {
 		return Entry{}, false
 	}
-	c.mem.Set(key, e, remaining)
+	if c.second.admit(key) {
+		c.mem.Set(key, e, remaining)
+	}
 	return e, true
 }
 

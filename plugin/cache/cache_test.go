@@ -10,7 +10,11 @@ import (
 	"time"
 )
 
-func TestCachePromotesTierHit(t *testing.T) {
+// TestCachePromotesSecondTierHit: a new process over the same directory
+// reads a key from the tier, leaving memory alone (a one-pass rerun must not
+// churn it); the key's second read enters memory for the entry's remaining
+// retention, and the third is served by memory alone.
+func TestCachePromotesSecondTierHit(t *testing.T) {
 	d, _ := newDir(t)
 	ctx := context.Background()
 	e := Entry{Status: 200, Body: realBody(t, telPath), ETag: `"e"`, Source: "src", Expires: time.Now().Add(50 * time.Millisecond)}
@@ -30,12 +34,40 @@ func TestCachePromotesTierHit(t *testing.T) {
 		t.Fatal("tier hit not found")
 	}
 	sameEntry(t, got, e)
+	if mem.Len() != 0 {
+		t.Fatalf("the first tier hit entered memory (%d entries), want it left to the tier", mem.Len())
+	}
+	if got, ok = c.Get(ctx, "k"); !ok {
+		t.Fatal("second tier hit not found")
+	}
+	sameEntry(t, got, e)
 	if _, exp, ok := mem.items.GetWithExpiration("k"); !ok || exp.Before(setAt.Add(time.Hour-time.Second)) || exp.After(time.Now().Add(time.Hour)) {
 		t.Fatalf("promoted into memory = %v until %s, want the entry's remaining hour", ok, exp)
 	}
 	os.RemoveAll(d.path) // the next Get must be served by memory alone
 	if got, ok := c.Get(ctx, "k"); !ok || got.ETag != `"e"` {
 		t.Fatal("promoted entry not served from memory")
+	}
+}
+
+// TestAdmissionIsBounded: keys read once are remembered up to the bound,
+// then forgotten together, so a scan of any length holds at most max.
+func TestAdmissionIsBounded(t *testing.T) {
+	a := newAdmission(3)
+	for _, k := range []string{"a", "b", "c"} {
+		if a.admit(k) {
+			t.Fatalf("first read of %q admitted", k)
+		}
+	}
+	if !a.admit("b") || a.admit("b") {
+		t.Fatal(`second read of "b" not admitted, or its third read admitted (its mark must be used up)`)
+	}
+	a.admit("d") // three remembered: the bound, so all are forgotten before "d"
+	if len(a.seen) != 1 {
+		t.Fatalf("%d keys remembered after the bound was reached, want only the newest", len(a.seen))
+	}
+	if a.admit("a") {
+		t.Fatal(`"a" admitted after the marks were forgotten`)
 	}
 }
 
