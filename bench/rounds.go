@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -77,8 +77,7 @@ func (r *report) h2loadShare(modeName, workload, contender string) (median float
 	if len(shares) == 0 {
 		return 0, nil
 	}
-	sorted := append([]float64(nil), shares...)
-	sort.Float64s(sorted)
+	sorted := slices.Sorted(slices.Values(shares))
 	return sorted[len(sorted)/2], shares
 }
 
@@ -93,13 +92,16 @@ func percents(shares []float64) string {
 
 // roundsSteal is the lowest and highest host steal of the rounds' runs.
 func (r *report) roundsSteal(modeName, workload string) (lo, hi float64) {
-	lo = 100
+	var steals []float64
 	for k := 1; k <= cpuRounds; k++ {
 		for _, c := range cpuContenders {
 			if m, ok := r.roundOf(modeName, workload, c, k); ok {
-				lo, hi = min(lo, m.StealPct), max(hi, m.StealPct)
+				steals = append(steals, m.StealPct)
 			}
 		}
 	}
-	return lo, max(lo, hi)
+	if len(steals) == 0 {
+		return 0, 0
+	}
+	return slices.Min(steals), slices.Max(steals)
 }
