@@ -228,3 +228,29 @@ func TestH2loadShareTakesTheMedianOfPairedRounds(t *testing.T) {
 		t.Errorf("a contender with no rounds has shares %v", none)
 	}
 }
+
+// TestReadFloorReadsEveryFile runs `bench readfloor` as the bench does, a
+// child process over a directory, and checks it read every file; a directory
+// it cannot read is an error, not a figure.
+func TestReadFloorReadsEveryFile(t *testing.T) {
+	self := filepath.Join(t.TempDir(), "bench")
+	if out, err := exec.Command("go", "build", "-o", self, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	for i := range 7 {
+		if err := os.WriteFile(filepath.Join(dir, strings.Repeat("k", i+1)), make([]byte, 300<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := runReadFloor(context.Background(), job{self: self, concurrency: 2}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.OK != 7 || m.SpanNS <= 0 || m.SpanNS > m.WallNS {
+		t.Errorf("readfloor: %d files in %v (process %v), want 7 in a positive time within the process's", m.OK, time.Duration(m.SpanNS), m.wall())
+	}
+	if _, err := runReadFloor(context.Background(), job{self: self, concurrency: 2}, filepath.Join(dir, "absent")); err == nil {
+		t.Error("readfloor over a missing directory reported no error")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -88,6 +89,11 @@ func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 		}
 		r.addExtra(md, j, name, m)
 	}
+	floor, err := runReadFloor(ctx, j, dir)
+	if err != nil {
+		return fmt.Errorf("cache_dir read floor: %w", err)
+	}
+	r.addExtra(md, j, readFloorRow, floor)
 	for _, rr := range []struct{ shape, name string }{
 		{rerunInputs, "f1fetch-input, one process, cache_dir"},
 		{rerunProcessor, "f1fetch-processor, one process, cache_dir"},
@@ -124,6 +130,26 @@ func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 	r.extra = append(r.extra, m)
 	r.benchLine(m)
 	return nil
+}
+
+// readFloorRow is the new process that only reads the warm rerun's
+// cache_dir into fresh memory (bench readfloor).
+const readFloorRow = "cache_dir read floor (a new process reading the files, no Benthos)"
+
+// runReadFloor times `bench readfloor` over dir with the input's prefetch
+// window (2C files at once): its SpanNS is the reading alone.
+func runReadFloor(ctx context.Context, j job, dir string) (measurement, error) {
+	stdout, m, err := timed(ctx, nil, j.self, "readfloor", "-dir", dir, "-parallel", strconv.Itoa(2*j.concurrency))
+	if err != nil {
+		return m, err
+	}
+	var files int
+	if _, err := fmt.Sscan(string(stdout), &m.SpanNS, &files); err != nil {
+		return m, fmt.Errorf("readfloor printed %q: %w", stdout, err)
+	}
+	m.OK = files
+	m.Note = fmt.Sprintf("%d files read %d at a time into fresh memory and dropped: the least a new process needs to take them from cache_dir", files, 2*j.concurrency)
+	return m, nil
 }
 
 func (r *report) addExtra(md mode, j job, name string, m measurement) {
