@@ -212,16 +212,10 @@ func (s Settings) Validate() error {
 }
 
 // Key identifies settings that may share one client: equal keys, equal
-// behaviour.
+// behaviour. It is every field in Go syntax (%#v), so a field added to
+// Settings is part of it without a list to keep in step.
 func (s Settings) Key() string {
-	return fmt.Sprintf("%q", s.keyFields())
-}
-
-func (s Settings) keyFields() []any {
-	return []any{s.BaseURLs, s.Ref, s.MaxConcurrent, s.Adaptive, s.AdaptiveMin, s.MaxRetries, s.BackoffFactor, s.JitterMax, s.MaxDelay,
-		s.Timeout, s.BreakerFailures, s.BreakerTimeout, s.MaxBodyBytes, s.CacheTTL, s.NotFoundTTL,
-		s.CacheMaxBytes, s.CacheDir, s.UseCache, s.WriteCache, s.ValidatePayload, s.NormalizeMissing,
-		s.AllowInsecureHTTP, s.TLSRootCAsFile, s.TLSSkipVerify, s.UserAgent}
+	return fmt.Sprintf("%#v", s)
 }
 
 // checkBase returns why a source cannot be used, or "".

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,36 @@ func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
 	b.MaxConcurrent = 21
 	if a.Key() == b.Key() {
 		t.Fatal("different settings, same key")
+	}
+	// Every field, changed alone, to a large value: a key that printed
+	// integers as characters (%q) gave 64 MiB and 1 GiB of max_body_bytes
+	// the same key, so two components silently shared one client.
+	v := reflect.ValueOf(&a).Elem()
+	for i := range v.NumField() {
+		c := Defaults()
+		f := reflect.ValueOf(&c).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64:
+			f.SetInt(f.Int() + 1<<30)
+		case reflect.Float64:
+			f.SetFloat(f.Float() + 0.5)
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Slice:
+			f.Set(reflect.Append(f, reflect.ValueOf("https://mirror.example")))
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", v.Type().Field(i).Name, f.Kind())
+		}
+		if c.Key() == a.Key() {
+			t.Errorf("field %s changed, key unchanged: two components would share one client", v.Type().Field(i).Name)
+		}
+	}
+	big := Defaults()
+	big.MaxBodyBytes = 1 << 30
+	if big.Key() == a.Key() {
+		t.Error("max_body_bytes 64 MiB and 1 GiB share a key")
 	}
 }
 
