@@ -9,6 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -166,8 +167,8 @@ func (s Settings) Validate() error {
 			bad("base_urls", strconv.Quote(b), reason)
 		}
 	}
-	if s.Ref == "" || strings.ContainsAny(s.Ref, "/?#\\ ") || strings.Contains(s.Ref, "..") {
-		bad("ref", strconv.Quote(s.Ref), "must be a single path segment such as main or a commit")
+	if !ValidRef(s.Ref) {
+		bad("ref", strconv.Quote(s.Ref), `must be a branch, tag or commit of letters, digits, '.', '_' and '-' (not "." and no "..")`)
 	}
 	if s.MaxConcurrent < 1 || s.MaxConcurrent > 10000 {
 		bad("max_concurrent_requests", s.MaxConcurrent, "must be between 1 and 10000")
@@ -178,8 +179,8 @@ func (s Settings) Validate() error {
 	if s.MaxRetries < 0 || s.MaxRetries > 100 {
 		bad("max_retries", s.MaxRetries, "must be between 0 and 100")
 	}
-	if s.BackoffFactor < 0 {
-		bad("backoff_factor", s.BackoffFactor, "must not be negative")
+	if s.BackoffFactor < 0 || math.IsNaN(s.BackoffFactor) || math.IsInf(s.BackoffFactor, 0) {
+		bad("backoff_factor", s.BackoffFactor, "must be a finite number, not negative")
 	}
 	if s.JitterMax < 0 {
 		bad("jitter_max", s.JitterMax, "must not be negative")
@@ -216,6 +217,17 @@ func (s Settings) Validate() error {
 // Settings is part of it without a list to keep in step.
 func (s Settings) Key() string {
 	return fmt.Sprintf("%#v", s)
+}
+
+// ValidRef reports whether ref (a git branch, tag or commit) can stand as one
+// URL path segment: letters, digits, '.', '_' and '-', never "." and no "..".
+// Sources build URLs with a ref that passed it (Validate).
+func ValidRef(ref string) bool {
+	return ref != "" && ref != "." && !strings.Contains(ref, "..") && strings.TrimFunc(ref, isRefRune) == ""
+}
+
+func isRefRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 }
 
 // checkBase returns why a source cannot be used, or "".
@@ -303,10 +315,16 @@ func durVar(f func(*Settings) *time.Duration) func(*Settings, string) error {
 	}
 }
 
-// ParseDuration reads a Go duration or a plain number of seconds.
+// ParseDuration reads a Go duration or a plain number of seconds; a number
+// of seconds beyond a duration's range (about 292 years) is an error, not a
+// wrapped-around value.
 func ParseDuration(v string) (time.Duration, error) {
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(secs * float64(time.Second)), nil
+		ns := secs * float64(time.Second)
+		if math.IsNaN(ns) || ns >= math.MaxInt64 || ns <= math.MinInt64 {
+			return 0, fmt.Errorf("%s seconds: out of a duration's range", v)
+		}
+		return time.Duration(ns), nil
 	}
 	return time.ParseDuration(v)
 }

@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,9 +58,15 @@ func TestFromEnvOverridesEveryVariable(t *testing.T) {
 }
 
 func TestFromEnvNamesTheBadVariable(t *testing.T) {
-	_, err := FromEnv(lookup(map[string]string{"F1FETCH_MAX_CONCURRENT": "many"}))
-	if err == nil || !strings.Contains(err.Error(), "F1FETCH_MAX_CONCURRENT") || !strings.Contains(err.Error(), `"many"`) {
-		t.Fatalf("want an error naming variable and value, got %v", err)
+	for name, value := range map[string]string{
+		"F1FETCH_MAX_CONCURRENT":  "many",
+		"F1FETCH_TIMEOUT":         "1e12", // seconds beyond a duration's range: not a wrapped-around negative
+		"F1FETCH_BREAKER_TIMEOUT": "NaN",
+	} {
+		_, err := FromEnv(lookup(map[string]string{name: value}))
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), strconv.Quote(value)) {
+			t.Errorf("%s=%s: want an error naming variable and value, got %v", name, value, err)
+		}
 	}
 }
 
@@ -75,6 +83,8 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.BaseURLs = []string{"ftp://cdn.example.com"} }, "base_urls", "ftp://"},
 		{func(s *Settings) { s.BaseURLs = nil }, "base_urls", "[]"},
 		{func(s *Settings) { s.Ref = "../x" }, "ref", "../x"},
+		{func(s *Settings) { s.BackoffFactor = math.NaN() }, "backoff_factor", "NaN"},
+		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
 		{func(s *Settings) { s.BreakerFailures = 0 }, "breaker_failures", "0"},
 	}
@@ -177,6 +187,25 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	for _, v := range Vars {
 		if !strings.Contains(string(readme), "`"+v.Name+"`") || !strings.Contains(string(readme), "`"+v.Field+"`") {
 			t.Errorf("README.md does not document %s (field %s)", v.Name, v.Field)
+		}
+	}
+}
+
+func TestValidRef(t *testing.T) {
+	for _, ok := range []string{"main", "a530f7222a28e997b8bb3dba6de07f351e043bd7", "v1.2.3", "my_branch-2"} {
+		if !ValidRef(ok) {
+			t.Errorf("ValidRef(%q) refused", ok)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a..b", "a/b", "a b", "a%2F", "a?b", "a#b", `a\b`, "ü", "x\x00"} {
+		if ValidRef(bad) {
+			t.Errorf("ValidRef(%q) accepted", bad)
+		}
+		s := Defaults()
+		s.Ref = bad
+		var fe *FieldError
+		if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "ref" || fe.Value != strconv.Quote(bad) {
+			t.Errorf("ref %q: Validate returned %v, want a ref field error naming the value", bad, err)
 		}
 	}
 }

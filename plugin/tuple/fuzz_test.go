@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/f1fetch/f1fetch/config"
 )
 
 // FuzzParse: Parse never panics, refuses only with *Error, and whatever it
@@ -48,7 +50,7 @@ func FuzzSourceURL(f *testing.F) {
 			return
 		}
 		tp, err := New(year, gp, session, path)
-		if err != nil || ValidateRef(ref) != nil {
+		if err != nil || !config.ValidRef(ref) {
 			return
 		}
 		raw := s.URL(tp, ref)

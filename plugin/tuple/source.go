@@ -174,7 +174,8 @@ func redact(base string) string {
 // session and ref are each one escaped path segment; path is split on '/' and
 // each segment escaped (url.PathEscape: space -> %20, '%' -> %25, '#' -> %23,
 // '?' -> %3F, non-ASCII as UTF-8 %XX). Userinfo of the base is kept, so the
-// result may hold credentials: log String() of the source instead.
+// result may hold credentials: log String() of the source instead. ref has
+// passed config.ValidRef (configuration checks it once).
 func (s Source) URL(t Tuple, ref string) string {
 	if ref == "" {
 		ref = DefaultRef
@@ -209,18 +210,3 @@ func (s Source) String() string { return s.display }
 
 // Host is host:port of the base (the scheme's default port when none is given).
 func (s Source) Host() string { return s.hostPort }
-
-// ValidateRef checks a git ref (branch, tag or commit) before it becomes a URL
-// path segment: letters, digits, '.', '_' and '-', and never "." or "..".
-// URL assumes its ref passed this check; configuration runs it once.
-func ValidateRef(ref string) error {
-	if ref == "" || ref == "." || strings.Contains(ref, "..") ||
-		strings.TrimFunc(ref, isRefRune) != "" {
-		return fmt.Errorf("ref %q: want letters, digits, '.', '_' or '-', and no \"..\"", truncate(ref))
-	}
-	return nil
-}
-
-func isRefRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
-}

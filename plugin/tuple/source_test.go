@@ -144,16 +144,3 @@ func TestParseSourceRefusals(t *testing.T) {
 		}
 	}
 }
-
-func TestValidateRef(t *testing.T) {
-	for _, ok := range []string{"main", "a530f7222a28e997b8bb3dba6de07f351e043bd7", "v1.2.3", "my_branch-2"} {
-		if err := ValidateRef(ok); err != nil {
-			t.Errorf("ValidateRef(%q): %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "a..b", "a/b", "a b", "a%2F", "a?b", "ü", "x\x00"} {
-		if err := ValidateRef(bad); err == nil {
-			t.Errorf("ValidateRef(%q) accepted", bad)
-		}
-	}
-}
