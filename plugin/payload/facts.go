@@ -27,7 +27,13 @@ func DriverCodes(doc []byte) ([]string, error) {
 	return codes, nil
 }
 
-// LapFacts are what a laptimes.json says about the telemetry to fetch.
+// MaxLap is the highest lap number planned or accepted in a lap list (no
+// race runs near it). A laptimes.json claiming more, such as lap 1e12, must
+// not make a planner build or request every lap up to it.
+const MaxLap = 10000
+
+// LapFacts are what a laptimes.json says about the telemetry to fetch: laps
+// 1 to MaxLap; other lap values (0, 2.5, 1e12) name no telemetry file.
 type LapFacts struct {
 	Fastest int // lap with the lowest non-null time, 0 when none
 	Highest int // highest lap number, 0 when the file is empty
@@ -48,7 +54,7 @@ func LapFactsOf(doc []byte) (LapFacts, error) {
 		if err := json.Unmarshal(raw, &lap); err != nil {
 			return LapFacts{}, fmt.Errorf("laptimes.json: lap[%d] = %s is not a number", i, raw)
 		}
-		if lap == nil || *lap < 1 || *lap != math.Trunc(*lap) {
+		if lap == nil || *lap < 1 || *lap > MaxLap || *lap != math.Trunc(*lap) {
 			continue
 		}
 		n := int(*lap)

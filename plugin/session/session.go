@@ -46,7 +46,7 @@ func ParseLaps(v any) (Laps, error) {
 		for _, e := range x {
 			n, ok := asLap(e)
 			if !ok {
-				return Laps{}, fmt.Errorf("field laps: value %v: lap numbers are whole numbers from 1", e)
+				return Laps{}, fmt.Errorf("field laps: value %v: lap numbers are whole numbers from 1 to %d", e, payload.MaxLap)
 			}
 			l.List = append(l.List, n)
 		}
@@ -75,7 +75,7 @@ func asLap(v any) (int, bool) {
 	default:
 		return 0, false
 	}
-	if f < 1 || f > 10000 || f != math.Trunc(f) {
+	if f < 1 || f > payload.MaxLap || f != math.Trunc(f) {
 		return 0, false
 	}
 	return int(f), true
@@ -216,9 +216,10 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
 }
 
 // probe emits laps from next on until one is not found (or fails): the
-// first 404 ends the driver's telemetry.
+// first 404 ends the driver's telemetry. It stops at MaxLap, so a source
+// that answers every path never keeps it going.
 func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, driver string, next int) error {
-	for lap := next; ctx.Err() == nil; lap++ {
+	for lap := next; lap <= payload.MaxLap && ctx.Err() == nil; lap++ {
 		w, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", driver, lap)))
 		if err != nil {
 			return err
