@@ -307,13 +307,25 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 }
 
 func (c *Client) fromCache(t tuple.Tuple, e cache.Entry) Result {
-	res := Result{Source: e.Source, Status: e.Status, Cache: CacheHit}
+	res := Result{URL: c.urlOn(e.Source, t), Source: e.Source, Status: e.Status, Cache: CacheHit}
 	if e.Status == 404 {
-		res.Err = &NotFoundError{Tuple: t}
+		res.Err = &NotFoundError{Tuple: t, URL: res.URL}
 		return res
 	}
 	res.Doc, res.Bytes = e.Body, len(e.Body)
 	return res
+}
+
+// urlOn is t's URL (credentials redacted) on the source named name, as a
+// network answer reports it; "" when no source of this client has that name
+// (an entry another configuration wrote to a shared cache_dir).
+func (c *Client) urlOn(name string, t tuple.Tuple) string {
+	for _, src := range c.sources {
+		if src.name == name {
+			return redactURL(src.base.URL(t, c.set.Ref))
+		}
+	}
+	return ""
 }
 
 // fetchNetwork runs the attempts with retries, then decodes and caches.

@@ -340,6 +340,10 @@ func TestCacheHitMissAndExpiry(t *testing.T) {
 	if first.Cache != CacheMiss || second.Cache != CacheHit || second.Attempts != 0 || !bytes.Equal(first.Doc, second.Doc) {
 		t.Fatalf("first %s, second %s (attempts %d)", first.Cache, second.Cache, second.Attempts)
 	}
+	// SPEC: f1_url on every emitted message, hits included.
+	if first.URL == "" || second.URL != first.URL || second.Source != first.Source {
+		t.Fatalf("hit's URL %q from %q, the miss's %q from %q: want the same", second.URL, second.Source, first.URL, first.Source)
+	}
 	if srv.requests.Load() != 1 {
 		t.Fatalf("cache hit went to the server: %d requests", srv.requests.Load())
 	}
@@ -410,6 +414,9 @@ func TestNotFoundIsCachedBriefly(t *testing.T) {
 		}
 		if i > 0 && res.Cache != CacheHit {
 			t.Fatalf("404 not served from the negative cache: %s", res.Cache)
+		}
+		if res.URL == "" || nf.URL != res.URL {
+			t.Fatalf("404 %d: result URL %q, error URL %q: want the URL in both, hits included", i, res.URL, nf.URL)
 		}
 	}
 	if srv.requests.Load() != 1 {
