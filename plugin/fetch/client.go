@@ -47,7 +47,7 @@ type Result struct {
 	Source   string       // that source's base
 	Status   int          // HTTP status of the last answer (200 for cache hits)
 	Cache    string       // hit, miss or revalidated
-	Attempts int          // HTTP attempts made (0 for cache hits)
+	Attempts int          // tries that sent a request (0 for cache hits and when none could be sent)
 	Duration time.Duration
 	Bytes    int // document bytes
 	Err      error
@@ -337,11 +337,17 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 	if stale != nil {
 		validators = &answer{etag: stale.ETag, lastModified: stale.LastModified}
 	}
-	attempts, err := retry.Do(ctx, c.policy, retry.Classifier{}, func(actx context.Context, _ int) error {
+	// attempts counts the tries that sent a request: a try that found every
+	// breaker open, or ended waiting for a slot, sent nothing (src "").
+	attempts := 0
+	_, err := retry.Do(ctx, c.policy, retry.Classifier{}, func(actx context.Context, _ int) error {
 		a, src, url, err := c.attempt(actx, t, validators)
-		res.URL, res.Source, res.Status = url, src, a.status
-		if a.status != 0 {
-			lastStatus = a.status
+		if src != "" {
+			attempts++
+			res.URL, res.Source, res.Status = url, src, a.status
+			if a.status != 0 {
+				lastStatus = a.status
+			}
 		}
 		ans = a
 		return err

@@ -45,6 +45,9 @@ func (e *NetworkError) Error() string {
 	if e.LastStatus != 0 {
 		status = fmt.Sprintf(", last status %d", e.LastStatus)
 	}
+	if e.Attempts == 0 {
+		return fmt.Sprintf("fetch %s failed before a request was sent: %v", e.Tuple, e.Err)
+	}
 	return fmt.Sprintf("fetch %s failed after %d attempt(s)%s: %v", e.Tuple, e.Attempts, status, e.Err)
 }
 

@@ -298,8 +298,9 @@ func TestAllSourcesDownFailFastOnceBreakersOpen(t *testing.T) {
 	start := time.Now()
 	_, err = c.FetchOne(context.Background(), tp)
 	var ne *NetworkError
-	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "circuit breaker open") || ne.Attempts != 1 {
-		t.Fatalf("want a breaker-open network error after 1 attempt, got %v", err)
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "circuit breaker open") || ne.Attempts != 0 ||
+		!strings.Contains(err.Error(), "before a request was sent") {
+		t.Fatalf("want a breaker-open network error with no request sent (f1_attempts 0), got %v", err)
 	}
 	if el := time.Since(start); el > 50*time.Millisecond {
 		t.Fatalf("all sources open should fail at once, took %v", el)

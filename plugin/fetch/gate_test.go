@@ -65,8 +65,8 @@ func TestGateRefusalFailsTheFetchBeforeAnyTraffic(t *testing.T) {
 	broken := errors.New("rate limit resource gone")
 	_, err := c.FetchOne(WithGate(context.Background(), refuseGate{broken}), mustTuple(t, 2025, gpAUS, quali, "drivers.json"))
 	var ne *NetworkError
-	if !errors.As(err, &ne) || !errors.Is(err, broken) || ne.Attempts != 1 {
-		t.Fatalf("want a network error wrapping the gate's error after 1 attempt, got %v", err)
+	if !errors.As(err, &ne) || !errors.Is(err, broken) || ne.Attempts != 0 {
+		t.Fatalf("want a network error wrapping the gate's error, no request sent (0 attempts), got %v", err)
 	}
 	if srv.requests.Load() != 0 {
 		t.Fatalf("server saw %d requests", srv.requests.Load())
