@@ -8,11 +8,15 @@ import (
 )
 
 // DriverCodes returns the driver codes of a drivers.json document, in
-// document order, for planning a session.
+// document order, for planning a session. A document without them (possible
+// with validation off) is an *InvalidError, as validation would have said.
 func DriverCodes(doc []byte) ([]string, error) {
+	invalid := func(reason string, err error) error {
+		return &InvalidError{Path: "drivers.json", Kind: KindDrivers, Reason: reason, Err: err}
+	}
 	records, err := ParseDrivers(doc)
 	if err != nil {
-		return nil, fmt.Errorf("drivers.json: %w", err)
+		return nil, invalid(err.Error(), err)
 	}
 	codes := make([]string, 0, len(records))
 	for i, rec := range records {
@@ -20,7 +24,7 @@ func DriverCodes(doc []byte) ([]string, error) {
 			Driver string `json:"driver"`
 		}
 		if err := json.Unmarshal(rec, &d); err != nil || d.Driver == "" {
-			return nil, fmt.Errorf("drivers.json: drivers[%d] has no driver code", i)
+			return nil, invalid(fmt.Sprintf("drivers[%d] has no driver code", i), err)
 		}
 		codes = append(codes, d.Driver)
 	}

@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,8 +29,11 @@ func TestDriverCodesOfRealFiles(t *testing.T) {
 			t.Fatalf("%s: %v %v", rel, codes, err)
 		}
 	}
-	if _, err := DriverCodes([]byte(`{"drivers": [{"team": "X"}]}`)); err == nil {
-		t.Fatal("a record without a driver code was accepted")
+	for _, doc := range []string{`{"drivers": [{"team": "X"}]}`, `{"teams": []}`, `[1, 2]`} {
+		var ie *InvalidError
+		if _, err := DriverCodes([]byte(doc)); !errors.As(err, &ie) || ie.Kind != KindDrivers {
+			t.Errorf("%s: got %v, want an *InvalidError of a drivers file (f1_error_kind invalid)", doc, err)
+		}
 	}
 }
 
