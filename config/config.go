@@ -47,6 +47,20 @@ type Settings struct {
 	TLSRootCAsFile    string        // extra CA bundle (PEM) for https sources
 	TLSSkipVerify     bool          // disable certificate verification (never by default)
 	UserAgent         string
+	CacheResource     string // label of a Benthos cache resource as the persistent tier (instead of CacheDir)
+
+	// Component holds what each component decides for itself; it is not
+	// part of Key, so it never splits the shared client.
+	Component ComponentSettings
+}
+
+// ComponentSettings are the settings of one component rather than of the
+// client it shares.
+type ComponentSettings struct {
+	OnNotFound       string        // "drop" (counted) or "error" (flagged)
+	Prefetch         int           // input: documents fetched ahead of the output; 0 means 2 x MaxConcurrent
+	ProgressInterval time.Duration // input: period of the progress log line; 0 turns it off
+	RateLimit        string        // label of a Benthos rate_limit resource every attempt waits on; "" for none
 }
 
 // DefaultBaseURLs are jsDelivr, then raw.githubusercontent as a fallback.
@@ -79,6 +93,7 @@ func Defaults() Settings {
 		ValidatePayload:  true,
 		NormalizeMissing: true,
 		UserAgent:        "f1fetch/1",
+		Component:        ComponentSettings{OnNotFound: "drop", ProgressInterval: 10 * time.Second},
 	}
 }
 
@@ -123,6 +138,11 @@ var Vars = []Env{
 	{"F1FETCH_ALLOW_INSECURE_HTTP", "allow_insecure_http", "allow http:// for remote sources", boolVar(func(s *Settings) *bool { return &s.AllowInsecureHTTP })},
 	{"F1FETCH_TLS_CA_FILE", "tls.root_cas_file", "PEM file of extra root CAs", func(s *Settings, v string) error { s.TLSRootCAsFile = v; return nil }},
 	{"F1FETCH_TLS_SKIP_VERIFY", "tls.skip_cert_verify", "skip certificate verification", boolVar(func(s *Settings) *bool { return &s.TLSSkipVerify })},
+	{"F1FETCH_CACHE_RESOURCE", "cache_resource", "label of a Benthos cache resource as the persistent tier", func(s *Settings, v string) error { s.CacheResource = v; return nil }},
+	{"F1FETCH_RATE_LIMIT", "rate_limit", "label of a Benthos rate_limit resource", func(s *Settings, v string) error { s.Component.RateLimit = v; return nil }},
+	{"F1FETCH_ON_NOT_FOUND", "on_not_found", "drop or error", func(s *Settings, v string) error { s.Component.OnNotFound = v; return nil }},
+	{"F1FETCH_PREFETCH", "prefetch", "files the input fetches ahead of the output", intVar(func(s *Settings) *int { return &s.Component.Prefetch })},
+	{"F1FETCH_PROGRESS_INTERVAL", "progress_interval", "period of the input's progress log", durVar(func(s *Settings) *time.Duration { return &s.Component.ProgressInterval })},
 }
 
 // FromEnv returns Defaults overridden by the F1FETCH_* variables that lookup
@@ -209,13 +229,24 @@ func (s Settings) Validate() error {
 	if s.CacheMaxBytes < 0 {
 		bad("cache_max_bytes", s.CacheMaxBytes, "must not be negative")
 	}
+	if c := s.Component; c.OnNotFound != "drop" && c.OnNotFound != "error" {
+		bad("on_not_found", strconv.Quote(c.OnNotFound), "must be drop or error")
+	}
+	if s.Component.Prefetch < 0 {
+		bad("prefetch", s.Component.Prefetch, "must not be negative (0 means twice max_concurrent_requests)")
+	}
+	if s.Component.ProgressInterval < 0 {
+		bad("progress_interval", s.Component.ProgressInterval, "must not be negative (0s turns it off)")
+	}
 	return errors.Join(errs...)
 }
 
 // Key identifies settings that may share one client: equal keys, equal
-// behaviour. It is every field in Go syntax (%#v), so a field added to
-// Settings is part of it without a list to keep in step.
+// behaviour. It is every client field in Go syntax (%#v), so a field added
+// to Settings is part of it without a list to keep in step; Component is
+// left out.
 func (s Settings) Key() string {
+	s.Component = ComponentSettings{}
 	return fmt.Sprintf("%#v", s)
 }
 

@@ -33,14 +33,19 @@ func TestDefaultsAreValidAndMatchTheSeed(t *testing.T) {
 
 func TestFromEnvOverridesEveryVariable(t *testing.T) {
 	s, err := FromEnv(lookup(map[string]string{
-		"F1FETCH_BASE_URLS":      "http://127.0.0.1:8080, https://mirror.example/{year}/{ref}/{gp}/{session}/{path}",
-		"F1FETCH_MAX_CONCURRENT": "7",
-		"F1FETCH_MAX_RETRIES":    "0",
-		"F1FETCH_TIMEOUT":        "1.5",
-		"F1FETCH_CACHE_TTL":      "2m",
-		"F1FETCH_CACHE_DIR":      "/var/cache/f1",
-		"F1FETCH_VALIDATE":       "false",
-		"F1FETCH_REF":            "a530f722",
+		"F1FETCH_BASE_URLS":         "http://127.0.0.1:8080, https://mirror.example/{year}/{ref}/{gp}/{session}/{path}",
+		"F1FETCH_MAX_CONCURRENT":    "7",
+		"F1FETCH_MAX_RETRIES":       "0",
+		"F1FETCH_TIMEOUT":           "1.5",
+		"F1FETCH_CACHE_TTL":         "2m",
+		"F1FETCH_CACHE_DIR":         "/var/cache/f1",
+		"F1FETCH_VALIDATE":          "false",
+		"F1FETCH_REF":               "a530f722",
+		"F1FETCH_ON_NOT_FOUND":      "error",
+		"F1FETCH_PREFETCH":          "64",
+		"F1FETCH_PROGRESS_INTERVAL": "0s",
+		"F1FETCH_RATE_LIMIT":        "cdn_quota",
+		"F1FETCH_CACHE_RESOURCE":    "redis_cache",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +56,9 @@ func TestFromEnvOverridesEveryVariable(t *testing.T) {
 	if s.MaxConcurrent != 7 || s.MaxRetries != 0 || s.Timeout != 1500*time.Millisecond ||
 		s.CacheTTL != 2*time.Minute || s.CacheDir != "/var/cache/f1" || s.ValidatePayload || s.Ref != "a530f722" {
 		t.Fatalf("env not applied: %+v", s)
+	}
+	if want := (ComponentSettings{OnNotFound: "error", Prefetch: 64, RateLimit: "cdn_quota"}); s.Component != want || s.CacheResource != "redis_cache" {
+		t.Fatalf("component settings from env: %+v, cache resource %q; want %+v, redis_cache", s.Component, s.CacheResource, want)
 	}
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
@@ -84,6 +92,9 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.BaseURLs = nil }, "base_urls", "[]"},
 		{func(s *Settings) { s.Ref = "../x" }, "ref", "../x"},
 		{func(s *Settings) { s.BackoffFactor = math.NaN() }, "backoff_factor", "NaN"},
+		{func(s *Settings) { s.Component.OnNotFound = "skip" }, "on_not_found", `"skip"`},
+		{func(s *Settings) { s.Component.Prefetch = -1 }, "prefetch", "-1"},
+		{func(s *Settings) { s.Component.ProgressInterval = -time.Second }, "progress_interval", "-1s"},
 		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
 		{func(s *Settings) { s.BreakerFailures = 0 }, "breaker_failures", "0"},
@@ -142,6 +153,12 @@ func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
 			f.SetString(f.String() + "x")
 		case reflect.Slice:
 			f.Set(reflect.Append(f, reflect.ValueOf("https://mirror.example")))
+		case reflect.Struct: // Component: each component's own, never part of the key
+			f.Set(reflect.ValueOf(ComponentSettings{OnNotFound: "error", Prefetch: 7, ProgressInterval: time.Minute, RateLimit: "quota"}))
+			if c.Key() != a.Key() {
+				t.Errorf("field %s changed the key: components differing only in it would not share a client", v.Type().Field(i).Name)
+			}
+			continue
 		default:
 			t.Fatalf("field %s: kind %s not covered by this test", v.Type().Field(i).Name, f.Kind())
 		}

@@ -14,6 +14,7 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/plugin/fetch"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 )
 
@@ -135,6 +136,32 @@ func TestFetchProcessorDropsNotFoundByDefaultAndCountsIt(t *testing.T) {
 	}
 	if !strings.Contains(metrics, `f1_not_found_dropped{label=\"\",path=\"root.pipeline.processors.0\"}":1`) {
 		t.Fatalf("dropped 404 not counted:\n%s", metrics)
+	}
+}
+
+// The component settings have F1FETCH_* variables too (SPEC: every setting):
+// F1FETCH_ON_NOT_FOUND=error keeps the 404 flagged, the field wins over it,
+// and a bad value is named.
+func TestOnNotFoundFromTheEnvironment(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	t.Setenv("F1FETCH_ON_NOT_FOUND", "error")
+	msgs, _ := runProcessor(t, fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL),
+		tupleJSON("ZZZ/laptimes.json"), tupleJSON("NOR/laptimes.json"))
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want the 404 kept (F1FETCH_ON_NOT_FOUND=error)", len(msgs))
+	}
+	if kind, _ := msgs[0].MetaGet(metaErrorKind); kind != fetch.KindNotFound {
+		t.Fatalf("the 404's f1_error_kind %q, want %s", kind, fetch.KindNotFound)
+	}
+	msgs, _ = runProcessor(t, fmt.Sprintf(`f1_fetch: { base_urls: [ %q ], on_not_found: drop }`, m.URL),
+		tupleJSON("ZZZ/laptimes.json"), tupleJSON("NOR/laptimes.json"))
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the field's drop to win over the environment", len(msgs))
+	}
+	t.Setenv("F1FETCH_ON_NOT_FOUND", "skip")
+	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL)); err == nil ||
+		!strings.Contains(err.Error(), "on_not_found") || !strings.Contains(err.Error(), `"skip"`) {
+		t.Fatalf("F1FETCH_ON_NOT_FOUND=skip: want an error naming on_not_found and the value, got %v", err)
 	}
 }
 

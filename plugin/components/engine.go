@@ -94,7 +94,7 @@ root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.r
 		service.NewIntField(fieldAdaptiveMin).Optional().Advanced().
 			Description(describe("adaptive_min", "Floor of the adaptive in-flight limit, between 1 and `max_concurrent_requests`. Default 1.")),
 		service.NewStringField(fieldRateLimit).Optional().
-			Description("The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait.").
+			Description(describe("rate_limit", "The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait. Default none.")).
 			Example("cdn_quota"),
 		service.NewIntField(fieldMaxRetries).Optional().Description(describe("max_retries", "Retries after the first try. Default 3.")).
 			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
@@ -111,7 +111,7 @@ root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.r
 		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
 		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes; the oldest entries go first. Default 268435456 (256 MiB).")),
 		service.NewStringField(fieldCacheDir).Optional().Advanced().Description(describe("cache_dir", "A directory holding a persistent cache tier, kept across runs. Ignored when `cache_resource` is set. Default none.")),
-		service.NewStringField(fieldCacheResource).Optional().Advanced().Description("The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one."),
+		service.NewStringField(fieldCacheResource).Optional().Advanced().Description(describe("cache_resource", "The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one. Default none.")),
 		service.NewBoolField(fieldValidate).Optional().Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
 		service.NewBoolField(fieldNormalizeMissing).Optional().Advanced().Description(describe("normalize_missing", "Turn the strings `\"None\"`, `\"nan\"`, `\"NaN\"` and `\"\"` inside arrays into null. Bare NaN tokens always become null. Default true.")),
 		service.NewBoolField(fieldAllowInsecureHTTP).Optional().Advanced().Description(describe("allow_insecure_http", "Allow `http://` sources that are not loopback. Default false.")),
@@ -172,6 +172,15 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 		{[]string{fieldAllowInsecureHTTP}, func(p []string) (err error) { s.AllowInsecureHTTP, err = conf.FieldBool(p...); return }},
 		{[]string{fieldTLS, fieldTLSRootCAsFile}, func(p []string) (err error) { s.TLSRootCAsFile, err = conf.FieldString(p...); return }},
 		{[]string{fieldTLS, fieldTLSSkipVerify}, func(p []string) (err error) { s.TLSSkipVerify, err = conf.FieldBool(p...); return }},
+		{[]string{fieldCacheResource}, func(p []string) (err error) { s.CacheResource, err = conf.FieldString(p...); return }},
+		{[]string{fieldRateLimit}, func(p []string) (err error) { s.Component.RateLimit, err = conf.FieldString(p...); return }},
+		// The fields below belong to some components only; the others' specs lack them.
+		{[]string{fieldOnNotFound}, func(p []string) (err error) { s.Component.OnNotFound, err = conf.FieldString(p...); return }},
+		{[]string{fieldPrefetch}, func(p []string) (err error) { s.Component.Prefetch, err = conf.FieldInt(p...); return }},
+		{[]string{fieldProgressInterval}, func(p []string) (err error) {
+			s.Component.ProgressInterval, err = conf.FieldDuration(p...)
+			return
+		}},
 	}
 	for _, r := range read {
 		if !conf.Contains(r.path...) {
@@ -192,6 +201,7 @@ type engine struct {
 	stop    func()
 	log     *service.Logger
 	gate    fetch.Gate // nil without rate_limit
+	own     config.ComponentSettings
 }
 
 // paced returns ctx carrying the component's rate limit, if any, for the
@@ -218,33 +228,25 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 		return nil, err
 	}
 	var tier cache.Tier
-	tierName := ""
-	if conf.Contains(fieldCacheResource) {
-		if tierName, err = conf.FieldString(fieldCacheResource); err != nil {
-			return nil, err
+	if name := s.CacheResource; name != "" {
+		if !mgr.HasCache(name) {
+			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldCacheResource, name)
 		}
-		if !mgr.HasCache(tierName) {
-			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldCacheResource, tierName)
-		}
-		tier = &resourceTier{mgr: mgr, name: tierName}
+		tier = &resourceTier{mgr: mgr, name: name}
 	}
 	var gate fetch.Gate
-	if conf.Contains(fieldRateLimit) {
-		name, err := conf.FieldString(fieldRateLimit)
-		if err != nil {
-			return nil, err
-		}
+	if name := s.Component.RateLimit; name != "" {
 		if !mgr.HasRateLimit(name) {
 			return nil, fmt.Errorf("field %s: value %q: no rate_limit resource with this label", fieldRateLimit, name)
 		}
 		gate = &rateLimitGate{mgr: mgr, name: name}
 	}
-	client, err := fetch.Acquire(s, tierName, tier)
+	client, err := fetch.Acquire(s, s.CacheResource, tier)
 	if err != nil {
 		return nil, err
 	}
 	m := newMetrics(mgr.Metrics(), mgr.Logger())
-	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger(), gate: gate}, nil
+	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger(), gate: gate, own: s.Component}, nil
 }
 
 // rateLimitGate adapts a Benthos rate_limit resource to the engine's Gate.
@@ -333,5 +335,5 @@ func onNotFoundField() *service.ConfigField {
 	return service.NewStringAnnotatedEnumField(fieldOnNotFound, map[string]string{
 		"drop":  "Drop the message and count it in the metric `f1_not_found_dropped` (the seed turns a 404 into an empty result).",
 		"error": "Keep the message, flagged with an error and `f1_error_kind: not_found`, for `catch` or a dead-letter output.",
-	}).Default("drop").Description("What becomes of a file the source answers 404 for.")
+	}).Optional().Description(describe("on_not_found", "What becomes of a file the source answers 404 for. Default `drop`."))
 }

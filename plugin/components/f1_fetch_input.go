@@ -73,10 +73,10 @@ are dropped and counted unless `+"`on_not_found: error`"+`. Metadata as the `+"`
 				service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
 			).Default([]any{}).Description("Single files to fetch, in order."),
 			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
-			service.NewDurationField(fieldProgressInterval).Default("10s").
-				Description("How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off."),
-			service.NewIntField(fieldPrefetch).Default(0).Advanced().
-				Description("Files fetched ahead of the output, bounding memory. 0 means twice `max_concurrent_requests`.").
+			service.NewDurationField(fieldProgressInterval).Optional().
+				Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`.")),
+			service.NewIntField(fieldPrefetch).Optional().Advanced().
+				Description(describe("prefetch", "Files fetched ahead of the output, bounding memory. 0 means twice `max_concurrent_requests`. Default 0.")).
 				LintRule(`root = if this < 0 { ["field prefetch: value %v: must not be negative".format(this)] }`),
 			onNotFoundField(),
 		}, engineFields()...)...).
@@ -238,25 +238,13 @@ func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchIn
 	if len(in.tuples) == 0 && len(in.sessions) == 0 {
 		return nil, errors.New("field requests and field sessions: both empty; name at least one file or session")
 	}
-	if in.prefetch, err = conf.FieldInt(fieldPrefetch); err != nil {
-		return nil, err
-	}
-	onNotFound, err := conf.FieldString(fieldOnNotFound)
-	if err != nil {
-		return nil, err
-	}
-	in.dropNotFound = onNotFound == "drop"
-	if in.every, err = conf.FieldDuration(fieldProgressInterval); err != nil {
-		return nil, err
-	}
-	if in.every < 0 {
-		return nil, fmt.Errorf("field %s: value %v: must not be negative", fieldProgressInterval, in.every)
-	}
 	in.progress = newProgress(mgr.Metrics())
 	if in.eng, err = newEngine(conf, mgr); err != nil {
 		return nil, err
 	}
-	if in.prefetch <= 0 {
+	in.dropNotFound = in.eng.own.OnNotFound == "drop"
+	in.every = in.eng.own.ProgressInterval
+	if in.prefetch = in.eng.own.Prefetch; in.prefetch == 0 {
 		in.prefetch = 2 * in.eng.client.Settings().MaxConcurrent
 	}
 	return in, nil

@@ -55,15 +55,11 @@ type fetchProcessor struct {
 }
 
 func newFetchProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*fetchProcessor, error) {
-	onNotFound, err := conf.FieldString(fieldOnNotFound)
-	if err != nil {
-		return nil, err
-	}
 	eng, err := newEngine(conf, mgr)
 	if err != nil {
 		return nil, err
 	}
-	return &fetchProcessor{eng: eng, dropNotFound: onNotFound == "drop"}, nil
+	return &fetchProcessor{eng: eng, dropNotFound: eng.own.OnNotFound == "drop"}, nil
 }
 
 // ProcessBatch fetches every tuple of the batch at once and returns the
