@@ -98,7 +98,7 @@ Each message carries:
 				Default("5s").
 				Advanced(),
 			service.NewIntField(kfiFieldCheckpointLimit).
-				Description("How many records of one partition may be in flight (read but not yet acknowledged) at once. Lower it to bound the records read again after a crash.").
+				Description("How many records of one partition may be in flight (read but not yet acknowledged) at once. Lower it to bound the records read again after a crash. A partition at its limit, say behind a record the output keeps refusing, waits alone: the others are still fetched.").
 				Default(1024).
 				Advanced(),
 			service.NewBatchPolicyField(kfiFieldBatching).
@@ -332,12 +332,16 @@ func (in *franzInput) Connect(ctx context.Context) error {
 	return nil
 }
 
-// pollLoop fetches while every fetched batch has been read, so that at most
-// one fetch is buffered. Rebalances wait for AllowRebalance, so a revoke
+// pollLoop fetches and buffers records partition by partition. A partition
+// with a batch waiting to be read is paused until it has none (franz-go
+// strips a paused partition's records from polls and fetches them again on
+// resume), so each partition buffers about one fetch, and one that cannot
+// send, its checkpoint limit held by batches the output keeps refusing,
+// never stops the others. Rebalances wait for AllowRebalance, so a revoke
 // never races with buffering records of the revoked partitions.
 func (in *franzInput) pollLoop(ctx context.Context, client *kgo.Client, done chan struct{}) {
 	defer close(done)
-	for in.waitDrained(ctx) {
+	for {
 		fetches := client.PollFetches(ctx)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			client.AllowRebalance()
@@ -347,38 +351,30 @@ func (in *franzInput) pollLoop(ctx context.Context, client *kgo.Client, done cha
 			in.log.Warnf("kafka_franz input: fetching %s/%d: %v", topic, partition, err)
 		})
 		in.mu.Lock()
+		waiting := map[string][]int32{}
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				in.bufferLocked(ctx, p)
+			if len(p.Records) == 0 {
+				return
+			}
+			in.bufferLocked(ctx, p)
+			if st := in.parts[topicPartition{p.Topic, p.Partition}]; st != nil && len(st.ready) > 0 {
+				waiting[p.Topic] = append(waiting[p.Topic], p.Partition)
 			}
 		})
+		if len(waiting) > 0 {
+			client.PauseFetchPartitions(waiting)
+		}
 		in.signalLocked()
 		in.mu.Unlock()
 		client.AllowRebalance()
 	}
 }
 
-// waitDrained blocks until no partition has a batch waiting to be read.
-func (in *franzInput) waitDrained(ctx context.Context) bool {
-	for {
-		in.mu.Lock()
-		drained := true
-		for _, st := range in.parts {
-			if len(st.ready) > 0 {
-				drained = false
-				break
-			}
-		}
-		changed := in.changed
-		in.mu.Unlock()
-		if drained {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-changed:
-		}
+// resumeIfReadLocked lets the poller fetch a partition again once no batch
+// of it waits to be read.
+func (in *franzInput) resumeIfReadLocked(tp topicPartition, st *partitionState) {
+	if len(st.ready) == 0 && in.client != nil {
+		in.client.ResumeFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
 	}
 }
 
@@ -477,6 +473,7 @@ func (in *franzInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 			st.ready = st.ready[1:]
 			st.inFlight = append(st.inFlight, b)
 			st.records += b.records
+			in.resumeIfReadLocked(tp, st)
 			in.signalLocked()
 			in.mu.Unlock()
 			return b.msgs, in.ackFunc(tp, st, b), nil
@@ -537,6 +534,7 @@ func (in *franzInput) nextReadyLocked() (topicPartition, *partitionState, *pendi
 			st.inFlight = append(st.inFlight, st.ready[0])
 			st.ready = st.ready[1:]
 			in.advanceLocked(st)
+			in.resumeIfReadLocked(tp, st)
 		}
 		if len(st.ready) == 0 {
 			continue
@@ -586,7 +584,7 @@ func (in *franzInput) signalLocked() {
 // onRevoked stops emitting the revoked partitions and commits what has been
 // delivered, so that their next owner resumes right after it.
 func (in *franzInput) onRevoked(ctx context.Context, client *kgo.Client, revoked map[string][]int32) {
-	in.dropPartitions(revoked)
+	in.dropPartitions(client, revoked)
 	if err := client.CommitMarkedOffsets(ctx); err != nil {
 		in.log.Warnf("kafka_franz input: committing on revoke: %v", err)
 	}
@@ -594,11 +592,15 @@ func (in *franzInput) onRevoked(ctx context.Context, client *kgo.Client, revoked
 
 // onLost stops emitting partitions that the group took away: committing for
 // them would fail or rewind their new owner.
-func (in *franzInput) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	in.dropPartitions(lost)
+func (in *franzInput) onLost(_ context.Context, client *kgo.Client, lost map[string][]int32) {
+	in.dropPartitions(client, lost)
 }
 
-func (in *franzInput) dropPartitions(topics map[string][]int32) {
+// dropPartitions forgets the partitions' buffered records and resumes them:
+// a pause outlives a rebalance, and a partition assigned here again must be
+// fetched.
+func (in *franzInput) dropPartitions(client *kgo.Client, topics map[string][]int32) {
+	client.ResumeFetchPartitions(topics)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for topic, partitions := range topics {

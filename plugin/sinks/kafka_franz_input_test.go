@@ -351,6 +351,61 @@ func TestKafkaFranzInputCheckpointLimit(t *testing.T) {
 	}
 }
 
+// A partition held by its checkpoint limit (its batches in flight not yet
+// delivered, say a poison record the output keeps refusing) must not stop the
+// member from fetching the others: new records of another partition are read.
+func TestKafkaFranzInputBlockedPartitionDoesNotStallTheOthers(t *testing.T) {
+	c := newCluster(t, 2, "laps")
+	produce := func(partition int32, n int) {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for range n {
+			if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "laps", Partition: partition, Value: []byte("{}")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(0, 3)
+	produce(1, 1)
+	in := readerFor(t, c, "laps", "g-stall", "  checkpoint_limit: 2\n  batching:\n    count: 1\n")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	read := map[int32]int{}
+	for read[0] < 2 || read[1] < 1 { // p0's records are never acked: its third waits behind the limit
+		batch, ack, err := in.ReadBatch(ctx)
+		if err != nil {
+			t.Fatalf("reading the first records (got %v): %v", read, err)
+		}
+		p := int32(metaInt(t, batch[0], "kafka_partition"))
+		if read[p]++; p == 1 {
+			if err := ack(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(1, 3)
+	for want := int64(1); want <= 3; want++ {
+		short, shortCancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, ack, err := in.ReadBatch(short)
+		shortCancel()
+		if err != nil {
+			t.Fatalf("partition 1's new record at offset %d while partition 0 is held by its checkpoint limit: %v", want, err)
+		}
+		p, off := metaInt(t, batch[0], "kafka_partition"), metaInt(t, batch[0], "kafka_offset")
+		if p != 1 || off != want {
+			t.Fatalf("read partition %d offset %d, want partition 1 offset %d", p, off, want)
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestKafkaFranzInputResumesFromCommit(t *testing.T) {
 	c := newCluster(t, 1, "laps")
 	produceSpread(t, c, "laps", 1, 6)
