@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -109,11 +108,13 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 		cfg.Aliases[year] = folder
 	}
 	if path := c.String("faults"); path != "" {
-		b, err := os.ReadFile(path)
+		f, err := os.Open(path)
 		if err != nil {
 			return cfg, fmt.Errorf("--faults: %w", err)
 		}
-		if err := json.Unmarshal(b, &cfg.Faults); err != nil {
+		cfg.Faults, err = mirror.DecodeFaults(f)
+		f.Close()
+		if err != nil {
 			return cfg, fmt.Errorf("--faults %s: %w", path, err)
 		}
 	}

@@ -16,7 +16,7 @@ const StatusReset = 0
 type Counts struct {
 	Total    int64                    `json:"total"`
 	ByStatus map[int]int64            `json:"by_status"`
-	ByPath   map[string]map[int]int64 `json:"by_path"` // request path -> status -> requests
+	ByPath   map[string]map[int]int64 `json:"by_path"` // request path -> status -> requests; see MaxPaths
 	Faults   map[string]int64         `json:"faults"`  // injected fault kind -> requests
 	InFlight int64                    `json:"in_flight"`
 	// InFlightMax is the most file requests ever handled at the same time.
@@ -48,6 +48,14 @@ const (
 	FaultStall       = "stall"
 	FaultTruncate    = "truncate"
 	FaultCorrupt     = "corrupt"
+)
+
+// MaxPaths bounds the paths ByPath tells apart: a long-running mirror sent
+// endless distinct URLs must not grow without end. Requests of paths beyond
+// the first MaxPaths since the last reset are counted under OtherPaths.
+const (
+	MaxPaths   = 10000
+	OtherPaths = "(other paths)"
 )
 
 type counters struct {
@@ -93,8 +101,13 @@ func (k *counters) record(path string, status int, faults []string) {
 	k.c.ByStatus[status]++
 	byStatus := k.c.ByPath[path]
 	if byStatus == nil {
-		byStatus = map[int]int64{}
-		k.c.ByPath[path] = byStatus
+		if len(k.c.ByPath) >= MaxPaths {
+			path = OtherPaths
+		}
+		if byStatus = k.c.ByPath[path]; byStatus == nil {
+			byStatus = map[int]int64{}
+			k.c.ByPath[path] = byStatus
+		}
 	}
 	byStatus[status]++
 	for _, f := range faults {

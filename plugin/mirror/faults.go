@@ -1,7 +1,9 @@
 package mirror
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -52,6 +54,19 @@ type Rule struct {
 
 	FailFirstN int `json:"fail_first_n,omitempty"` // the first n requests of each path fail ...
 	FailStatus int `json:"fail_status,omitempty"`  // ... with this status (default 503)
+}
+
+// DecodeFaults reads a Faults document (JSON, at most 1 MiB) as the control
+// endpoint and a --faults file give it. An unknown field is an error: a
+// misspelt one would otherwise leave a rule that matches and does nothing.
+func DecodeFaults(r io.Reader) (Faults, error) {
+	var f Faults
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return Faults{}, err
+	}
+	return f, f.Validate()
 }
 
 // Validate reports the first field with an unusable value.

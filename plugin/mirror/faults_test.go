@@ -433,3 +433,20 @@ func TestCutLatencyWaitAbortsTheResponse(t *testing.T) {
 		t.Fatalf("handler ended with %v and status %d (%d bytes), want http.ErrAbortHandler", recovered, rec.Code, rec.Body.Len())
 	}
 }
+
+// A faults document with a misspelt field is refused, from a file as from
+// the control endpoint: it would otherwise be a rule that matches every
+// path and injects nothing, shadowing the rules after it.
+func TestDecodeFaultsRefusesUnknownFields(t *testing.T) {
+	_, err := mirror.DecodeFaults(strings.NewReader(`{"rules": [{"path_prefix": "/", "fail_frist_n": 2}]}`))
+	if err == nil || !strings.Contains(err.Error(), "fail_frist_n") {
+		t.Fatalf("want an error naming fail_frist_n, got %v", err)
+	}
+	f, err := mirror.DecodeFaults(strings.NewReader(`{"seed": 3, "rules": [{"path_prefix": "/", "fail_first_n": 2}]}`))
+	if err != nil || f.Seed != 3 || len(f.Rules) != 1 || f.Rules[0].FailFirstN != 2 {
+		t.Fatalf("a good document: %+v, %v", f, err)
+	}
+	if _, err := mirror.DecodeFaults(strings.NewReader(`{"rules": [{"latency_ms": -1}]}`)); err == nil {
+		t.Fatal("a negative latency was accepted")
+	}
+}

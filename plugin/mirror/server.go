@@ -410,10 +410,8 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			writeJSON(w, s.Faults())
 		case http.MethodPut, http.MethodPost:
-			var f Faults
-			dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&f); err != nil {
+			f, err := DecodeFaults(r.Body)
+			if err != nil {
 				http.Error(w, fmt.Sprintf("faults body: %v", err), http.StatusBadRequest)
 				return
 			}
