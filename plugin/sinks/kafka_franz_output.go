@@ -3,7 +3,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +26,7 @@ const (
 	kfoFieldCompression     = "compression"
 	kfoFieldTimeout         = "timeout"
 	kfoFieldMaxMessageBytes = "max_message_bytes"
+	kfoFieldBrokerWriteMax  = "broker_write_max_bytes"
 )
 
 // kafkaFranzOutputExample is the documented example, parsed by the tests.
@@ -97,9 +97,13 @@ Field names follow Redpanda Connect's kafka_franz output.`+service.OutputPerform
 				Default("10s").
 				Advanced(),
 			service.NewStringField(kfoFieldMaxMessageBytes).
-				Description("The largest record batch the client sends, for example `1MB`. It must not exceed the broker's `message.max.bytes`.").
+				Description("The largest record batch the client sends, for example `1MB`, between 512B and 1GiB and at most `broker_write_max_bytes`. It must not exceed the broker's `message.max.bytes`.").
 				Default("1MB").
-				Example("100MB").
+				Example("50MB").
+				Advanced(),
+			service.NewStringField(kfoFieldBrokerWriteMax).
+				Description("The largest single write to a broker connection, between 1KiB and 1GiB; it matches the broker's `socket.request.max.bytes`. Raise it with it to send record batches above 100MiB.").
+				Default("100MiB").
 				Advanced(),
 		).
 		Example("Laps into a topic, keyed by driver", `
@@ -206,16 +210,36 @@ func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzO
 		o.opts = append(o.opts, kgo.ProducerBatchCompression(codec))
 	}
 
-	maxBytes, err := conf.FieldString(kfoFieldMaxMessageBytes)
+	// franz-go's own limits, checked here so that a bad value fails the
+	// config naming its field rather than every Connect after it.
+	batchMax, err := byteSize(conf, kfoFieldMaxMessageBytes, 512, 1<<30)
 	if err != nil {
 		return nil, err
 	}
-	n, err := humanize.ParseBytes(maxBytes)
-	if err != nil || n == 0 || n > math.MaxInt32 {
-		return nil, fmt.Errorf("field %s: want a size between 1B and 2GB such as 1MB, got %q", kfoFieldMaxMessageBytes, maxBytes)
+	writeMax, err := byteSize(conf, kfoFieldBrokerWriteMax, 1<<10, 1<<30)
+	if err != nil {
+		return nil, err
 	}
-	o.opts = append(o.opts, kgo.ProducerBatchMaxBytes(int32(n)))
+	if batchMax > writeMax {
+		return nil, fmt.Errorf("field %s: value %d bytes exceeds %s (%d bytes): raise %s with the broker's socket.request.max.bytes",
+			kfoFieldMaxMessageBytes, batchMax, kfoFieldBrokerWriteMax, writeMax, kfoFieldBrokerWriteMax)
+	}
+	o.opts = append(o.opts, kgo.ProducerBatchMaxBytes(batchMax), kgo.BrokerMaxWriteBytes(writeMax))
 	return o, nil
+}
+
+// byteSize reads a size field such as "1MB" or "100MiB" within [lo, hi] bytes.
+func byteSize(conf *service.ParsedConfig, field string, lo, hi int32) (int32, error) {
+	v, err := conf.FieldString(field)
+	if err != nil {
+		return 0, err
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n < uint64(lo) || n > uint64(hi) {
+		return 0, fmt.Errorf("field %s: value %q: want a size between %s and %s such as 1MB",
+			field, v, humanize.IBytes(uint64(lo)), humanize.IBytes(uint64(hi)))
+	}
+	return int32(n), nil
 }
 
 func optionalInterpolated(conf *service.ParsedConfig, field string) (*service.InterpolatedString, error) {

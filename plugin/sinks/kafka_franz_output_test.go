@@ -34,6 +34,9 @@ topic: laps
 		{"partition without manual", good + "partition: '1'\n", []string{"partition", "murmur2_hash"}},
 		{"unknown compression", good + "compression: brotli\n", []string{"compression", "brotli"}},
 		{"bad max_message_bytes", good + "max_message_bytes: lots\n", []string{"max_message_bytes", "lots"}},
+		{"max_message_bytes below franz-go's 512B", good + "max_message_bytes: 100B\n", []string{"max_message_bytes", "100B"}},
+		{"max_message_bytes above broker_write_max_bytes", good + "max_message_bytes: 200MB\n", []string{"max_message_bytes", "200000000", "broker_write_max_bytes"}},
+		{"broker_write_max_bytes above 1GiB", good + "broker_write_max_bytes: 2GiB\n", []string{"broker_write_max_bytes", "2GiB"}},
 		{"no seed brokers", strings.Replace(good, `[ "127.0.0.1:9092" ]`, `[ " , " ]`, 1), []string{"seed_brokers"}},
 		{"unknown sasl mechanism", good + "sasl:\n  - mechanism: GSSAPI\n    username: u\n", []string{"sasl[0].mechanism", "GSSAPI"}},
 	}
