@@ -3,7 +3,9 @@
 #   docker build -t f1fetch .
 #   docker run --rm --read-only f1fetch --version
 #   docker run --rm --read-only -e F1FETCH_BASE_URLS=http://host.docker.internal:8080 \
-#     f1fetch run /etc/f1fetch/pipelines/fastest_laps_to_stdout.yaml
+#     -e F1FETCH_ALLOW_INSECURE_HTTP=true f1fetch run /etc/f1fetch/pipelines/fastest_laps_to_stdout.yaml
+#   (http:// to a host that is not loopback needs allow_insecure_http; a mirror on the host must
+#   listen beyond 127.0.0.1, e.g. f1fetch mirror --addr 0.0.0.0:8080; README.md shows both in containers)
 #
 # Without a Docker engine (as on the project's CI), buildah builds it from a local builder image:
 #   ../shared/tools/make-go-builder-image
