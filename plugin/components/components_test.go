@@ -216,7 +216,9 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL),
 		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "laps": [1], "drivers": ["VER"]}`, gpAUS, quali),
-		`{"year": "twenty", "gp": "x", "session": "y"}`)
+		`{"year": "twenty", "gp": "x", "session": "y"}`,
+		// A misspelt key would silently plan the whole session's telemetry.
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "telemtry": false}`, gpAUS, quali))
 	var paths []string
 	for _, msg := range msgs {
 		if msg.GetError() != nil {
@@ -228,8 +230,14 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 		_ = json.Unmarshal(b, &tp)
 		paths = append(paths, tp.Path)
 	}
-	if fmt.Sprint(paths) != "[drivers.json VER/laptimes.json VER/1_tel.json error]" {
+	if fmt.Sprint(paths) != "[drivers.json VER/laptimes.json VER/1_tel.json error error]" {
 		t.Fatalf("expanded to %v", paths)
+	}
+	if err := msgs[4].GetError(); !strings.Contains(err.Error(), "telemtry") {
+		t.Fatalf("the misspelt key's error does not name it: %v", err)
+	}
+	if kind, _ := msgs[4].MetaGet(metaErrorKind); kind != fetch.KindBadRequest {
+		t.Fatalf("misspelt key: f1_error_kind %q, want %s", kind, fetch.KindBadRequest)
 	}
 }
 

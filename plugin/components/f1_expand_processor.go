@@ -1,8 +1,10 @@
 package components
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -21,7 +23,8 @@ func expandProcessorSpec() *service.ConfigSpec {
 A message `+"`"+`{"year": 2025, "gp": "Australian Grand Prix", "session": "Qualifying", "laps": "fastest"}`+"`"+` becomes the
 tuples of its session files, each driver's `+"`laptimes.json`"+` and the telemetry of the selected laps, in that order,
 each a message `+"`"+`{"year": ..., "gp": ..., "session": ..., "path": ...}`+"`"+` ready for the `+"`f1_fetch`"+` processor.
-The optional keys `+"`files`, `drivers`, `laptimes`, `telemetry`, `laps`"+` mean what they mean in the `+"`f1_fetch`"+` input.
+The optional keys `+"`files`, `drivers`, `laptimes`, `telemetry`, `laps`"+` mean what they mean in the `+"`f1_fetch`"+` input;
+any other key is refused (a misspelt `+"`telemtry`"+` would plan the whole session's telemetry).
 
 To plan, the processor reads `+"`drivers.json`"+` (unless drivers are named) and each `+"`laptimes.json`"+` through the
 shared client (and its cache); with `+"`laps: all`"+` it probes the laps after the highest timed lap until a 404.
@@ -73,11 +76,18 @@ type sessionMessage struct {
 	Laps      any         `json:"laps"`
 }
 
-// parseSessionMessage reads and checks a session request.
+// parseSessionMessage reads and checks a session request. An unknown key is
+// refused: a misspelt "telemtry": false would otherwise plan a whole
+// session's telemetry.
 func parseSessionMessage(raw []byte) (session.Request, error) {
 	var m sessionMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return session.Request{}, fmt.Errorf("session request is not a JSON object with year, gp, session: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return session.Request{}, fmt.Errorf("session request is not a JSON object of year, gp, session, files, drivers, laptimes, telemetry and laps: %w", err)
+	}
+	if dec.More() {
+		return session.Request{}, errors.New("session request: more than one JSON value")
 	}
 	year, err := m.Year.Int64()
 	if err != nil {
