@@ -237,9 +237,13 @@ func sqlColumns(conf *service.ParsedConfig, field string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cols {
+	for i, c := range cols {
 		if !sqlColumnName.MatchString(c) {
 			return nil, fmt.Errorf("field %s: %q is not a plain column name (letters, digits, _)", field, c)
+		}
+		if slices.Contains(cols[:i], c) {
+			// The database would refuse every batch, retried for ever.
+			return nil, fmt.Errorf("field %s: column %q is listed twice", field, c)
 		}
 	}
 	return cols, nil
@@ -279,11 +283,12 @@ func insertStatement(driver, table string, columns []string, conflict string, ke
 // sqliteDSN adds the pragmas a concurrent writer needs unless the DSN sets
 // them itself: wait for locks instead of failing, and write ahead.
 func sqliteDSN(dsn string) string {
+	_, query, _ := strings.Cut(dsn, "?") // the path may hold any word
 	var add []string
-	if !strings.Contains(dsn, "busy_timeout") {
+	if !strings.Contains(query, "busy_timeout") {
 		add = append(add, "_pragma=busy_timeout(5000)")
 	}
-	if !strings.Contains(dsn, "journal_mode") {
+	if !strings.Contains(query, "journal_mode") {
 		add = append(add, "_pragma=journal_mode(WAL)")
 	}
 	if len(add) == 0 {

@@ -34,6 +34,7 @@ args_mapping: root = [ this.year, this.driver, this.lap ]
 		{"columns empty", strings.Replace(good, "columns: [ year, driver, lap ]", "columns: []", 1), []string{"columns"}},
 		{"bad column", strings.Replace(good, "columns: [ year, driver, lap ]", "columns: [ year, 'driver; DROP', lap ]", 1), []string{"columns", "driver; DROP"}},
 		{"bad table", strings.Replace(good, "table: laps", "table: 'laps x'", 1), []string{"table", "laps x"}},
+		{"column twice", strings.Replace(good, "columns: [ year, driver, lap ]", "columns: [ year, lap, lap ]", 1), []string{"columns", "lap", "twice"}},
 		{"upsert without conflict_columns", good + "conflict: upsert\n", []string{"conflict_columns", "upsert"}},
 		{"unknown conflict", good + "conflict: replace\n", []string{"conflict", "replace"}},
 		{"conflict column not inserted", good + "conflict: do_nothing\nconflict_columns: [ gp ]\n", []string{"conflict_columns", "gp"}},
@@ -98,6 +99,8 @@ func TestSQLiteDSNDefaults(t *testing.T) {
 		"file:/tmp/f1.db?mode=rwc":                "file:/tmp/f1.db?mode=rwc&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)",
 		"/tmp/f1.db?_pragma=journal_mode(DELETE)": "/tmp/f1.db?_pragma=journal_mode(DELETE)&_pragma=busy_timeout(5000)",
 		"/tmp/f1.db?_pragma=busy_timeout(100)&_pragma=journal_mode(WAL)": "/tmp/f1.db?_pragma=busy_timeout(100)&_pragma=journal_mode(WAL)",
+		// A word in the path is not a pragma.
+		"/srv/busy_timeout/journal_mode.db": "/srv/busy_timeout/journal_mode.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)",
 	}
 	for in, want := range cases {
 		if got := sqliteDSN(in); got != want {
