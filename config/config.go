@@ -220,11 +220,13 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes < 1 {
 		bad("max_body_bytes", s.MaxBodyBytes, "must be positive")
 	}
-	if s.CacheTTL < 0 {
-		bad("cache_ttl", s.CacheTTL, "must not be negative")
+	// Cache deadlines are stored in Unix ns, which end in 2262.
+	const maxTTL = 10 * 365 * 24 * time.Hour
+	if s.CacheTTL < 0 || s.CacheTTL > maxTTL {
+		bad("cache_ttl", s.CacheTTL, "must be between 0s and 87600h (ten years)")
 	}
-	if s.NotFoundTTL < 0 {
-		bad("not_found_ttl", s.NotFoundTTL, "must not be negative")
+	if s.NotFoundTTL < 0 || s.NotFoundTTL > maxTTL {
+		bad("not_found_ttl", s.NotFoundTTL, "must be between 0s and 87600h (ten years)")
 	}
 	if s.CacheMaxBytes < 0 {
 		bad("cache_max_bytes", s.CacheMaxBytes, "must not be negative")

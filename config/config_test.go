@@ -93,6 +93,7 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.Ref = "../x" }, "ref", "../x"},
 		{func(s *Settings) { s.BackoffFactor = math.NaN() }, "backoff_factor", "NaN"},
 		{func(s *Settings) { s.Component.OnNotFound = "skip" }, "on_not_found", `"skip"`},
+		{func(s *Settings) { s.CacheTTL = 250 * 365 * 24 * time.Hour }, "cache_ttl", "2190000h0m0s"},
 		{func(s *Settings) { s.Component.Prefetch = -1 }, "prefetch", "-1"},
 		{func(s *Settings) { s.Component.ProgressInterval = -time.Second }, "progress_interval", "-1s"},
 		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},

@@ -77,8 +77,8 @@ func TestCacheKeepsStaleForRevalidation(t *testing.T) {
 	New(NewMemory(mb), d).Set(ctx, "k", Entry{Status: 200, Body: []byte("{}"), ETag: `"v1"`, Expires: time.Now().Add(10 * time.Millisecond)}, time.Second)
 	time.Sleep(30 * time.Millisecond)
 	got, ok := New(NewMemory(mb), d).Get(ctx, "k")
-	if !ok || got.Fresh(time.Now()) || got.ETag != `"v1"` {
-		t.Fatalf("got ok=%v fresh=%v etag=%q, want the stale entry with its ETag", ok, got.Fresh(time.Now()), got.ETag)
+	if !ok || got.Fresh(time.Now(), time.Hour) || got.ETag != `"v1"` {
+		t.Fatalf("got ok=%v fresh=%v etag=%q, want the stale entry with its ETag", ok, got.Fresh(time.Now(), time.Hour), got.ETag)
 	}
 }
 
@@ -121,7 +121,7 @@ func TestCacheHonoursRetentionOverTTLBlindTier(t *testing.T) {
 func TestCacheNegativeEntryRoundTrip(t *testing.T) {
 	d, _ := newDir(t)
 	ctx := context.Background()
-	neg := Entry{Status: 404, Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Minute)}
+	neg := Entry{Status: 404, Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Minute), Stored: time.Now()}
 	if err := New(NewMemory(mb), d).Set(ctx, "2025@main/X/Race/drivers.json", neg, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +130,8 @@ func TestCacheNegativeEntryRoundTrip(t *testing.T) {
 		t.Fatal("negative entry lost")
 	}
 	sameEntry(t, got, neg)
-	if !got.Fresh(time.Now()) || len(got.Body) != 0 {
-		t.Fatalf("negative entry fresh=%v body=%d bytes", got.Fresh(time.Now()), len(got.Body))
+	if !got.Fresh(time.Now(), time.Minute) || len(got.Body) != 0 {
+		t.Fatalf("negative entry fresh=%v body=%d bytes", got.Fresh(time.Now(), time.Minute), len(got.Body))
 	}
 }
 

@@ -23,29 +23,39 @@ type Entry struct {
 	ETag         string
 	LastModified string
 	Source       string    // which source answered
-	Expires      time.Time // fresh until; past it the entry is stale (kept for revalidation when it has validators)
+	Expires      time.Time // fresh until, by the TTL of the run that stored it; past it the entry is stale (kept for revalidation when it has validators)
+	Stored       time.Time // when the answer was fetched or last revalidated
 }
 
-// Fresh reports whether the entry may be served without asking the source.
-func (e Entry) Fresh(now time.Time) bool { return now.Before(e.Expires) }
+// Fresh reports whether the entry may be served without asking the source:
+// before its own expiry and within ttl, the reader's TTL for its kind, of
+// when it was stored. A run with a shorter TTL than the one that wrote an
+// entry to a persistent tier (or a TTL of 0) is not served what it would
+// not have kept; an entry without a stored time (written before it was
+// recorded) is stale.
+func (e Entry) Fresh(now time.Time, ttl time.Duration) bool {
+	return now.Before(e.Expires) && now.Before(e.Stored.Add(ttl))
+}
 
-// entryVersion is the first byte of the binary form; a new layout gets a new number.
-const entryVersion = 1
+// entryVersion is the first byte of the binary form; a new layout gets a new
+// number. Version 1 lacked the stored time; it still decodes (as stale).
+const (
+	entryVersion   = 2
+	entryVersionV1 = 1
+)
 
-// MarshalBinary encodes the entry compactly: version byte, status, expiry
-// (Unix ns, 0 for none), then length-prefixed ETag, LastModified, Source, Body.
+// MarshalBinary encodes the entry compactly: version byte, status, expiry and
+// stored time (Unix ns, 0 for none), then length-prefixed ETag, LastModified,
+// Source, Body.
 func (e Entry) MarshalBinary() ([]byte, error) {
 	if e.Status < 0 || e.Status > 999 {
 		return nil, fmt.Errorf("cache: marshal entry: field Status value %d: not an HTTP status", e.Status)
 	}
-	var expires int64
-	if !e.Expires.IsZero() {
-		expires = e.Expires.UnixNano()
-	}
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(e.ETag)+len(e.LastModified)+len(e.Source)+len(e.Body)+16)
+	b := make([]byte, 0, 1+4*binary.MaxVarintLen64+len(e.ETag)+len(e.LastModified)+len(e.Source)+len(e.Body)+16)
 	b = append(b, entryVersion)
 	b = binary.AppendUvarint(b, uint64(e.Status))
-	b = binary.AppendVarint(b, expires)
+	b = binary.AppendVarint(b, unixNano(e.Expires))
+	b = binary.AppendVarint(b, unixNano(e.Stored))
 	for _, s := range []string{e.ETag, e.LastModified, e.Source} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -70,12 +80,16 @@ func (e *Entry) decode(data []byte) error {
 	if len(data) == 0 {
 		return errors.New("cache: unmarshal entry: empty input")
 	}
-	if data[0] != entryVersion {
+	if data[0] != entryVersion && data[0] != entryVersionV1 {
 		return fmt.Errorf("cache: unmarshal entry: version %d, want %d", data[0], entryVersion)
 	}
 	r := reader{b: data[1:]}
 	status := r.uvarint("Status")
 	expires := r.varint("Expires")
+	var stored int64
+	if data[0] == entryVersion {
+		stored = r.varint("Stored")
+	}
 	etag := r.bytes("ETag")
 	lastModified := r.bytes("LastModified")
 	source := r.bytes("Source")
@@ -93,10 +107,23 @@ func (e *Entry) decode(data []byte) error {
 	if len(body) > 0 {
 		e.Body = body
 	}
-	if expires != 0 {
-		e.Expires = time.Unix(0, expires)
-	}
+	e.Expires, e.Stored = fromUnixNano(expires), fromUnixNano(stored)
 	return nil
+}
+
+// unixNano is t in Unix ns, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // reader walks a binary entry; the first failure sticks and later reads return zero values.

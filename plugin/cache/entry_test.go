@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -39,18 +40,18 @@ const telPath = "test/Australian Grand Prix/Qualifying/TSU/6_tel.json"
 func sameEntry(t *testing.T, got, want Entry) {
 	t.Helper()
 	if got.Status != want.Status || !bytes.Equal(got.Body, want.Body) || got.ETag != want.ETag ||
-		got.LastModified != want.LastModified || got.Source != want.Source || !got.Expires.Equal(want.Expires) {
-		t.Fatalf("entry = {%d, %d body bytes, %q, %q, %q, %s}, want {%d, %d body bytes, %q, %q, %q, %s}",
-			got.Status, len(got.Body), got.ETag, got.LastModified, got.Source, got.Expires,
-			want.Status, len(want.Body), want.ETag, want.LastModified, want.Source, want.Expires)
+		got.LastModified != want.LastModified || got.Source != want.Source || !got.Expires.Equal(want.Expires) || !got.Stored.Equal(want.Stored) {
+		t.Fatalf("entry = {%d, %d body bytes, %q, %q, %q, %s, %s}, want {%d, %d body bytes, %q, %q, %q, %s, %s}",
+			got.Status, len(got.Body), got.ETag, got.LastModified, got.Source, got.Expires, got.Stored,
+			want.Status, len(want.Body), want.ETag, want.LastModified, want.Source, want.Expires, want.Stored)
 	}
 }
 
 func TestEntryRoundTrip(t *testing.T) {
 	for _, want := range []Entry{
 		{Status: 200, Body: realBody(t, telPath), ETag: `W/"5a1-abc"`, LastModified: "Sun, 16 Mar 2025 05:00:00 GMT",
-			Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Hour)},
-		{Status: 404, Source: "https://raw.githubusercontent.com", Expires: time.Now().Add(time.Minute)},
+			Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Hour), Stored: time.Now()},
+		{Status: 404, Source: "https://raw.githubusercontent.com", Expires: time.Now().Add(time.Minute), Stored: time.Now()},
 		{Status: 200, Body: []byte("{}")}, // no validators, no expiry
 	} {
 		b, err := want.MarshalBinary()
@@ -136,13 +137,42 @@ func FuzzEntryUnmarshal(f *testing.F) {
 
 func TestFresh(t *testing.T) {
 	now := time.Now()
-	if !(Entry{Expires: now.Add(time.Second)}).Fresh(now) {
-		t.Error("entry expiring later is not fresh")
+	stored := now.Add(-time.Minute)
+	for _, c := range []struct {
+		what  string
+		e     Entry
+		ttl   time.Duration
+		fresh bool
+	}{
+		{"within its expiry and the reader's TTL", Entry{Expires: now.Add(time.Hour), Stored: stored}, time.Hour, true},
+		{"expiring now", Entry{Expires: now, Stored: stored}, time.Hour, false},
+		{"no expiry", Entry{Stored: stored}, time.Hour, false},
+		// A run with cache_ttl 30s reads an entry a run with 1h wrote a minute ago.
+		{"older than the reader's shorter TTL", Entry{Expires: now.Add(time.Hour), Stored: stored}, 30 * time.Second, false},
+		{"a reader's TTL of 0 (not_found_ttl: 0)", Entry{Status: 404, Expires: now.Add(time.Hour), Stored: stored}, 0, false},
+		{"no stored time (a version 1 entry)", Entry{Expires: now.Add(time.Hour)}, time.Hour, false},
+	} {
+		if got := c.e.Fresh(now, c.ttl); got != c.fresh {
+			t.Errorf("%s: fresh %v, want %v", c.what, got, c.fresh)
+		}
 	}
-	if (Entry{Expires: now}).Fresh(now) {
-		t.Error("entry expiring now is fresh")
+}
+
+// Entries written before the stored time was recorded (version 1) still
+// decode, without one: readers then treat them as stale.
+func TestEntryVersion1Decodes(t *testing.T) {
+	b := []byte{entryVersionV1}
+	b = binary.AppendUvarint(b, 200)
+	b = binary.AppendVarint(b, time.Now().Add(time.Hour).UnixNano())
+	for _, s := range []string{`"e"`, "", "src", "{}"} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	if (Entry{}).Fresh(now) {
-		t.Error("entry without expiry is fresh")
+	var e Entry
+	if err := e.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != 200 || e.ETag != `"e"` || string(e.Body) != "{}" || !e.Stored.IsZero() || e.Fresh(time.Now(), time.Hour) {
+		t.Fatalf("version 1 entry: %+v (fresh %v), want status, ETag and body kept, no stored time, stale", e, e.Fresh(time.Now(), time.Hour))
 	}
 }

@@ -57,8 +57,8 @@ func TestMemoryKeepsStaleEntryForRevalidation(t *testing.T) {
 	if !ok {
 		t.Fatal("stale entry dropped before its retention ended")
 	}
-	if got.Fresh(time.Now()) || got.ETag != `"v1"` {
-		t.Fatalf("got fresh=%v etag=%q, want stale with its ETag", got.Fresh(time.Now()), got.ETag)
+	if got.Fresh(time.Now(), time.Hour) || got.ETag != `"v1"` {
+		t.Fatalf("got fresh=%v etag=%q, want stale with its ETag", got.Fresh(time.Now(), time.Hour), got.ETag)
 	}
 }
 

@@ -292,7 +292,7 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	var stale *cache.Entry
 	if c.set.UseCache {
 		if e, ok := c.cache.Get(ctx, key); ok {
-			if e.Fresh(time.Now()) {
+			if e.Fresh(time.Now(), c.ttlOf(e)) {
 				return c.fromCache(t, e)
 			}
 			if e.Status == 200 && (e.ETag != "" || e.LastModified != "") {
@@ -358,7 +358,8 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 	case isStatus(err, 404):
 		res.Err = &NotFoundError{Tuple: t, URL: res.URL}
 		if c.set.WriteCache && c.set.NotFoundTTL > 0 {
-			_ = c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: time.Now().Add(c.set.NotFoundTTL)}, c.set.NotFoundTTL)
+			now := time.Now()
+			_ = c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: now.Add(c.set.NotFoundTTL), Stored: now}, c.set.NotFoundTTL)
 		}
 		return res
 	case errors.Is(err, errBodyTooLarge), errors.Is(err, errNotJSON):
@@ -394,13 +395,22 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 	return res
 }
 
+// ttlOf is how long this client keeps an entry of e's kind fresh.
+func (c *Client) ttlOf(e cache.Entry) time.Duration {
+	if e.Status == 404 {
+		return c.set.NotFoundTTL
+	}
+	return c.set.CacheTTL
+}
+
 // store writes a document entry, fresh for cache.ttl and kept longer when it
 // can be revalidated.
 func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
 	if !c.set.WriteCache || c.set.CacheTTL <= 0 {
 		return
 	}
-	e.Expires = time.Now().Add(c.set.CacheTTL)
+	e.Stored = time.Now()
+	e.Expires = e.Stored.Add(c.set.CacheTTL)
 	retain := c.set.CacheTTL
 	if e.ETag != "" || e.LastModified != "" {
 		retain += staleRetention

@@ -355,6 +355,39 @@ func TestCacheHitMissAndExpiry(t *testing.T) {
 	}
 }
 
+// A later run that shortens cache_ttl, or sets not_found_ttl 0, over the
+// same cache_dir is not served entries the earlier run's longer TTLs kept
+// fresh; with the same TTLs it is.
+func TestALaterRunsShorterTTLsDecideFreshness(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheDir, s.CacheTTL, s.NotFoundTTL = t.TempDir(), time.Hour, time.Hour
+	doc, missing := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"), mustTuple(t, 2025, gpAUS, quali, "ZZZ/laptimes.json")
+	first := newClient(t, s)
+	for _, tp := range []tuple.Tuple{doc, missing} {
+		_, _ = first.FetchOne(context.Background(), tp)
+	}
+	time.Sleep(50 * time.Millisecond)
+	same := newClient(t, s) // a new process: an empty memory tier over the same directory
+	for _, tp := range []tuple.Tuple{doc, missing} {
+		if res, _ := same.FetchOne(context.Background(), tp); res.Cache != CacheHit {
+			t.Fatalf("%s with the writer's TTLs: cache %s, want a hit from cache_dir", tp.Path, res.Cache)
+		}
+	}
+	before := srv.requests.Load()
+	shorter := s
+	shorter.CacheTTL, shorter.NotFoundTTL = 20*time.Millisecond, 0
+	later := newClient(t, shorter)
+	for _, tp := range []tuple.Tuple{doc, missing} {
+		if res, _ := later.FetchOne(context.Background(), tp); res.Cache == CacheHit {
+			t.Fatalf("%s: served from the cache 50 ms after it was stored, with cache_ttl 20ms and not_found_ttl 0", tp.Path)
+		}
+	}
+	if n := srv.requests.Load() - before; n != 2 {
+		t.Fatalf("the later run sent %d requests, want 2 (a revalidation or fetch for each)", n)
+	}
+}
+
 func TestUseCacheAndWriteCacheFlags(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
