@@ -42,14 +42,20 @@ func Explode(doc []byte, m Meta) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rows of %s: %w", m.Kind, err)
 	}
-	return explodeColumns(cols, m, len(doc)), nil
+	return explodeColumns(cols, m, len(doc))
 }
 
-// explodeColumns builds all rows in one buffer; sizeHint (the document's
+// maxGrowth bounds the rows of a document at this many times its size (plus
+// a MiB): every row repeats the document's scalars, so one long scalar over
+// long arrays would otherwise take memory without end. The rows of the 414
+// files of the shared corpus come to at most 5.6 times their document.
+const maxGrowth = 16
+
+// explodeColumns builds all rows in one buffer; docLen (the document's
 // length) covers the values, the rest is the per-row overhead.
-func explodeColumns(cols payload.Columns, m Meta, sizeHint int) [][]byte {
+func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) {
 	if cols.Len == 0 {
-		return nil
+		return nil, nil
 	}
 	ownLap := (m.Kind == payload.KindLaptimes || m.Kind == payload.KindSessionLaptimes) && cols.Values["lap"] != nil
 	drv := cols.Values["drv"]
@@ -85,7 +91,12 @@ func explodeColumns(cols payload.Columns, m Meta, sizeHint int) [][]byte {
 	where := whereFields(m)
 	driver := payload.AppendString([]byte(`,"driver":`), m.Driver)
 
-	buf := make([]byte, 0, cols.Len*(perRow+len(where)+48)+sizeHint)
+	size := cols.Len*(perRow+len(where)+48) + docLen
+	if limit := maxGrowth*docLen + 1<<20; size > limit {
+		return nil, fmt.Errorf("rows of %s: %d rows repeating %d bytes of scalars and names each come to about %d bytes from a %d-byte document, over the %d-byte limit (%dx the document plus 1 MiB)",
+			m.Kind, cols.Len, perRow, size, docLen, limit, maxGrowth)
+	}
+	buf := make([]byte, 0, size)
 	ends := make([]int, cols.Len)
 	for r := range cols.Len {
 		buf = append(buf, '{')
@@ -117,7 +128,7 @@ func explodeColumns(cols payload.Columns, m Meta, sizeHint int) [][]byte {
 		buf = append(buf, '}')
 		ends[r] = len(buf)
 	}
-	return cut(buf, ends)
+	return cut(buf, ends), nil
 }
 
 // whereFields is `"year":2025,"gp":"...","session":"..."`.

@@ -369,3 +369,53 @@ func BenchmarkExplodeTelemetryMedian(b *testing.B) {
 		}
 	}
 }
+
+// Every row repeats the document's scalars: a valid document with one long
+// scalar over long arrays would make rows without end, so past 16 times the
+// document (plus a MiB) Explode refuses it, naming the sizes. Every file of
+// the shared corpus stays far below that.
+func TestRowsOfALongScalarAreBounded(t *testing.T) {
+	n := 20000
+	doc := []byte(`{"tel": {"dataKey": "` + strings.Repeat("k", 20000) + `", "time": [` + strings.Repeat("0.1,", n-1) + `0.1], "speed": [` +
+		strings.Repeat("1,", n-1) + `1], "distance": [` + strings.Repeat("2,", n-1) + `2]}}`)
+	if _, err := payload.Decode("VER/1_tel.json", doc, payload.Options{Validate: true}); err != nil {
+		t.Fatalf("the test document must pass validation: %v", err)
+	}
+	_, err := Explode(doc, Meta{Year: 2025, GP: aus, Session: qual, Driver: "VER", Lap: 1, Kind: payload.KindTelemetry})
+	if err == nil || !strings.Contains(err.Error(), "20000 rows") || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("want the rows refused naming their count and the limit, got %v", err)
+	}
+
+	root := mirrortest.SharedTestdata(t)
+	worst, files := 0.0, 0
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		kind := payload.KindOf(rel)
+		if kind == payload.KindOther {
+			return nil
+		}
+		body, _ := os.ReadFile(p)
+		doc, err := payload.Decode(rel, body, payload.Options{Validate: true, NormalizeMissing: true})
+		if err != nil {
+			return nil // the corpus's invalid files are other tests' business
+		}
+		rows, err := Explode(doc, Meta{Year: 2025, GP: aus, Session: qual, Driver: "VER", Lap: 1, Kind: kind})
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		total := 0
+		for _, r := range rows {
+			total += len(r)
+		}
+		worst, files = max(worst, float64(total)/float64(len(doc))), files+1
+		return nil
+	})
+	if err != nil || files < 300 {
+		t.Fatalf("walked %d corpus files: %v", files, err)
+	}
+	t.Logf("%d corpus files: rows at most %.1fx their document", files, worst)
+}
