@@ -39,9 +39,15 @@ type item struct {
 	elem  *list.Element
 }
 
-// size counts what the entry really holds: key, body and validators.
+// entryOverhead is what an entry costs beyond its bytes: the item, its list
+// element, its places in two maps. Measured: 200,000 cached 404s grew the
+// heap by 378 bytes each, of which 123 were key and source.
+const entryOverhead = 256
+
+// size counts what the entry really holds: key, body, validators and the
+// bookkeeping around them, so that many small entries stay within the bound.
 func size(key string, e Entry) int64 {
-	return int64(len(key) + len(e.Body) + len(e.ETag) + len(e.LastModified) + len(e.Source))
+	return int64(entryOverhead + len(key) + len(e.Body) + len(e.ETag) + len(e.LastModified) + len(e.Source))
 }
 
 // NewMemory returns a Memory holding at most maxBytes (maxBytes <= 0 stores nothing).

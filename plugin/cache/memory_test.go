@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -72,15 +73,15 @@ func TestMemoryByteBoundEvictsOldestFirst(t *testing.T) {
 	if m.Bytes() > 4*mb {
 		t.Fatalf("Bytes() = %d, over 4 MiB", m.Bytes())
 	}
-	// key + 1 MiB each: three fit under 4 MiB, the newest three.
+	// overhead + key + 1 MiB each: three fit under 4 MiB, the newest three.
 	for i := range 10 {
 		_, ok := m.Get("k" + strconv.Itoa(i))
 		if want := i >= 7; ok != want {
 			t.Errorf("k%d present = %v, want %v", i, ok, want)
 		}
 	}
-	if m.Len() != 3 || m.Bytes() != 3*(mb+2) {
-		t.Errorf("Len %d, Bytes %d; want 3, %d", m.Len(), m.Bytes(), 3*(mb+2))
+	if m.Len() != 3 || m.Bytes() != 3*(entryOverhead+mb+2) {
+		t.Errorf("Len %d, Bytes %d; want 3, %d", m.Len(), m.Bytes(), 3*(entryOverhead+mb+2))
 	}
 }
 
@@ -88,11 +89,11 @@ func TestMemoryCountsValidatorsAndReplacement(t *testing.T) {
 	m := NewMemory(mb)
 	defer m.Close()
 	m.Set("key", Entry{Body: make([]byte, 100), ETag: "etag", LastModified: "lm", Source: "src"}, time.Hour)
-	if want := int64(3 + 100 + 4 + 2 + 3); m.Bytes() != want {
+	if want := int64(entryOverhead + 3 + 100 + 4 + 2 + 3); m.Bytes() != want {
 		t.Fatalf("Bytes %d, want %d", m.Bytes(), want)
 	}
 	m.Set("key", Entry{Body: make([]byte, 10)}, time.Hour)
-	if want := int64(3 + 10); m.Bytes() != want || m.Len() != 1 {
+	if want := int64(entryOverhead + 3 + 10); m.Bytes() != want || m.Len() != 1 {
 		t.Fatalf("after replacement Bytes %d Len %d, want %d and 1", m.Bytes(), m.Len(), want)
 	}
 	consistent(t, m)
@@ -141,10 +142,32 @@ func TestMemorySweepReleasesBytes(t *testing.T) {
 	for m.Len() > 1 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if m.Len() != 1 || m.Bytes() != int64(len("long")+10) {
-		t.Fatalf("after expiry Len %d Bytes %d, want 1 and %d", m.Len(), m.Bytes(), len("long")+10)
+	if m.Len() != 1 || m.Bytes() != int64(entryOverhead+len("long")+10) {
+		t.Fatalf("after expiry Len %d Bytes %d, want 1 and %d", m.Len(), m.Bytes(), entryOverhead+len("long")+10)
 	}
 	consistent(t, m)
+}
+
+// Many small entries (cached 404s) stay within the bound in the heap too:
+// counting only their bytes let 200,000 of them take 3.1 times it.
+func TestMemoryBoundHoldsForSmallEntries(t *testing.T) {
+	const bound = 4 * mb
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := NewMemory(bound)
+	defer m.Close()
+	for i := range 200_000 {
+		key := fmt.Sprintf("2025@main/Australian Grand Prix/Qualifying/X%05d/laptimes.json", i)
+		m.Set(key, Entry{Status: 404, Source: "https://cdn.jsdelivr.net/gh/TracingInsights"}, time.Hour)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if m.Bytes() > bound || grew > 2*bound {
+		t.Fatalf("%d entries counted as %d bytes grew the heap by %d bytes, want at most twice the %d-byte bound", m.Len(), m.Bytes(), grew, bound)
+	}
+	t.Logf("%d entries, counted %d bytes, heap grew %d bytes (bound %d)", m.Len(), m.Bytes(), grew, bound)
 }
 
 func TestMemoryConcurrentSetGet(t *testing.T) {

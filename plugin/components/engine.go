@@ -109,7 +109,7 @@ root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.r
 		service.NewBoolField(fieldWriteCache).Optional().Description(describe("write_cache", "Store fetched documents (and 404 answers, briefly) in the cache. Default true.")),
 		service.NewDurationField(fieldCacheTTL).Optional().Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
 		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
-		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes; the oldest entries go first. Default 268435456 (256 MiB).")),
+		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes, each entry counting its bytes plus 256 for its bookkeeping; the oldest entries go first. Default 268435456 (256 MiB).")),
 		service.NewStringField(fieldCacheDir).Optional().Advanced().Description(describe("cache_dir", "A directory holding a persistent cache tier, kept across runs. Ignored when `cache_resource` is set. Default none.")),
 		service.NewStringField(fieldCacheResource).Optional().Advanced().Description(describe("cache_resource", "The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one. Default none.")),
 		service.NewBoolField(fieldValidate).Optional().Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
