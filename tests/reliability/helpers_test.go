@@ -29,7 +29,15 @@ import (
 )
 
 // soak is how long TestSoak runs; the default keeps CI fast.
-var soak = flag.Duration("soak", 0, "run TestSoak for this long (for example -soak=10m); 0 runs three short rounds")
+var soak = flag.Duration("soak", 0, "run TestSoak for this long (for example -soak=10m); 0 runs soakMinRounds short rounds")
+
+// TestSoak runs at least soakMinRounds rounds and fails when the heap after
+// GC grows by more than soakHeapGrowth from the first round to the last:
+// keeping each round's documents (1 MiB a round) would pass that by round 10.
+const (
+	soakMinRounds  = 30
+	soakHeapGrowth = 8 << 20
+)
 
 const (
 	gpAUS = "Australian Grand Prix"
