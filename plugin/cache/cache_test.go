@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -187,5 +188,31 @@ func BenchmarkCacheGetHit(b *testing.B) {
 		if _, ok := c.Get(ctx, key); !ok {
 			b.Fatal("miss")
 		}
+	}
+}
+
+// A byte flipped in a record on disk (or in any tier) reads as a miss: the
+// caller fetches the document again instead of serving damaged bytes.
+func TestCacheRecordFailingItsChecksumIsAMiss(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	body := realBody(t, telPath)
+	e := Entry{Status: 200, Body: body, Expires: time.Now().Add(time.Hour), Stored: time.Now()}
+	if err := New(NewMemory(mb), d).Set(ctx, "k", e, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := New(NewMemory(mb), d).Get(ctx, "k"); !ok || !bytes.Equal(got.Body, body) {
+		t.Fatal("the intact record is not a hit with its body")
+	}
+	raw, err := os.ReadFile(d.file("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-len(body)/2] ^= 0x20 // inside the body, still valid UTF-8 and the same length
+	if err := os.WriteFile(d.file("k"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := New(NewMemory(mb), d).Get(ctx, "k"); ok {
+		t.Fatalf("a record with a flipped byte was served (%d body bytes), want a miss", len(got.Body))
 	}
 }
