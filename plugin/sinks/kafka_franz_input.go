@@ -203,6 +203,7 @@ type partitionState struct {
 	records  int              // records in inFlight
 	dropped  bool             // revoked, lost or closed: acks no longer mark
 	stalled  bool             // a batch was lost to a failing batch processor: never mark again
+	paused   bool             // held by its checkpoint limit: not fetched until it frees (see pollLoop)
 }
 
 // pendingBatch is a batch of one partition and the record it commits.
@@ -332,16 +333,19 @@ func (in *franzInput) Connect(ctx context.Context) error {
 	return nil
 }
 
-// pollLoop fetches and buffers records partition by partition. A partition
-// with a batch waiting to be read is paused until it has none (franz-go
-// strips a paused partition's records from polls and fetches them again on
-// resume), so each partition buffers about one fetch, and one that cannot
-// send, its checkpoint limit held by batches the output keeps refusing,
-// never stops the others. Rebalances wait for AllowRebalance, so a revoke
-// never races with buffering records of the revoked partitions.
+// pollLoop fetches while every batch that can be read has been, so that each
+// partition buffers about one fetch. A partition whose waiting batch its
+// checkpoint limit holds back (its batches in flight not acknowledged, say a
+// record the output keeps refusing) does not count: it is paused instead
+// (franz-go strips a paused partition's records from polls and fetches them
+// again on resume) until an ack frees it, so it never stops the others. Only
+// held partitions are paused: a resumed partition waits for the fetch in
+// flight, up to its max wait, which the normal flow must not pay. Rebalances
+// wait for AllowRebalance, so a revoke never races with buffering records of
+// the revoked partitions.
 func (in *franzInput) pollLoop(ctx context.Context, client *kgo.Client, done chan struct{}) {
 	defer close(done)
-	for {
+	for in.waitDrained(ctx) {
 		fetches := client.PollFetches(ctx)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			client.AllowRebalance()
@@ -351,29 +355,65 @@ func (in *franzInput) pollLoop(ctx context.Context, client *kgo.Client, done cha
 			in.log.Warnf("kafka_franz input: fetching %s/%d: %v", topic, partition, err)
 		})
 		in.mu.Lock()
-		waiting := map[string][]int32{}
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
-			in.bufferLocked(ctx, p)
-			if st := in.parts[topicPartition{p.Topic, p.Partition}]; st != nil && len(st.ready) > 0 {
-				waiting[p.Topic] = append(waiting[p.Topic], p.Partition)
+			if len(p.Records) > 0 {
+				in.bufferLocked(ctx, p)
 			}
 		})
-		if len(waiting) > 0 {
-			client.PauseFetchPartitions(waiting)
-		}
 		in.signalLocked()
 		in.mu.Unlock()
 		client.AllowRebalance()
 	}
 }
 
-// resumeIfReadLocked lets the poller fetch a partition again once no batch
-// of it waits to be read.
-func (in *franzInput) resumeIfReadLocked(tp topicPartition, st *partitionState) {
-	if len(st.ready) == 0 && in.client != nil {
+// waitDrained blocks until no partition has a batch waiting that could be
+// read; it pauses the partitions whose waiting batch is held back.
+func (in *franzInput) waitDrained(ctx context.Context) bool {
+	for {
+		in.mu.Lock()
+		drained := true
+		for tp, st := range in.parts {
+			if len(st.ready) == 0 {
+				continue
+			}
+			if in.heldLocked(st) {
+				in.pauseLocked(tp, st)
+				continue
+			}
+			drained = false
+			break
+		}
+		changed := in.changed
+		in.mu.Unlock()
+		if drained {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+		}
+	}
+}
+
+// heldLocked reports whether the partition's next batch waits for its
+// checkpoint limit (nextReadyLocked's rule).
+func (in *franzInput) heldLocked(st *partitionState) bool {
+	return len(st.ready) > 0 && st.records > 0 && st.records+st.ready[0].records > in.checkpointLimit
+}
+
+func (in *franzInput) pauseLocked(tp topicPartition, st *partitionState) {
+	if !st.paused && in.client != nil {
+		st.paused = true
+		in.client.PauseFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
+	}
+}
+
+// resumeIfFreeLocked fetches a paused partition again once its limit no
+// longer holds its next batch back.
+func (in *franzInput) resumeIfFreeLocked(tp topicPartition, st *partitionState) {
+	if st.paused && !st.dropped && !in.heldLocked(st) && in.client != nil {
+		st.paused = false
 		in.client.ResumeFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
 	}
 }
@@ -473,7 +513,6 @@ func (in *franzInput) ReadBatch(ctx context.Context) (service.MessageBatch, serv
 			st.ready = st.ready[1:]
 			st.inFlight = append(st.inFlight, b)
 			st.records += b.records
-			in.resumeIfReadLocked(tp, st)
 			in.signalLocked()
 			in.mu.Unlock()
 			return b.msgs, in.ackFunc(tp, st, b), nil
@@ -534,7 +573,7 @@ func (in *franzInput) nextReadyLocked() (topicPartition, *partitionState, *pendi
 			st.inFlight = append(st.inFlight, st.ready[0])
 			st.ready = st.ready[1:]
 			in.advanceLocked(st)
-			in.resumeIfReadLocked(tp, st)
+			in.resumeIfFreeLocked(tp, st)
 		}
 		if len(st.ready) == 0 {
 			continue
@@ -556,6 +595,7 @@ func (in *franzInput) ackFunc(tp topicPartition, st *partitionState, b *pendingB
 		defer in.mu.Unlock()
 		b.acked = true
 		in.advanceLocked(st)
+		in.resumeIfFreeLocked(tp, st)
 		in.signalLocked()
 		return nil
 	}

@@ -406,6 +406,46 @@ func TestKafkaFranzInputBlockedPartitionDoesNotStallTheOthers(t *testing.T) {
 	}
 }
 
+// A busy partition beside an idle one, each record read and acknowledged
+// before the next is produced: every read must come at once, not after a
+// fetch's max wait (5 s) spent asking only the idle partition, as when the
+// busy one was paused whenever it had a batch waiting.
+func TestKafkaFranzInputBusyPartitionBesideAnIdleOneIsNotDelayed(t *testing.T) {
+	c := newCluster(t, 2, "laps")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	produce := func() {
+		t.Helper()
+		if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "laps", Partition: 0, Value: []byte("{}")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce()
+	in := readerFor(t, c, "laps", "g-busy", "  batching:\n    count: 1\n")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, ack, err := in.ReadBatch(ctx); err != nil || ack(ctx, nil) != nil { // joining the group: not timed
+		t.Fatalf("first read: %v", err)
+	}
+	for i := range 5 {
+		produce()
+		start := time.Now()
+		_, ack, err := in.ReadBatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("record %d read %v after it was produced, want well under the fetch max wait of 5s", i+2, took)
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestKafkaFranzInputResumesFromCommit(t *testing.T) {
 	c := newCluster(t, 1, "laps")
 	produceSpread(t, c, "laps", 1, 6)
