@@ -18,8 +18,9 @@ import (
 	"time"
 )
 
-// Settings are the knobs of one fetch client. Two components with equal
-// Settings share one client, so one limiter, one cache and one connection
+// Settings are the knobs of one fetch client, and in Component those of the
+// component using it. Two components with equal Keys (every field but
+// Component) share one client, so one limiter, one cache and one connection
 // per source.
 type Settings struct {
 	BaseURLs          []string      // sources tried in order: a base (jsDelivr layout appended) or a template
@@ -57,7 +58,7 @@ type Settings struct {
 // ComponentSettings are the settings of one component rather than of the
 // client it shares.
 type ComponentSettings struct {
-	OnNotFound       string        // "drop" (counted) or "error" (flagged)
+	OnNotFound       string        // "drop" (counted; also "") or "error" (flagged)
 	Prefetch         int           // input: documents fetched ahead of the output; 0 means 2 x MaxConcurrent
 	ProgressInterval time.Duration // input: period of the progress log line; 0 turns it off
 	RateLimit        string        // label of a Benthos rate_limit resource every attempt waits on; "" for none
@@ -231,7 +232,8 @@ func (s Settings) Validate() error {
 	if s.CacheMaxBytes < 0 {
 		bad("cache_max_bytes", s.CacheMaxBytes, "must not be negative")
 	}
-	if c := s.Component; c.OnNotFound != "drop" && c.OnNotFound != "error" {
+	// A zero Component is valid (a library user's Settings need none): "" drops.
+	if c := s.Component; c.OnNotFound != "" && c.OnNotFound != "drop" && c.OnNotFound != "error" {
 		bad("on_not_found", strconv.Quote(c.OnNotFound), "must be drop or error")
 	}
 	if s.Component.Prefetch < 0 {

@@ -209,6 +209,16 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	}
 }
 
+// A library user's Settings need no component settings: fetch.New validates
+// them, and a zero Component (on_not_found "", which drops) is valid.
+func TestZeroComponentSettingsAreValid(t *testing.T) {
+	s := Defaults()
+	s.Component = ComponentSettings{}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("zero component settings refused: %v", err)
+	}
+}
+
 func TestValidRef(t *testing.T) {
 	for _, ok := range []string{"main", "a530f7222a28e997b8bb3dba6de07f351e043bd7", "v1.2.3", "my_branch-2"} {
 		if !ValidRef(ok) {

@@ -160,8 +160,26 @@ func TestOnNotFoundFromTheEnvironment(t *testing.T) {
 	}
 	t.Setenv("F1FETCH_ON_NOT_FOUND", "skip")
 	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL)); err == nil ||
-		!strings.Contains(err.Error(), "on_not_found") || !strings.Contains(err.Error(), `"skip"`) {
-		t.Fatalf("F1FETCH_ON_NOT_FOUND=skip: want an error naming on_not_found and the value, got %v", err)
+		!strings.Contains(err.Error(), "on_not_found (from F1FETCH_ON_NOT_FOUND)") || !strings.Contains(err.Error(), `"skip"`) {
+		t.Fatalf("F1FETCH_ON_NOT_FOUND=skip: want an error naming on_not_found, the variable and the value, got %v", err)
+	}
+	t.Setenv("F1FETCH_ON_NOT_FOUND", "")
+	// A component without the field (f1_expand has no prefetch) names the
+	// variable its bad value came from; so does a resource label.
+	t.Setenv("F1FETCH_PREFETCH", "-1")
+	if err := processorConfigError(fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL)); err == nil ||
+		!strings.Contains(err.Error(), "prefetch (from F1FETCH_PREFETCH)") || !strings.Contains(err.Error(), "-1") {
+		t.Fatalf("F1FETCH_PREFETCH=-1: want an error naming the variable, got %v", err)
+	}
+	t.Setenv("F1FETCH_PREFETCH", "")
+	t.Setenv("F1FETCH_RATE_LIMIT", "nope")
+	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL)); err == nil ||
+		!strings.Contains(err.Error(), "rate_limit (from F1FETCH_RATE_LIMIT)") || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("F1FETCH_RATE_LIMIT=nope: want an error naming the variable and the label, got %v", err)
+	}
+	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ], rate_limit: nada }`, m.URL)); err == nil ||
+		!strings.Contains(err.Error(), "field rate_limit: value \"nada\"") {
+		t.Fatalf("rate_limit set in the config: want the field named alone, got %v", err)
 	}
 }
 

@@ -190,7 +190,26 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 			return s, fmt.Errorf("field %s: %w", strings.Join(r.path, "."), err)
 		}
 	}
-	return s, s.Validate()
+	err = s.Validate()
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			var fe *config.FieldError
+			if errors.As(e, &fe) {
+				fe.Field = fieldFrom(conf, fe.Field)
+			}
+		}
+	}
+	return s, err
+}
+
+// fieldFrom is how an error names field: with the F1FETCH_* variable its
+// value came from when the config does not set it, since a component may
+// not even have the field (F1FETCH_PREFETCH read by f1_expand).
+func fieldFrom(conf *service.ParsedConfig, field string) string {
+	if env := envOf(field); env != "" && !conf.Contains(strings.Split(field, ".")...) && strings.TrimSpace(os.Getenv(env)) != "" {
+		return fmt.Sprintf("%s (from %s)", field, env)
+	}
+	return field
 }
 
 // engine is what a fetching component holds: the shared client, the
@@ -230,18 +249,18 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 	var tier cache.Tier
 	if name := s.CacheResource; name != "" {
 		if !mgr.HasCache(name) {
-			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldCacheResource, name)
+			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldFrom(conf, fieldCacheResource), name)
 		}
 		tier = &resourceTier{mgr: mgr, name: name}
 	}
 	var gate fetch.Gate
 	if name := s.Component.RateLimit; name != "" {
 		if !mgr.HasRateLimit(name) {
-			return nil, fmt.Errorf("field %s: value %q: no rate_limit resource with this label", fieldRateLimit, name)
+			return nil, fmt.Errorf("field %s: value %q: no rate_limit resource with this label", fieldFrom(conf, fieldRateLimit), name)
 		}
 		gate = &rateLimitGate{mgr: mgr, name: name}
 	}
-	client, err := fetch.Acquire(s, s.CacheResource, tier)
+	client, err := fetch.Acquire(s, tier)
 	if err != nil {
 		return nil, err
 	}

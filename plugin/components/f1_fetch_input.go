@@ -242,7 +242,7 @@ func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchIn
 	if in.eng, err = newEngine(conf, mgr); err != nil {
 		return nil, err
 	}
-	in.dropNotFound = in.eng.own.OnNotFound == "drop"
+	in.dropNotFound = in.eng.own.OnNotFound != "error"
 	in.every = in.eng.own.ProgressInterval
 	if in.prefetch = in.eng.own.Prefetch; in.prefetch == 0 {
 		in.prefetch = 2 * in.eng.client.Settings().MaxConcurrent

@@ -59,7 +59,7 @@ func newFetchProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*fet
 	if err != nil {
 		return nil, err
 	}
-	return &fetchProcessor{eng: eng, dropNotFound: eng.own.OnNotFound == "drop"}, nil
+	return &fetchProcessor{eng: eng, dropNotFound: eng.own.OnNotFound != "error"}, nil
 }
 
 // ProcessBatch fetches every tuple of the batch at once and returns the

@@ -579,14 +579,14 @@ func TestRevalidationWithETag(t *testing.T) {
 func TestSharedClientsAreReferenceCounted(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	s := fastSettings(srv.caFile, srv.URL)
-	a, err := Acquire(s, "", nil)
+	a, err := Acquire(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Acquire(s, "", nil)
+	b, _ := Acquire(s, nil)
 	other := s
 	other.MaxConcurrent = 3
-	o, _ := Acquire(other, "", nil)
+	o, _ := Acquire(other, nil)
 	if a.Client != b.Client || a.Client == o.Client {
 		t.Fatal("equal settings must share a client, different ones must not")
 	}

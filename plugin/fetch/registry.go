@@ -27,11 +27,11 @@ type Shared struct {
 	once sync.Once
 }
 
-// Acquire returns the client shared by every caller with equal settings and
-// the same persistent tier (named by tierName; "" for none), creating it on
-// first use.
-func Acquire(s config.Settings, tierName string, tier cache.Tier) (*Shared, error) {
-	key := s.Key() + "|tier=" + tierName
+// Acquire returns the client shared by every caller with equal settings
+// (Key, which names the persistent tier: s.CacheResource), creating it on
+// first use over tier.
+func Acquire(s config.Settings, tier cache.Tier) (*Shared, error) {
+	key := s.Key()
 	registry.Lock()
 	defer registry.Unlock()
 	if e, ok := registry.m[key]; ok {
