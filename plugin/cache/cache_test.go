@@ -215,4 +215,13 @@ func TestCacheRecordFailingItsChecksumIsAMiss(t *testing.T) {
 	if got, ok := New(NewMemory(mb), d).Get(ctx, "k"); ok {
 		t.Fatalf("a record with a flipped byte was served (%d body bytes), want a miss", len(got.Body))
 	}
+	// The retention deadline is covered too.
+	rec, err := encodeRecord(e, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec[3] ^= 0x01
+	if _, _, err := decodeRecord(rec); err == nil {
+		t.Fatal("a record whose deadline was changed decoded")
+	}
 }

@@ -31,18 +31,15 @@ type Entry struct {
 // before its own expiry and within ttl, the reader's TTL for its kind, of
 // when it was stored. A run with a shorter TTL than the one that wrote an
 // entry to a persistent tier (or a TTL of 0) is not served what it would
-// not have kept; an entry without a stored time (written before it was
-// recorded) is stale.
+// not have kept; an entry without a stored time is stale.
 func (e Entry) Fresh(now time.Time, ttl time.Duration) bool {
 	return now.Before(e.Expires) && now.Before(e.Stored.Add(ttl))
 }
 
 // entryVersion is the first byte of the binary form; a new layout gets a new
-// number. Version 1 lacked the stored time; it still decodes (as stale).
-const (
-	entryVersion   = 2
-	entryVersionV1 = 1
-)
+// number (version 1 had no stored time; its tier records fail the record
+// checksum and are fetched again).
+const entryVersion = 2
 
 // MarshalBinary encodes the entry compactly: version byte, status, expiry and
 // stored time (Unix ns, 0 for none), then length-prefixed ETag, LastModified,
@@ -80,16 +77,13 @@ func (e *Entry) decode(data []byte) error {
 	if len(data) == 0 {
 		return errors.New("cache: unmarshal entry: empty input")
 	}
-	if data[0] != entryVersion && data[0] != entryVersionV1 {
+	if data[0] != entryVersion {
 		return fmt.Errorf("cache: unmarshal entry: version %d, want %d", data[0], entryVersion)
 	}
 	r := reader{b: data[1:]}
 	status := r.uvarint("Status")
 	expires := r.varint("Expires")
-	var stored int64
-	if data[0] == entryVersion {
-		stored = r.varint("Stored")
-	}
+	stored := r.varint("Stored")
 	etag := r.bytes("ETag")
 	lastModified := r.bytes("LastModified")
 	source := r.bytes("Source")

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -150,29 +149,10 @@ func TestFresh(t *testing.T) {
 		// A run with cache_ttl 30s reads an entry a run with 1h wrote a minute ago.
 		{"older than the reader's shorter TTL", Entry{Expires: now.Add(time.Hour), Stored: stored}, 30 * time.Second, false},
 		{"a reader's TTL of 0 (not_found_ttl: 0)", Entry{Status: 404, Expires: now.Add(time.Hour), Stored: stored}, 0, false},
-		{"no stored time (a version 1 entry)", Entry{Expires: now.Add(time.Hour)}, time.Hour, false},
+		{"no stored time", Entry{Expires: now.Add(time.Hour)}, time.Hour, false},
 	} {
 		if got := c.e.Fresh(now, c.ttl); got != c.fresh {
 			t.Errorf("%s: fresh %v, want %v", c.what, got, c.fresh)
 		}
-	}
-}
-
-// Entries written before the stored time was recorded (version 1) still
-// decode, without one: readers then treat them as stale.
-func TestEntryVersion1Decodes(t *testing.T) {
-	b := []byte{entryVersionV1}
-	b = binary.AppendUvarint(b, 200)
-	b = binary.AppendVarint(b, time.Now().Add(time.Hour).UnixNano())
-	for _, s := range []string{`"e"`, "", "src", "{}"} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	var e Entry
-	if err := e.UnmarshalBinary(b); err != nil {
-		t.Fatal(err)
-	}
-	if e.Status != 200 || e.ETag != `"e"` || string(e.Body) != "{}" || !e.Stored.IsZero() || e.Fresh(time.Now(), time.Hour) {
-		t.Fatalf("version 1 entry: %+v (fresh %v), want status, ETag and body kept, no stored time, stale", e, e.Fresh(time.Now(), time.Hour))
 	}
 }
