@@ -236,7 +236,8 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "laps": [1], "drivers": ["VER"]}`, gpAUS, quali),
 		`{"year": "twenty", "gp": "x", "session": "y"}`,
 		// A misspelt key would silently plan the whole session's telemetry.
-		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "telemtry": false}`, gpAUS, quali))
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "telemtry": false}`, gpAUS, quali),
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q}}`, gpAUS, quali))
 	var paths []string
 	for _, msg := range msgs {
 		if msg.GetError() != nil {
@@ -248,7 +249,7 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 		_ = json.Unmarshal(b, &tp)
 		paths = append(paths, tp.Path)
 	}
-	if fmt.Sprint(paths) != "[drivers.json VER/laptimes.json VER/1_tel.json error error]" {
+	if fmt.Sprint(paths) != "[drivers.json VER/laptimes.json VER/1_tel.json error error error]" {
 		t.Fatalf("expanded to %v", paths)
 	}
 	if err := msgs[4].GetError(); !strings.Contains(err.Error(), "telemtry") {

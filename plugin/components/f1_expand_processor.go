@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"fmt"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -86,7 +87,7 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 	if err := dec.Decode(&m); err != nil {
 		return session.Request{}, fmt.Errorf("session request is not a JSON object of year, gp, session, files, drivers, laptimes, telemetry and laps: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return session.Request{}, errors.New("session request: more than one JSON value")
 	}
 	year, err := m.Year.Int64()

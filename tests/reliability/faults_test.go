@@ -206,8 +206,9 @@ func runFault(t *testing.T, fc faultCase) {
 	// Memory: the documents held plus the bodies in flight and the
 	// transport's buffers, not the run's history nor a buffer of
 	// max_body_bytes per request. Measured: 3.0-5.5 MiB of growth for 1 MiB
-	// of documents, 4.8-7.2 MiB under -race.
-	if limit := uint64(4*docBytes(rs)) + 12<<20; peak > limit {
+	// of documents, 4.8-7.2 MiB under -race; the peak is sampled without a
+	// collection, so garbage counts and the slack leaves GC timing room.
+	if limit := uint64(4*docBytes(rs)) + 16<<20; peak > limit {
 		t.Errorf("heap grew by %d bytes during the run, bound %d", peak, limit)
 	}
 	happened := fc.expect(t, run{ts: ts, rs: rs, o: o, counts: counts, set: s, wall: wall})
