@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
