@@ -543,9 +543,18 @@ func (c *Client) pushedBack(ctx context.Context, i int, start time.Time, err err
 }
 
 // redactURL hides the password of a source with credentials: results,
-// metadata and logs never carry it.
+// metadata and logs never carry it. Only an '@' in the authority means
+// userinfo; jsDelivr paths ({year}@{ref}) have one too, and parsing every
+// URL for them cost a cache hit most of its time.
 func redactURL(raw string) string {
-	if !strings.Contains(raw, "@") {
+	authority := raw
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		authority = rest
+	}
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+		authority = authority[:end]
+	}
+	if !strings.Contains(authority, "@") {
 		return raw
 	}
 	u, err := neturl.Parse(raw)

@@ -729,3 +729,16 @@ func TestLoopbackSourcesDoNotAskForGzip(t *testing.T) {
 		t.Fatal("a loopback source was asked for gzip: inflating it only costs CPU")
 	}
 }
+
+// redactURL hides userinfo and leaves a jsDelivr path's '@' alone.
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://cdn.jsdelivr.net/gh/TracingInsights/2025@main/A/B/drivers.json": "https://cdn.jsdelivr.net/gh/TracingInsights/2025@main/A/B/drivers.json",
+		"https://user:secret@mirror.example/2025@main/A/B/drivers.json":          "https://user:xxxxx@mirror.example/2025@main/A/B/drivers.json",
+		"http://127.0.0.1:8080/2025@main/x.json":                                 "http://127.0.0.1:8080/2025@main/x.json",
+	} {
+		if got := redactURL(raw); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
