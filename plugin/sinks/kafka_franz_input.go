@@ -397,7 +397,7 @@ func (in *franzInput) waitDrained(ctx context.Context) bool {
 }
 
 // heldLocked reports whether the partition's next batch waits for its
-// checkpoint limit (nextReadyLocked's rule).
+// checkpoint limit; with nothing in flight a batch may always go.
 func (in *franzInput) heldLocked(st *partitionState) bool {
 	return len(st.ready) > 0 && st.records > 0 && st.records+st.ready[0].records > in.checkpointLimit
 }
@@ -575,12 +575,8 @@ func (in *franzInput) nextReadyLocked() (topicPartition, *partitionState, *pendi
 			in.advanceLocked(st)
 			in.resumeIfFreeLocked(tp, st)
 		}
-		if len(st.ready) == 0 {
-			continue
-		}
-		b := st.ready[0]
-		if st.records == 0 || st.records+b.records <= in.checkpointLimit {
-			return tp, st, b
+		if len(st.ready) > 0 && !in.heldLocked(st) {
+			return tp, st, st.ready[0]
 		}
 	}
 	return topicPartition{}, nil, nil
