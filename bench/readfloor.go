@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -38,16 +39,16 @@ func readFloor(args []string) error {
 	}
 	start := time.Now()
 	work := make(chan string)
-	errs := make(chan error, *parallel)
+	var mu sync.Mutex
+	var firstErr error
 	var wg sync.WaitGroup
 	for range *parallel {
 		wg.Go(func() {
 			for f := range work {
 				if _, err := os.ReadFile(f); err != nil {
-					errs <- err
-					for range work { // drain, so the sender finishes
-					}
-					return
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
 				}
 			}
 		})
@@ -58,10 +59,8 @@ func readFloor(args []string) error {
 	close(work)
 	wg.Wait()
 	took := time.Since(start)
-	select {
-	case err := <-errs:
-		return err
-	default:
+	if firstErr != nil {
+		return firstErr
 	}
 	fmt.Println(took.Nanoseconds(), len(files))
 	return nil
