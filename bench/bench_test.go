@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"image/png"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,41 @@ func TestModesAndBound(t *testing.T) {
 	}
 	if got := bound(21, 20, 10*time.Millisecond, 0); got != 20*time.Millisecond {
 		t.Errorf("bound(21, 20, 10ms, 0) = %v, want 20ms", got)
+	}
+}
+
+// TestSlowestOf checks the expected slowest of k delays: the mean for one
+// request, the closed form for uniform jitter, and for the lognormal mode
+// the average over many simulated batches of the mirror's draws.
+func TestSlowestOf(t *testing.T) {
+	within := func(got, want time.Duration, rel float64) bool {
+		return math.Abs(float64(got-want)) <= rel*float64(want)+float64(10*time.Microsecond)
+	}
+	for _, in := range []string{"0", "50", "20j10", "ln50s0.5"} {
+		md, _ := parseMode(in)
+		if got := md.slowestOf(1); !within(got, md.mean(), 1e-4) {
+			t.Errorf("%s: slowest of 1 = %v, want the mean %v", in, got, md.mean())
+		}
+	}
+	jit, _ := parseMode("20j10")
+	want := 29523809 * time.Nanosecond // 20 ms + 10 ms x 20/21
+	if got := jit.slowestOf(20); !within(got, want, 1e-6) {
+		t.Errorf("20j10: slowest of 20 = %v, want %v", got, want)
+	}
+	ln, _ := parseMode("ln50s0.5")
+	rng := rand.New(rand.NewPCG(1, 2))
+	const batches = 100000
+	sum := 0.0
+	for range batches {
+		slowest := 0.0
+		for range 20 {
+			slowest = max(slowest, ln.lnMedianMS*math.Exp(ln.lnSigma*rng.NormFloat64()))
+		}
+		sum += slowest
+	}
+	simulated := time.Duration(sum / batches * float64(time.Millisecond))
+	if got := ln.slowestOf(20); !within(got, simulated, 0.005) {
+		t.Errorf("ln50s0.5: slowest of 20 = %v, simulated %v", got, simulated)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,11 @@ type measurement struct {
 	CPUS      float64 `json:"cpu_s"`       // user + system of the contender process
 	RSSKB     int64   `json:"peak_rss_kb"` // maximum resident set size
 	OK        int     `json:"ok"`          // documents fetched (and parsed where the contender parses)
+	// MirrorCPUS is the bench process's own user + system time during the
+	// run: the in-process mirror serving the contender (the bench only waits
+	// meanwhile). Both share the machine's cores, so at 0 ms the contender's
+	// CPU plus the mirror's, over cores x wall, says how busy the machine was.
+	MirrorCPUS float64 `json:"mirror_cpu_s"`
 	// StealPct is the share of the host's CPU time the hypervisor gave to
 	// other guests while the contender ran (/proc/stat): a run that needed
 	// CPU it could not have is slower for a reason outside it.
@@ -89,9 +95,11 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	stealBefore, totalBefore := cpuJiffies()
+	mirrorBefore := selfCPU()
 	start := time.Now()
 	err = cmd.Run()
 	m.WallNS = int64(time.Since(start))
+	m.MirrorCPUS = selfCPU() - mirrorBefore
 	if steal, total := cpuJiffies(); total > totalBefore {
 		m.StealPct = 100 * float64(steal-stealBefore) / float64(total-totalBefore)
 	}
@@ -117,6 +125,16 @@ func timed(ctx context.Context, env []string, argv ...string) (stdout []byte, m 
 		}
 	}
 	return out.Bytes(), m, nil
+}
+
+// selfCPU is this process's user + system time so far, in seconds (0 if
+// getrusage fails).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // cpuJiffies returns the host's steal time and all its CPU time so far, in

@@ -217,6 +217,31 @@ func (md mode) mean() time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
+// slowestOf is the expected slowest of k independent delays of the mode:
+// a client that waits for every request of a batch of k before sending the
+// next batch waits at least that long once per batch, whatever its speed.
+// It covers the modes parseMode makes: fixed plus uniform jitter, or
+// lognormal (the mirror adds them, so a mode with both would need the
+// distribution of the sum).
+func (md mode) slowestOf(k int) time.Duration {
+	n := float64(k)
+	ms := md.fixedMS + md.jitterMS*n/(n+1) // E[max of k uniform(0,1)] = k/(k+1)
+	if md.lnMedianMS > 0 {
+		// E[max] = integral of median*exp(sigma*z) * k*Phi(z)^(k-1)*phi(z) dz
+		// (the density of the largest of k standard normals), midpoint rule.
+		const lo, hi, steps = -12.0, 12.0, 24000
+		h := (hi - lo) / steps
+		sum := 0.0
+		for i := range steps {
+			z := lo + (float64(i)+0.5)*h
+			density := n * math.Pow(0.5*math.Erfc(-z/math.Sqrt2), n-1) * math.Exp(-z*z/2) / math.Sqrt(2*math.Pi)
+			sum += math.Exp(md.lnSigma*z) * density * h
+		}
+		ms += md.lnMedianMS * sum
+	}
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
 func (md mode) faults() mirror.Faults {
 	if md.mean() == 0 {
 		return mirror.Faults{}

@@ -50,8 +50,8 @@ func (r *report) add(md mode, j job, contender string, m measurement) {
 // runs' files by name and unit.
 func (r *report) benchLine(m measurement) {
 	name := fmt.Sprintf("BenchmarkFetch/mode=%s/workload=%s/contender=%s", m.Mode, m.Workload, m.Contender)
-	fmt.Fprintf(r.out, "%s\t1\t%d ns/op\t%.1f req/s\t%.2f MB/s\t%.3f cpu-s\t%d peak-RSS-kB", name, m.WallNS,
-		float64(m.N)/m.wall().Seconds(), float64(m.Bytes)/1e6/m.wall().Seconds(), m.CPUS, m.RSSKB)
+	fmt.Fprintf(r.out, "%s\t1\t%d ns/op\t%.1f req/s\t%.2f MB/s\t%.3f cpu-s\t%.3f mirror-cpu-s\t%d peak-RSS-kB", name, m.WallNS,
+		float64(m.N)/m.wall().Seconds(), float64(m.Bytes)/1e6/m.wall().Seconds(), m.CPUS, m.MirrorCPUS, m.RSSKB)
 	if m.BoundNS > 0 {
 		fmt.Fprintf(r.out, "\t%.3f x-bound", float64(m.WallNS)/float64(m.BoundNS))
 	}
