@@ -41,7 +41,9 @@ func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.
 			defer cancel()
 			f.res = fn(fctx)
 			g.mu.Lock()
-			delete(g.m, key)
+			if g.m[key] == f { // not when abandoned and replaced by a newer flight
+				delete(g.m, key)
+			}
 			g.mu.Unlock()
 			close(f.done)
 		}()
@@ -55,7 +57,11 @@ func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.
 		g.mu.Lock()
 		f.waiters--
 		if f.waiters == 0 {
+			// Abandoned: cancel it, and let a caller arriving while it
+			// unwinds start a flight of its own rather than join this one
+			// and get the cancellation of callers that have gone.
 			f.cancel()
+			delete(g.m, key)
 		}
 		g.mu.Unlock()
 		return Result{Err: ctx.Err()}, ok
