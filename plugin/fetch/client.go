@@ -482,13 +482,12 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 				continue
 			}
 		}
-		url = src.base.URL(t, c.set.Ref)
-		shown := redactURL(url)
+		u := src.base.URL(t, c.set.Ref)
 		var got answer
 		var getErr error
 		berr := src.breaker.Run(func() error {
 			start := time.Now()
-			got, getErr = src.get(ctx, url, c.set, validators)
+			got, getErr = src.get(ctx, u, c.set, validators)
 			if c.pushedBack(ctx, i, start, getErr) {
 				return nil // paced by the pause, not a sign of ill health
 			}
@@ -501,10 +500,12 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 		if errors.Is(berr, breaker.ErrBreakerOpen) {
 			continue
 		}
+		// The answer of the last source asked, with its URL: a later source
+		// skipped for its open breaker is not named.
 		tried = true
-		a, srcName, err = got, src.name, getErr
+		a, srcName, url, err = got, src.name, redactURL(u), getErr
 		if err == nil || !retry.CountsAgainstSource(err) || ctx.Err() != nil {
-			return a, srcName, shown, 0, err
+			return a, srcName, url, 0, err
 		}
 	}
 	if !tried && wait > 0 {
@@ -513,7 +514,7 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 	if !tried {
 		return answer{}, "", "", 0, retry.Permanent(fmt.Errorf("all %d source(s) unavailable: circuit breaker open", len(c.sources)))
 	}
-	return a, srcName, redactURL(url), 0, err
+	return a, srcName, url, 0, err
 }
 
 // pushedBack teaches the adaptive limit what the answer of source i to an

@@ -237,6 +237,36 @@ func TestPerAttemptTimeout(t *testing.T) {
 	}
 }
 
+// Source 0 answers 503 and source 1's breaker is open: the failure names
+// source 0 with its own URL, not the URL of the source that was skipped.
+func TestFailureNamesTheURLItAsked(t *testing.T) {
+	primary := newH2Server(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	secondary := newH2Server(t, corpusHandler(t))
+	s := fastSettings("", primary.URL, secondary.URL)
+	s.TLSSkipVerify = true
+	s.MaxRetries = 0
+	s.BreakerFailures = 100
+	s.BreakerTimeout = time.Minute
+	c := newClient(t, s)
+	for range s.BreakerFailures {
+		_ = c.sources[1].breaker.Run(func() error { return errors.New("down") })
+	}
+	if st := c.sources[1].state(); st != "open" {
+		t.Fatalf("setup: source 1's breaker is %s, want open", st)
+	}
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "drivers.json"))
+	var ne *NetworkError
+	if !errors.As(err, &ne) {
+		t.Fatalf("want a network error, got %v", err)
+	}
+	if res.Status != http.StatusServiceUnavailable || !strings.HasPrefix(res.URL, primary.URL) || !strings.HasPrefix(ne.URL, primary.URL) {
+		t.Fatalf("status %d from %s reported with URL %s (error's %s), want %s...", res.Status, res.Source, res.URL, ne.URL, primary.URL)
+	}
+	if secondary.requests.Load() != 0 {
+		t.Fatalf("the source with an open breaker was asked %d times", secondary.requests.Load())
+	}
+}
+
 func TestBreakerOpensFallsBackAndRecovers(t *testing.T) {
 	var healthy atomic.Bool
 	serve := corpusHandler(t)
