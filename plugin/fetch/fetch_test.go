@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -540,6 +541,13 @@ func TestBodyLimitAndGzip(t *testing.T) {
 	c2.sources[0].transport.DisableCompression = false
 	if _, err := c2.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")); ErrorKind(err) != KindInvalid {
 		t.Fatalf("oversized body: %v", err)
+	}
+	// The largest limit, which Validate accepts, means no limit (limit+1
+	// once wrapped to a negative and every body read as empty).
+	s.MaxBodyBytes = math.MaxInt64
+	c3 := newClient(t, s)
+	if res, err := c3.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")); err != nil || res.Bytes != len(file) {
+		t.Fatalf("max_body_bytes %d: %d bytes, %v", s.MaxBodyBytes, res.Bytes, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -231,9 +232,10 @@ func (s *source) state() string {
 const maxPrealloc = 8 << 20
 
 // readBody reads at most limit+1 bytes, in one allocation when the length
-// is announced (the common case on CDNs) instead of growing a buffer.
+// is announced (the common case on CDNs) instead of growing a buffer. A
+// limit of MaxInt64 (no limit) must not wrap to a negative one.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	r := io.LimitReader(resp.Body, limit+1)
+	r := io.LimitReader(resp.Body, min(limit, math.MaxInt64-1)+1)
 	if n := resp.ContentLength; n > 0 && !resp.Uncompressed {
 		// bytes.Buffer wants MinRead spare bytes to read the final EOF
 		// without growing.
