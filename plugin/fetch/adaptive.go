@@ -33,9 +33,10 @@ const (
 	lessonPushback               // 429 or 503
 )
 
-// aimd computes the adaptive in-flight limit between min and max.
+// aimd computes the adaptive in-flight limit between min and max. It is not
+// safe for concurrent use: Client.learn serialises it with applying the
+// limit it returns, so the limiter never keeps an older limit than aimd's.
 type aimd struct {
-	mu        sync.Mutex
 	min, max  int
 	limit     int
 	successes int     // answers since the last increase
@@ -54,8 +55,6 @@ func newAIMD(minLimit, maxLimit int) *aimd {
 // learn updates the limit with the outcome of an attempt that started at
 // start, and returns the limit and whether it changed.
 func (a *aimd) learn(start time.Time, l lesson, latency time.Duration) (int, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	old := a.limit
 	switch l {
 	case lessonPushback:

@@ -146,6 +146,34 @@ func TestAdaptiveLimitFollowsServerLatency(t *testing.T) {
 	}
 }
 
+// Answers and pushbacks learnt at once leave the limiter at the
+// controller's limit: applied out of order, it kept an older one until the
+// next change (a server that pushed back could get the old limit's traffic).
+func TestConcurrentLessonsLeaveTheLimiterAtTheControllersLimit(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	s.Adaptive, s.MaxConcurrent, s.AdaptiveMin = true, 64, 1
+	c := newClient(t, s)
+	for round := range 1000 {
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				for i := range 50 {
+					if (g+i)%7 == 0 {
+						c.learn(time.Now(), lessonPushback, 0)
+					} else {
+						c.learn(time.Now(), lessonAnswer, time.Millisecond)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if got, want := c.limit.size(), c.adapt.limit; got != want {
+			t.Fatalf("round %d: the limiter's limit is %d, the controller's %d", round, got, want)
+		}
+	}
+}
+
 func TestFixedLimitIgnoresLatencyAndPushback(t *testing.T) {
 	srv, peak := lapServer(t, 0, 10*time.Millisecond)
 	c := newClient(t, fastSettings(srv.caFile, srv.URL))

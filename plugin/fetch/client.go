@@ -60,7 +60,7 @@ type Client struct {
 	set     config.Settings
 	sources []*source
 	limit   *limiter
-	adapt   *aimd   // nil unless Settings.Adaptive
+	adapt   *aimd   // nil unless Settings.Adaptive; used under learnMu
 	paused  *pauses // nil unless Settings.Adaptive
 	cache   *cache.Cache
 	mem     *cache.Memory
@@ -75,6 +75,11 @@ type Client struct {
 	obsMu     sync.Mutex
 	observers []Observer
 	states    map[string]string // last breaker state seen per source
+
+	// learnMu serialises adapt.learn with applying its limit to the
+	// limiter and the observers: two answers learnt at once would
+	// otherwise apply their limits in either order.
+	learnMu sync.Mutex
 
 	closeOnce sync.Once
 }
@@ -190,6 +195,8 @@ func (c *Client) learn(start time.Time, l lesson, latency time.Duration) {
 	if c.adapt == nil {
 		return
 	}
+	c.learnMu.Lock()
+	defer c.learnMu.Unlock()
 	n, changed := c.adapt.learn(start, l, latency)
 	if !changed {
 		return
