@@ -657,6 +657,41 @@ func TestNoGoroutineLeftAfterClose(t *testing.T) {
 	waitGoroutines(t, before+1)
 }
 
+// A breaker that opened leaves go-resiliency's timer sleeping out
+// breaker_timeout after Close (the library cannot stop it); nothing else
+// stays, and the timer ends then.
+func TestBreakerTimerIsAllThatOutlivesClose(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	s := fastSettings(srv.caFile, srv.URL)
+	s.MaxRetries, s.BreakerFailures, s.BreakerTimeout = 0, 1, time.Second
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	c, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "drivers.json"))
+	if st := c.sources[0].state(); st != "open" {
+		t.Fatalf("setup: breaker %s, want open", st)
+	}
+	timer := func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "breaker.(*Breaker).timer")
+	}
+	closed := time.Now()
+	_ = c.Close()
+	waitGoroutines(t, before+1) // the timer
+	if !timer() {
+		t.Fatal("no breaker timer after Close: the documented exception is gone, update the docs")
+	}
+	for timer() {
+		if time.Since(closed) > s.BreakerTimeout+3*time.Second {
+			t.Fatalf("the breaker's timer still runs %v after Close, breaker_timeout %v", time.Since(closed), s.BreakerTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestCloseLeavesNoConnection: Close closes every connection itself, the
 // server's help not needed, even the one whose last stream is still being
 // torn down when the last FetchOne returns (the transport forgets a stream

@@ -47,7 +47,9 @@ func Acquire(s config.Settings, tier cache.Tier) (*Shared, error) {
 }
 
 // Release drops this reference; the last one closes the client, leaving no
-// goroutine or connection behind.
+// connection behind and none of its goroutines but the timer of a breaker
+// that opened, which go-resiliency cannot stop: it sleeps out
+// breaker_timeout, holding only the breaker.
 func (s *Shared) Release() {
 	s.once.Do(func() {
 		registry.Lock()
