@@ -15,6 +15,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 )
 
@@ -258,6 +259,76 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 	if kind, _ := msgs[4].MetaGet(metaErrorKind); kind != fetch.KindBadRequest {
 		t.Fatalf("misspelt key: f1_error_kind %q, want %s", kind, fetch.KindBadRequest)
 	}
+}
+
+// outcome is a message as a test reads it: its path (from the metadata, or
+// the tuple it carries), then "(error kind)" when flagged.
+func outcome(m *service.Message) string {
+	p, _ := m.MetaGet(metaPath)
+	if p == "" {
+		b, _ := m.AsBytes()
+		var tp struct{ Path string }
+		_ = json.Unmarshal(b, &tp)
+		p = tp.Path
+	}
+	if m.GetError() != nil {
+		kind, _ := m.MetaGet(metaErrorKind)
+		p += "(" + kind + ")"
+	}
+	return p
+}
+
+// A document a session plan needs and cannot read (a 500, no retries) is
+// never a silent gap: the input flags a message in its place when no
+// emitted message carries the failure, and f1_expand flags the request.
+func TestPlanFailuresAreFlagged(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	fail := func(file string) {
+		m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/" + file, StatusRate: map[int]float64{500: 1}}}})
+	}
+	for _, c := range []struct {
+		name, failing, session, want string
+	}{
+		{"input, laptimes only read", "VER/laptimes.json", `{ files: [ drivers.json ], drivers: [ VER, NOR ], laptimes: false, laps: fastest }`,
+			"[drivers.json VER/laptimes.json(network) NOR/19_tel.json]"},
+		{"input, drivers.json only read", "drivers.json", `{ files: [ corners.json ], laps: none }`,
+			"[corners.json drivers.json(network)]"},
+		{"input, laptimes emitted", "VER/laptimes.json", `{ files: [ corners.json ], drivers: [ VER, NOR ], laps: fastest }`,
+			"[corners.json VER/laptimes.json(network) NOR/laptimes.json NOR/19_tel.json]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fail(c.failing)
+			r := newRun(t)
+			var got []string
+			for _, msg := range r.input(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  max_retries: 0
+  sessions:
+    - { year: 2025, gp: %q, session: %q, %s
+`, m.URL, gpAUS, quali, strings.TrimPrefix(c.session, "{ "))) {
+				got = append(got, outcome(msg))
+			}
+			if fmt.Sprint(got) != c.want {
+				t.Fatalf("emitted %v, want %s", got, c.want)
+			}
+		})
+	}
+	t.Run("expand", func(t *testing.T) {
+		fail("VER/laptimes.json")
+		msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ], max_retries: 0 }`, m.URL),
+			fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "drivers": ["VER", "NOR"], "laps": "fastest"}`, gpAUS, quali))
+		if len(msgs) != 1 || msgs[0].GetError() == nil || !strings.Contains(msgs[0].GetError().Error(), "VER/laptimes.json") {
+			var got []string
+			for _, msg := range msgs {
+				got = append(got, outcome(msg))
+			}
+			t.Fatalf("expanded to %v, want the request alone, flagged for VER/laptimes.json", got)
+		}
+		if kind, _ := msgs[0].MetaGet(metaErrorKind); kind != fetch.KindNetwork {
+			t.Fatalf("f1_error_kind %q, want %s", kind, fetch.KindNetwork)
+		}
+	})
 }
 
 func TestRowsExplodesDocumentsFromFetch(t *testing.T) {

@@ -30,7 +30,9 @@ any other key is refused (a misspelt `+"`telemtry`"+` would plan the whole sessi
 To plan, the processor reads `+"`drivers.json`"+` (unless drivers are named) and each `+"`laptimes.json`"+` through the
 shared client (and its cache); with `+"`laps: all`"+` it probes the laps after the highest timed lap until a 404.
 A request it cannot read or plan keeps its content and is flagged with an error (`+"`f1_error_kind: bad_request`"+`
-or the kind of the failed read).`).
+or the kind of the failed read), and none of its tuples go out: a `+"`drivers.json`"+` or `+"`laptimes.json`"+` it needs
+that fails (other than a driver's `+"`laptimes.json`"+` not found: no laps), or a probed lap that fails other than with a
+404, flags the whole request, so that retrying it expands the session whole.`).
 		Fields(engineFields()...).
 		Example("Fan out", "Session requests from Kafka become tuples on another topic, keyed by driver.", `
 input:
@@ -130,7 +132,11 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 			planned = append(planned, m)
 			return func() fetch.Result { return p.eng.read(ctx, t) }, nil
 		}
-		if err := session.Plan(ctx, r, emit, p.eng.read); err != nil {
+		// Its tuples carry no fetch result: any document the plan could not
+		// read flags the request, and none of its tuples go out (a retried
+		// request then expands whole, once).
+		failAll := func(_ tuple.Tuple, err error, _ bool) error { return err }
+		if err := session.Plan(ctx, r, emit, p.eng.read, failAll); err != nil {
 			flagged := msg.Copy()
 			flagged.MetaSetMut(metaErrorKind, fetch.ErrorKind(err))
 			flagged.SetError(err)

@@ -64,7 +64,10 @@ stays bounded by `+"`prefetch`"+` documents however slow the output. A message t
 (at-least-once). When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
 
 Failures are emitted as messages flagged with an error and `+"`f1_error_kind`"+`, whose content is the tuple; 404s
-are dropped and counted unless `+"`on_not_found: error`"+`. Metadata as the `+"`f1_fetch`"+` processor.`).
+are dropped and counted unless `+"`on_not_found: error`"+`. A document a session's plan needs but does not emit
+(`+"`drivers.json`"+` left out of `+"`files`"+`, a `+"`laptimes.json`"+` with `+"`laptimes: false`"+`) that fails is emitted as such a
+message in its place, so what the plan could not reach is never a silent gap; a driver whose `+"`laptimes.json`"+` is
+not found has no laps to plan. Metadata as the `+"`f1_fetch`"+` processor.`).
 		Fields(append([]*service.ConfigField{
 			service.NewObjectListField(fieldRequests,
 				service.NewAnyField(fieldYear).Description("Season (number or string)."),
@@ -291,13 +294,32 @@ func (in *fetchInput) plan(ctx context.Context) {
 		}()
 		return p.wait, nil
 	}
+	// A document the plan needed and could not read, whose failure no
+	// emitted message carries (drivers.json or a laptimes.json only read),
+	// becomes a flagged message in its place: a gap in the session is never
+	// silent.
+	fail := func(t tuple.Tuple, err error, carried bool) error {
+		if carried {
+			return nil
+		}
+		p := &pending{t: t, done: make(chan struct{}), res: fetch.Result{Tuple: t, Err: err}}
+		close(p.done)
+		select {
+		case in.queue <- p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		in.progress.plan()
+		in.progress.finish(p.res)
+		return nil
+	}
 	for _, t := range in.tuples {
 		if _, err := emit(t); err != nil {
 			return
 		}
 	}
 	for _, r := range in.sessions {
-		if err := session.Plan(ctx, r, emit, in.eng.read); err != nil {
+		if err := session.Plan(ctx, r, emit, in.eng.read, fail); err != nil {
 			if ctx.Err() == nil {
 				in.eng.log.Errorf("f1_fetch: session %d %s %s: %v", r.Year, r.GP, r.Session, err)
 			}

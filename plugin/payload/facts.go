@@ -44,11 +44,12 @@ type LapFacts struct {
 }
 
 // LapFactsOf reads the lap and time columns of a normalised laptimes.json.
-// Times may be null (missing) and laps floats such as 2.0.
+// Times may be null (missing) and laps floats such as 2.0. A document it
+// cannot read (possible with validation off) is an *InvalidError.
 func LapFactsOf(doc []byte) (LapFacts, error) {
 	c, err := ParseColumns(doc)
 	if err != nil {
-		return LapFacts{}, fmt.Errorf("laptimes.json: %w", err)
+		return LapFacts{}, &InvalidError{Path: "laptimes.json", Kind: KindLaptimes, Reason: err.Error(), Err: err}
 	}
 	laps, times := c.Values["lap"], c.Values["time"]
 	var f LapFacts
@@ -56,7 +57,7 @@ func LapFactsOf(doc []byte) (LapFacts, error) {
 	for i, raw := range laps {
 		var lap *float64
 		if err := json.Unmarshal(raw, &lap); err != nil {
-			return LapFacts{}, fmt.Errorf("laptimes.json: lap[%d] = %s is not a number", i, raw)
+			return LapFacts{}, &InvalidError{Path: "laptimes.json", Kind: KindLaptimes, Reason: fmt.Sprintf("lap[%d] = %s is not a number", i, raw), Err: err}
 		}
 		if lap == nil || *lap < 1 || *lap > MaxLap || *lap != math.Trunc(*lap) {
 			continue

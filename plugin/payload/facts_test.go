@@ -77,4 +77,12 @@ func TestLapFactsOfEveryLaptimesVariant(t *testing.T) {
 	if err != nil || f.Fastest != 1 || f.Highest != 1 {
 		t.Fatalf("laps beyond MaxLap: %+v %v, want fastest and highest 1", f, err)
 	}
+	// What it cannot read is invalid data, as validation would have said
+	// (a planner flags it with that kind).
+	for _, doc := range []string{`[1, 2]`, `{"time": [80.1], "lap": ["first"]}`} {
+		var inv *InvalidError
+		if _, err := LapFactsOf([]byte(doc)); !errors.As(err, &inv) || inv.Kind != KindLaptimes {
+			t.Errorf("LapFactsOf(%s): %v, want an *InvalidError of kind laptimes", doc, err)
+		}
+	}
 }

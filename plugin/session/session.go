@@ -125,12 +125,23 @@ type Emit func(t tuple.Tuple) (wait func() fetch.Result, err error)
 // when the files leave it out, laptimes.json when laptimes are off).
 type Read func(ctx context.Context, t tuple.Tuple) fetch.Result
 
+// Fail is told of a document the plan needed and could not read or use
+// (drivers.json, a laptimes.json, a probed lap that failed other than with
+// a 404), so that the failure reaches the output instead of leaving a
+// silent gap: its tuple, the error, and whether an emitted message already
+// carries that error (the document was emitted and its fetch failed).
+// Returning an error ends the plan with it; nil goes on with what can still
+// be planned.
+type Fail func(t tuple.Tuple, err error, carried bool) error
+
 // Plan streams the tuples of r, in order, to emit: the session files, then
 // each driver's laptimes.json, then each driver's telemetry. With laps
 // "all", laps 1 to the highest timed lap are planned at once and the laps
 // after it are probed one by one until the first 404 (untimed in-laps have
-// telemetry files too; the files are numbered 1..N without gaps).
-func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
+// telemetry files too; the files are numbered 1..N without gaps). A driver
+// whose laptimes.json is not found has no laps to plan; any other failure
+// of a document the plan needs goes to fail.
+func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -144,25 +155,29 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
 	if files == nil {
 		files = DefaultFiles
 	}
-	driversWait := readOnly("drivers.json")
+	failed := func(path string, err error, carried bool) error {
+		return fail(mk(path), fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err), carried)
+	}
+	driversWait, driversEmitted := readOnly("drivers.json"), false
 	for _, f := range files {
 		w, err := emit(mk(f))
 		if err != nil {
 			return err
 		}
 		if f == "drivers.json" {
-			driversWait = w
+			driversWait, driversEmitted = w, true
 		}
 	}
 	drivers := r.Drivers
 	if drivers == nil && (r.Laptimes || r.Telemetry) {
 		res := driversWait()
 		if res.Err != nil {
-			return fmt.Errorf("plan %d %s %s: read drivers.json: %w", r.Year, r.GP, r.Session, res.Err)
+			// Without drivers nothing more can be planned.
+			return failed("drivers.json", fmt.Errorf("read drivers.json: %w", res.Err), driversEmitted)
 		}
 		var err error
 		if drivers, err = payload.DriverCodes(res.Doc); err != nil {
-			return fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err)
+			return failed("drivers.json", err, false)
 		}
 	}
 
@@ -183,12 +198,22 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
 	for i, d := range drivers {
 		laps := r.Laps.List
 		if r.Laps.Mode != "list" {
+			path := d + "/laptimes.json"
 			res := laptimes[i]()
+			if fetch.ErrorKind(res.Err) == fetch.KindNotFound {
+				continue // no lap times, no laps to plan
+			}
 			if res.Err != nil {
-				continue // the laptimes message carries the error; no laps to plan
+				if err := failed(path, fmt.Errorf("read %s for the telemetry: %w", path, res.Err), r.Laptimes); err != nil {
+					return err
+				}
+				continue
 			}
 			facts, err := payload.LapFactsOf(res.Doc)
 			if err != nil {
+				if err := failed(path, fmt.Errorf("laps of %s for the telemetry: %w", path, err), false); err != nil {
+					return err
+				}
 				continue
 			}
 			laps = nil
@@ -207,7 +232,7 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
 			}
 		}
 		if r.Laps.Mode == "all" {
-			if err := probe(ctx, emit, mk, d, len(laps)+1); err != nil {
+			if err := probe(ctx, emit, mk, failed, d, len(laps)+1); err != nil {
 				return err
 			}
 		}
@@ -215,17 +240,22 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read) error {
 	return nil
 }
 
-// probe emits laps from next on until one is not found (or fails): the
-// first 404 ends the driver's telemetry. It stops at MaxLap, so a source
-// that answers every path never keeps it going.
-func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, driver string, next int) error {
+// probe emits laps from next on until one is not found: the first 404 ends
+// the driver's telemetry. A lap that fails otherwise ends it too (whether
+// more laps follow is unknown), and goes to failed. It stops at MaxLap, so
+// a source that answers every path never keeps it going.
+func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, failed func(string, error, bool) error, driver string, next int) error {
 	for lap := next; lap <= payload.MaxLap && ctx.Err() == nil; lap++ {
-		w, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", driver, lap)))
+		path := fmt.Sprintf("%s/%d_tel.json", driver, lap)
+		w, err := emit(mk(path))
 		if err != nil {
 			return err
 		}
-		if w().Err != nil {
-			return nil
+		if err := w().Err; err != nil {
+			if fetch.ErrorKind(err) == fetch.KindNotFound {
+				return nil
+			}
+			return failed(path, fmt.Errorf("probe %s for the laps after the timed ones: %w", path, err), true)
 		}
 	}
 	return ctx.Err()

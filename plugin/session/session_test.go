@@ -12,6 +12,7 @@ import (
 
 	"github.com/f1fetch/f1fetch/config"
 	"github.com/f1fetch/f1fetch/plugin/fetch"
+	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
@@ -49,10 +50,102 @@ func collect(t *testing.T, c *fetch.Client, r Request) ([]tuple.Tuple, map[strin
 		}, nil
 	}
 	read := func(ctx context.Context, tp tuple.Tuple) fetch.Result { res, _ := c.FetchOne(ctx, tp); return res }
-	if err := Plan(context.Background(), r, emit, read); err != nil {
+	fail := func(tp tuple.Tuple, err error, carried bool) error {
+		t.Errorf("plan failure %s (carried %v): %v", tp.Path, carried, err)
+		return nil
+	}
+	if err := Plan(context.Background(), r, emit, read, fail); err != nil {
 		t.Fatal(err)
 	}
 	return order, results
+}
+
+// failure is one call of Plan's fail.
+type failure struct {
+	path    string
+	carried bool
+	err     error
+}
+
+// planFailing runs Plan against the mirror with a rule answering 500 to
+// the paths under prefix (no retries), going on after every failure, and
+// returns the paths it emitted and the failures it reported.
+func planFailing(t *testing.T, prefix string, r Request) ([]string, []failure) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gp + "/" + quali + "/" + prefix, StatusRate: map[int]float64{500: 1}}}})
+	s := config.Defaults()
+	s.BaseURLs, s.MaxRetries = []string{m.URL}, 0
+	c, err := fetch.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	var paths []string
+	var fails []failure
+	emit := func(tp tuple.Tuple) (func() fetch.Result, error) {
+		paths = append(paths, tp.Path)
+		return func() fetch.Result { res, _ := c.FetchOne(context.Background(), tp); return res }, nil
+	}
+	read := func(ctx context.Context, tp tuple.Tuple) fetch.Result { res, _ := c.FetchOne(ctx, tp); return res }
+	fail := func(tp tuple.Tuple, err error, carried bool) error {
+		fails = append(fails, failure{tp.Path, carried, err})
+		return nil
+	}
+	if err := Plan(context.Background(), r, emit, read, fail); err != nil {
+		t.Fatal(err)
+	}
+	return paths, fails
+}
+
+// A document the plan needs that fails (not a 404) is reported with its
+// tuple, and whether an emitted message carries the failure; the plan goes
+// on with the other drivers. Before, a failed laptimes.json or probe left
+// the driver's telemetry out in silence.
+func TestPlanReportsWhatItCouldNotRead(t *testing.T) {
+	for _, c := range []struct {
+		name, prefix string
+		r            Request
+		wantFail     string
+		carried      bool
+		mustPlan     string // another driver's telemetry, planned all the same
+	}{
+		{"laptimes emitted", "VER/laptimes.json", Request{Files: []string{}, Drivers: []string{"VER", "NOR"}, Laptimes: true, Telemetry: true, Laps: Laps{Mode: "fastest"}},
+			"VER/laptimes.json", true, "NOR/"},
+		{"laptimes only read", "VER/laptimes.json", Request{Files: []string{}, Drivers: []string{"VER", "NOR"}, Laptimes: false, Telemetry: true, Laps: Laps{Mode: "fastest"}},
+			"VER/laptimes.json", false, "NOR/"},
+		{"drivers.json only read", "drivers.json", Request{Files: []string{"corners.json"}, Laptimes: true, Telemetry: false, Laps: Laps{Mode: "all"}},
+			"drivers.json", false, ""},
+		{"a probed lap", "VER/17_tel.json", Request{Files: []string{}, Drivers: []string{"VER", "NOR"}, Laptimes: false, Telemetry: true, Laps: Laps{Mode: "all"}},
+			"VER/17_tel.json", true, "NOR/"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.r.Year, c.r.GP, c.r.Session = 2025, gp, quali
+			paths, fails := planFailing(t, c.prefix, c.r)
+			if len(fails) != 1 || fails[0].path != c.wantFail || fails[0].carried != c.carried || !strings.Contains(fails[0].err.Error(), "500") {
+				t.Fatalf("failures %+v, want one for %s (carried %v)", fails, c.wantFail, c.carried)
+			}
+			if c.mustPlan != "" && !slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, c.mustPlan) && strings.HasSuffix(p, "_tel.json") }) {
+				t.Fatalf("the other driver's telemetry was not planned: %v", paths)
+			}
+		})
+	}
+}
+
+// A laptimes.json that is not found means no laps: nothing to report.
+func TestPlanLaptimesNotFoundIsNoLaps(t *testing.T) {
+	c, m := client(t)
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gp + "/" + quali + "/VER/laptimes.json", StatusRate: map[int]float64{404: 1}}}})
+	order, _ := collect(t, c, Request{Year: 2025, GP: gp, Session: quali, Files: []string{}, Drivers: []string{"VER", "NOR"},
+		Laptimes: false, Telemetry: true, Laps: Laps{Mode: "fastest"}})
+	var tel []string
+	for _, tp := range order {
+		if strings.HasSuffix(tp.Path, "_tel.json") {
+			tel = append(tel, tp.Path)
+		}
+	}
+	if len(tel) != 1 || tel[0] != "NOR/19_tel.json" { // NOR's fastest: lap 19
+		t.Fatalf("telemetry planned %v, want NOR's fastest lap only", tel)
+	}
 }
 
 // telemetryOnDisk counts the N_tel.json files of a driver in the corpus.
