@@ -125,6 +125,23 @@ f1_fetch:
 	}
 }
 
+// A message fetched again (in a catch, after a 500) carries its new
+// result's metadata only: no f1_error_kind left from the failure.
+func TestRefetchedMessageCarriesOnlyItsNewResult(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{FailFirstN: 1, FailStatus: 500}}})
+	fetchYAML := fmt.Sprintf(`f1_fetch: { base_urls: [ %q ], max_retries: 0 }`, m.URL)
+	msgs := newRun(t).batch([]string{fetchYAML, "catch:\n  - " + fetchYAML}, []string{tupleJSON("VER/laptimes.json")})
+	if len(msgs) != 1 || msgs[0].GetError() != nil {
+		t.Fatalf("%d messages, error %v; want one, fetched", len(msgs), msgs[0].GetError())
+	}
+	kind, stale := msgs[0].MetaGet(metaErrorKind)
+	status, _ := msgs[0].MetaGet(metaStatus)
+	if stale || status != "200" {
+		t.Fatalf("fetched again: f1_error_kind %q (present %v), f1_status %q; want no kind, 200", kind, stale, status)
+	}
+}
+
 func TestFetchProcessorDropsNotFoundByDefaultAndCountsIt(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	msgs, metrics := runProcessor(t, fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL),

@@ -46,9 +46,16 @@ func setTupleMeta(msg *service.Message, t tuple.Tuple) {
 
 // applyResult turns msg into the result: the document as its body, or, on
 // failure, its content kept and a Benthos error set, so that catch, switch
-// and dead-letter outputs can route it.
+// and dead-letter outputs can route it. Metadata an earlier result left (a
+// message fetched again in a catch, a tuple with a driver before one
+// without) is replaced, never kept beside this result's.
 func applyResult(msg *service.Message, r fetch.Result) {
+	for _, key := range []string{metaURL, metaSource, metaStatus, metaCache, metaErrorKind} {
+		msg.MetaDelete(key)
+	}
 	if r.Tuple != (tuple.Tuple{}) { // a refused message has no tuple to describe
+		msg.MetaDelete(metaDriver)
+		msg.MetaDelete(metaLap)
 		setTupleMeta(msg, r.Tuple)
 		msg.MetaSetMut(metaKind, string(r.Kind))
 	}
