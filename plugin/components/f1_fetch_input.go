@@ -400,16 +400,18 @@ func (in *fetchInput) nextResend() (*service.Message, bool) {
 }
 
 // track counts msg as outstanding until acknowledged; a nack queues it to be
-// sent again (at-least-once).
+// sent again (at-least-once). The pipeline gets a copy: processors such as
+// mutation change a message in place, and what is sent again must be the
+// document as fetched, not as the pipeline left it.
 func (in *fetchInput) track(msg *service.Message) (*service.Message, service.AckFunc, error) {
 	in.mu.Lock()
 	in.outstanding++
 	in.mu.Unlock()
-	return msg, func(ctx context.Context, err error) error {
+	return msg.Copy(), func(ctx context.Context, err error) error {
 		in.mu.Lock()
 		in.outstanding--
 		if err != nil {
-			in.resendQ = append(in.resendQ, msg.Copy())
+			in.resendQ = append(in.resendQ, msg)
 		}
 		in.mu.Unlock()
 		select {

@@ -2,12 +2,15 @@ package components
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
@@ -84,5 +87,46 @@ func BenchmarkNewFetchInput(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = in.Close(context.Background())
+	}
+}
+
+// A message the output rejects is sent again as it was fetched: the
+// pipeline's in-place changes to the first delivery (a mutation) are not
+// applied twice.
+func TestFetchInputSendsAgainTheDocumentAsFetched(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	sb := service.NewStreamBuilder()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(sb.SetLoggerYAML("level: none"))
+	must(sb.AddInputYAML(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
+`, m.URL, gpAUS, quali)))
+	must(sb.AddProcessorYAML(`mutation: 'root.seen = (this.seen | 0) + 1'`))
+	var seen []any
+	must(sb.AddConsumerFunc(func(_ context.Context, msg *service.Message) error {
+		v, err := msg.AsStructured()
+		if err != nil {
+			return err
+		}
+		seen = append(seen, v.(map[string]any)["seen"])
+		if len(seen) == 1 {
+			return errors.New("rejected once")
+		}
+		return nil
+	}))
+	s, err := sb.Build()
+	must(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(s.Run(ctx))
+	if fmt.Sprint(seen) != "[1 1]" {
+		t.Fatalf("the mutation saw %v over the deliveries, want [1 1]: the document sent again once, as fetched", seen)
 	}
 }
