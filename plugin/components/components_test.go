@@ -348,6 +348,27 @@ f1_fetch:
 	})
 }
 
+// An empty drivers (or files) list means in f1_expand what it means in the
+// input, the default: every driver, not none.
+func TestExpandEmptyListsMeanTheDefaultAsInTheInput(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL),
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "drivers": [], "telemetry": false}`, gpAUS, quali))
+	var expanded []string
+	for _, msg := range msgs {
+		expanded = append(expanded, outcome(msg))
+	}
+	in := runInput(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  sessions:
+    - { year: 2025, gp: %q, session: %q, files: [ drivers.json ], drivers: [], telemetry: false }
+`, m.URL, gpAUS, quali))
+	if fmt.Sprint(expanded) != fmt.Sprint(in.paths(t)) || len(expanded) != 21 {
+		t.Fatalf("expand planned %v, the input fetched %v; want the same 21 files", expanded, in.paths(t))
+	}
+}
+
 func TestRowsExplodesDocumentsFromFetch(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	msgs, _ := runProcessor(t, fmt.Sprintf(`

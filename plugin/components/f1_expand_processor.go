@@ -24,7 +24,8 @@ func expandProcessorSpec() *service.ConfigSpec {
 A message `+"`"+`{"year": 2025, "gp": "Australian Grand Prix", "session": "Qualifying", "laps": "fastest"}`+"`"+` becomes the
 tuples of its session files, each driver's `+"`laptimes.json`"+` and the telemetry of the selected laps, in that order,
 each a message `+"`"+`{"year": ..., "gp": ..., "session": ..., "path": ...}`+"`"+` ready for the `+"`f1_fetch`"+` processor.
-The optional keys `+"`files`, `drivers`, `laptimes`, `telemetry`, `laps`"+` mean what they mean in the `+"`f1_fetch`"+` input;
+The optional keys `+"`files`, `drivers`, `laptimes`, `telemetry`, `laps`"+` mean what they mean in the `+"`f1_fetch`"+` input
+(an empty `+"`files`"+` or `+"`drivers`"+` list, as there, means the default: the session files, every driver);
 any other key is refused (a misspelt `+"`telemtry`"+` would plan the whole session's telemetry).
 
 To plan, the processor reads `+"`drivers.json`"+` (unless drivers are named) and each `+"`laptimes.json`"+` through the
@@ -99,6 +100,14 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 	laps, err := session.ParseLaps(m.Laps)
 	if err != nil {
 		return session.Request{}, err
+	}
+	// An empty list means the default, as in the input (where Benthos fills
+	// an unset list with []): the session files, every driver.
+	if len(m.Files) == 0 {
+		m.Files = nil
+	}
+	if len(m.Drivers) == 0 {
+		m.Drivers = nil
 	}
 	r := session.Request{
 		Year: int(year), GP: m.GP, Session: m.Session, Files: m.Files, Drivers: m.Drivers,
