@@ -183,7 +183,7 @@ type fetchInput struct {
 
 	queue   chan *pending // planned files in order, fetched ahead
 	cancel  context.CancelFunc
-	planned sync.WaitGroup
+	running sync.WaitGroup // the planner, its fetches and the progress reporter
 
 	mu          sync.Mutex
 	abandoned   *pending           // a file whose Read was cancelled, emitted next
@@ -262,12 +262,12 @@ func (in *fetchInput) Connect(context.Context) error {
 	in.cancel = cancel
 	in.queue = make(chan *pending, in.prefetch)
 	in.wake = make(chan struct{}, 1)
-	in.planned.Add(1)
+	in.running.Add(1)
 	go in.plan(ctx)
 	if in.every > 0 {
-		in.planned.Add(1)
+		in.running.Add(1)
 		go func() {
-			defer in.planned.Done()
+			defer in.running.Done()
 			in.progress.report(ctx, in.eng.log, in.every)
 		}()
 	}
@@ -275,7 +275,7 @@ func (in *fetchInput) Connect(context.Context) error {
 }
 
 func (in *fetchInput) plan(ctx context.Context) {
-	defer in.planned.Done()
+	defer in.running.Done()
 	defer close(in.queue)
 	defer in.progress.planComplete()
 	ctx = in.eng.paced(ctx)
@@ -287,7 +287,9 @@ func (in *fetchInput) plan(ctx context.Context) {
 			return nil, ctx.Err()
 		}
 		in.progress.plan()
+		in.running.Add(1)
 		go func() {
+			defer in.running.Done()
 			p.res, _ = in.eng.client.FetchOne(ctx, t)
 			in.progress.finish(p.res)
 			close(p.done)
@@ -443,13 +445,14 @@ func (in *fetchInput) drain(ctx context.Context) (*service.Message, service.AckF
 	}
 }
 
-// Close stops the planner and its fetches and releases the client.
+// Close stops the planner and its fetches, waits for them, and releases the
+// client.
 func (in *fetchInput) Close(context.Context) error {
 	if in.cancel != nil {
 		in.cancel()
 		for range in.queue { // unblock and drain the planner
 		}
-		in.planned.Wait()
+		in.running.Wait()
 	}
 	in.eng.close()
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,60 @@ f1_fetch:
 	must(s.Run(ctx))
 	if fmt.Sprint(seen) != "[1 1]" {
 		t.Fatalf("the mutation saw %v over the deliveries, want [1 1]: the document sent again once, as fetched", seen)
+	}
+}
+
+// slowCache is a cache resource whose Get takes half a second whatever its
+// context says: a persistent tier slow to answer.
+type slowCache struct{ brokenCache }
+
+func (slowCache) Get(context.Context, string) ([]byte, error) {
+	time.Sleep(500 * time.Millisecond)
+	return nil, service.ErrKeyNotFound
+}
+
+func init() {
+	err := service.RegisterCache("f1fetch_test_slow", service.NewConfigSpec(),
+		func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return slowCache{}, nil })
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Close returns once the fetches the input started have ended, not while
+// one still runs against the client it releases.
+func TestFetchInputCloseWaitsForItsFetches(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	rb := service.NewResourceBuilder()
+	if err := rb.AddCacheYAML(`{ label: slow, f1fetch_test_slow: {} }`); err != nil {
+		t.Fatal(err)
+	}
+	res, stop, err := rb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(context.Background())
+	conf, err := fetchInputSpec().ParseYAML(fmt.Sprintf(`
+base_urls: [ %q ]
+cache_resource: slow
+requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
+`, m.URL, gpAUS, quali), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := newFetchInput(conf, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the fetch is in the cache's Get
+	if err := in.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "(*fetchInput).plan.func") {
+		t.Fatalf("a fetch the input started still runs after Close returned:\n%s", stacks)
 	}
 }
