@@ -56,13 +56,40 @@ func (c *Cache) Get(ctx context.Context, key string) (Entry, bool) {
 	return e, true
 }
 
-// Set stores e for retain in memory and in the tier. The memory write always
-// happens; a tier failure is returned, wrapped with the key.
+// MaxRetain caps a retention: a deadline past it would overflow the Unix
+// nanoseconds a tier record and a Dir file keep (they end in 2262).
+const MaxRetain = 100 * 365 * 24 * time.Hour
+
+// Set stores e for retain (positive) in memory and in the tier. The memory
+// write always happens; a tier failure is returned, wrapped with the key.
 func (c *Cache) Set(ctx context.Context, key string, e Entry, retain time.Duration) error {
+	if retain <= 0 {
+		// Memory would drop the key and the tier keep an older record.
+		return fmt.Errorf("cache: write key %q: retention %v, want a positive one", key, retain)
+	}
 	c.mem.Set(key, e, retain)
-	if c.tier == nil || retain <= 0 {
+	return c.setTier(ctx, key, e, retain)
+}
+
+// Refresh stores e again after its source confirmed it (a 304): in the tier,
+// and in memory only if memory holds the key already, so that a document
+// revalidated on its first read from the tier does not enter memory before
+// its second read (see admission).
+func (c *Cache) Refresh(ctx context.Context, key string, e Entry, retain time.Duration) error {
+	if retain <= 0 {
+		return fmt.Errorf("cache: refresh key %q: retention %v, want a positive one", key, retain)
+	}
+	if _, ok := c.mem.Get(key); ok {
+		c.mem.Set(key, e, retain)
+	}
+	return c.setTier(ctx, key, e, retain)
+}
+
+func (c *Cache) setTier(ctx context.Context, key string, e Entry, retain time.Duration) error {
+	if c.tier == nil {
 		return nil
 	}
+	retain = min(retain, MaxRetain)
 	rec, err := encodeRecord(e, time.Now().Add(retain))
 	if err == nil {
 		err = c.tier.Set(ctx, key, rec, retain)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,5 +224,62 @@ func TestCacheRecordFailingItsChecksumIsAMiss(t *testing.T) {
 	rec[3] ^= 0x01
 	if _, _, err := decodeRecord(rec); err == nil {
 		t.Fatal("a record whose deadline was changed decoded")
+	}
+}
+
+// A retention that is not positive is refused: memory would drop the key
+// while the tier kept the older record, which Get would then serve.
+func TestCacheSetRefusesNoRetention(t *testing.T) {
+	d, err := NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(NewMemory(1<<20), d)
+	defer c.Close()
+	ctx := context.Background()
+	now := time.Now()
+	if err := c.Set(ctx, "k", Entry{Status: 200, Body: []byte(`"old"`), Expires: now.Add(time.Hour), Stored: now}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "k", Entry{Status: 404, Expires: now, Stored: now}, 0); err == nil || !strings.Contains(err.Error(), "retention") {
+		t.Fatalf("Set with retention 0: %v, want it refused", err)
+	}
+	if e, ok := c.Get(ctx, "k"); !ok || string(e.Body) != `"old"` {
+		t.Fatalf("the refused Set changed the entry: %+v %v", e, ok)
+	}
+}
+
+// Refresh (a 304) writes memory only when memory holds the key: a document
+// revalidated on its first read from the tier waits for its second read.
+func TestCacheRefreshKeepsAdmission(t *testing.T) {
+	d, err := NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	e := Entry{Status: 200, Body: []byte(`{"a": 1}`), ETag: `"v1"`, Expires: now.Add(-time.Second), Stored: now.Add(-time.Hour)}
+	writer := New(NewMemory(1<<20), d)
+	if err := writer.Set(ctx, "k", e, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	writer.Close()
+	mem := NewMemory(1 << 20)
+	c := New(mem, d) // a new process over the same directory
+	defer c.Close()
+	if _, ok := c.Get(ctx, "k"); !ok {
+		t.Fatal("tier entry not found")
+	}
+	if err := c.Refresh(ctx, "k", e, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if mem.Len() != 0 {
+		t.Fatalf("refreshed on its first tier read, the entry entered memory (%d entries)", mem.Len())
+	}
+	if _, ok := c.Get(ctx, "k"); !ok || mem.Len() != 1 {
+		t.Fatalf("second read: in memory %d entries, want 1", mem.Len())
+	}
+	if err := c.Refresh(ctx, "k", e, time.Hour); err != nil || mem.Len() != 1 {
+		t.Fatalf("refresh of an entry in memory: %v, %d entries", err, mem.Len())
 	}
 }

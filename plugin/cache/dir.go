@@ -88,7 +88,7 @@ func (d *Dir) Set(ctx context.Context, key string, value []byte, ttl time.Durati
 	}
 	var exp int64
 	if ttl > 0 {
-		exp = time.Now().Add(ttl).UnixNano()
+		exp = time.Now().Add(min(ttl, MaxRetain)).UnixNano()
 	}
 	b := make([]byte, dirHeader, dirHeader+len(value))
 	b[0] = dirVersion

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -108,5 +109,20 @@ func TestDirErrors(t *testing.T) {
 	}
 	if _, err := d.Get(ctx, "k"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Get with a canceled context: %v", err)
+	}
+}
+
+// The largest TTL keeps the file (its deadline once wrapped past 2262 to a
+// time in the past, and the file was removed as expired on its first Get).
+func TestDirLargestTTL(t *testing.T) {
+	d, err := NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(context.Background(), "k", []byte("v"), time.Duration(math.MaxInt64)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Get(context.Background(), "k"); err != nil || string(v) != "v" {
+		t.Fatalf("Set with the largest TTL, Get: %q %v", v, err)
 	}
 }

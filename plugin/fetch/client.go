@@ -298,7 +298,10 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	key := c.keyPfx + t.String()
 	var stale *cache.Entry
 	if c.set.UseCache {
-		if e, ok := c.cache.Get(ctx, key); ok {
+		// A shared persistent tier may hold a document a run with a larger
+		// max_body_bytes stored: this client would refuse it, so it is not
+		// served (the network answers, and is held to the limit).
+		if e, ok := c.cache.Get(ctx, key); ok && int64(len(e.Body)) <= c.set.MaxBodyBytes {
 			if e.Fresh(time.Now(), c.ttlOf(e)) {
 				return c.fromCache(t, e)
 			}
@@ -379,7 +382,9 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 
 	if ans.status == 304 && stale != nil {
 		res.Cache, res.Doc, res.Bytes = CacheRevalidated, stale.Body, len(stale.Body)
-		c.store(ctx, key, *stale)
+		if e, retain, ok := c.storable(*stale); ok {
+			_ = c.cache.Refresh(ctx, key, e, retain)
+		}
 		return res
 	}
 	// The slot this attempt released woke the next request's goroutine;
@@ -410,11 +415,19 @@ func (c *Client) ttlOf(e cache.Entry) time.Duration {
 	return c.set.CacheTTL
 }
 
-// store writes a document entry, fresh for cache.ttl and kept longer when it
-// can be revalidated.
+// store writes a document entry. A failing persistent tier must not fail
+// the fetch: the document is good and the memory tier holds it.
 func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
+	if e, retain, ok := c.storable(e); ok {
+		_ = c.cache.Set(ctx, key, e, retain)
+	}
+}
+
+// storable stamps a document entry fresh for cache_ttl from now, kept longer
+// when it can be revalidated; not ok when this client writes no cache.
+func (c *Client) storable(e cache.Entry) (cache.Entry, time.Duration, bool) {
 	if !c.set.WriteCache || c.set.CacheTTL <= 0 {
-		return
+		return e, 0, false
 	}
 	e.Stored = time.Now()
 	e.Expires = e.Stored.Add(c.set.CacheTTL)
@@ -422,9 +435,7 @@ func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
 	if e.ETag != "" || e.LastModified != "" {
 		retain += staleRetention
 	}
-	// A failing persistent tier must not fail the fetch: the document is
-	// good and the memory tier holds it.
-	_ = c.cache.Set(ctx, key, e, retain)
+	return e, retain, true
 }
 
 // attempt is one try: the first source whose breaker is not open (and, in

@@ -268,6 +268,54 @@ func TestFailureNamesTheURLItAsked(t *testing.T) {
 	}
 }
 
+// A run with a smaller max_body_bytes over a cache_dir that a run with the
+// default filled is not served a document it would refuse.
+func TestCacheHitHeldToMaxBodyBytes(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheDir = t.TempDir()
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/5_tel.json") // 596,470 bytes
+	if _, err := newClient(t, s).FetchOne(context.Background(), tp); err != nil {
+		t.Fatal(err)
+	}
+	small := s
+	small.MaxBodyBytes = 1 << 10
+	res, err := newClient(t, small).FetchOne(context.Background(), tp)
+	var inv *InvalidDataError
+	if !errors.As(err, &inv) || res.Cache == CacheHit {
+		t.Fatalf("max_body_bytes %d: %v, cache %s, %d bytes; want the body refused as too large", small.MaxBodyBytes, err, res.Cache, res.Bytes)
+	}
+}
+
+// A document revalidated (304) on its first read from cache_dir does not
+// enter the memory tier: as a plain tier hit, it waits for its second read.
+func TestRevalidatedFirstTierReadStaysOutOfMemory(t *testing.T) {
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.CacheDir, s.CacheTTL = t.TempDir(), 50*time.Millisecond
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/3_tel.json")
+	if _, err := newClient(t, s).FetchOne(context.Background(), tp); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	rerun := newClient(t, s) // a new process over the same directory
+	res, err := rerun.FetchOne(context.Background(), tp)
+	if err != nil || res.Cache != CacheRevalidated {
+		t.Fatalf("rerun: %v, cache %s; want revalidated", err, res.Cache)
+	}
+	if n := rerun.mem.Len(); n != 0 {
+		t.Fatalf("the first tier read, revalidated, entered memory: %d entries", n)
+	}
+}
+
 func TestBreakerOpensFallsBackAndRecovers(t *testing.T) {
 	var healthy atomic.Bool
 	serve := corpusHandler(t)
