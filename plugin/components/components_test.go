@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	"github.com/f1fetch/f1fetch/plugin/fetch"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 const (
@@ -485,6 +489,52 @@ func init() {
 		func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return brokenCache{}, nil })
 	if err != nil {
 		panic(err)
+	}
+}
+
+// A cache_dir that stops taking writes (here a file took its name, as
+// after an unmount or rm -rf) is logged, and the document still comes
+// from the network.
+func TestBrokenCacheDirIsLoggedAndTheNetworkAnswers(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	dir := filepath.Join(t.TempDir(), "cache")
+	var log testkit.LogBuffer
+	rb := service.NewResourceBuilder()
+	rb.SetLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	res, stop, err := rb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(context.Background())
+	conf, err := fetchInputSpec().ParseYAML(fmt.Sprintf(`
+base_urls: [ %q ]
+cache_dir: %q
+requests: [ { year: 2025, gp: %q, session: %q, path: VER/laptimes.json } ]
+`, m.URL, dir, gpAUS, quali), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := newFetchInput(conf, res) // creates the directory
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(context.Background())
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msg, ack, err := in.Read(context.Background())
+	if err != nil || msg.GetError() != nil {
+		t.Fatalf("read: %v, message error %v; want the document from the network", err, msg.GetError())
+	}
+	_ = ack(context.Background(), nil)
+	if !strings.Contains(log.String(), "cache dir: write key") {
+		t.Fatalf("the failed cache_dir write is not in the log:\n%s", log.String())
 	}
 }
 

@@ -247,11 +247,18 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 		return nil, err
 	}
 	var tier cache.Tier
-	if name := s.CacheResource; name != "" {
-		if !mgr.HasCache(name) {
-			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldFrom(conf, fieldCacheResource), name)
+	switch {
+	case s.CacheResource != "":
+		if !mgr.HasCache(s.CacheResource) {
+			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldFrom(conf, fieldCacheResource), s.CacheResource)
 		}
-		tier = &resourceTier{mgr: mgr, name: name}
+		tier = loggedTier{&resourceTier{mgr: mgr, name: s.CacheResource}, mgr.Logger()}
+	case s.CacheDir != "":
+		dir, err := cache.NewDir(s.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: value %q: %w", fieldFrom(conf, fieldCacheDir), s.CacheDir, err)
+		}
+		tier = loggedTier{dir, mgr.Logger()}
 	}
 	var gate fetch.Gate
 	if name := s.Component.RateLimit; name != "" {
@@ -303,6 +310,32 @@ func (e *engine) close() {
 	e.client.Release()
 }
 
+// loggedTier logs the failures of a persistent tier, other than a miss or
+// a cancellation, and returns them: the engine then asks the network, or
+// keeps the document in memory, so nothing is lost, but a cache that stopped
+// answering (a cache_dir on a full or unmounted disk, a cache resource whose
+// backend is down) must not go unnoticed.
+type loggedTier struct {
+	cache.Tier
+	log *service.Logger
+}
+
+func (t loggedTier) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := t.Tier.Get(ctx, key)
+	if err != nil && !errors.Is(err, cache.ErrMiss) && ctx.Err() == nil {
+		t.log.Warnf("%v", err)
+	}
+	return v, err
+}
+
+func (t loggedTier) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	err := t.Tier.Set(ctx, key, value, ttl)
+	if err != nil && ctx.Err() == nil {
+		t.log.Warnf("%v", err)
+	}
+	return err
+}
+
 // resourceTier adapts a Benthos cache resource to the engine's persistent
 // cache tier.
 type resourceTier struct {
@@ -314,9 +347,7 @@ type resourceTier struct {
 // included (it uses keys as file names).
 func resourceKey(key string) string { return url.PathEscape(key) }
 
-// Get reads a value. A failure other than a miss is logged (the engine
-// then asks the network, so nothing is lost, but a cache that stopped
-// answering must not go unnoticed) and returned.
+// Get reads a value; a failure other than a miss is returned named.
 func (r *resourceTier) Get(ctx context.Context, key string) (val []byte, err error) {
 	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { val, err = c.Get(ctx, resourceKey(key)) }); aerr != nil {
 		err = aerr
@@ -328,23 +359,17 @@ func (r *resourceTier) Get(ctx context.Context, key string) (val []byte, err err
 		return bytes.Clone(val), nil
 	case errors.Is(err, service.ErrKeyNotFound):
 		return nil, cache.ErrMiss
-	case ctx.Err() != nil:
-		return nil, err // shutting down: not the cache's fault
 	}
-	err = fmt.Errorf("cache resource %q: get %s: %w", r.name, key, err)
-	r.mgr.Logger().Warnf("%v", err)
-	return nil, err
+	return nil, fmt.Errorf("cache resource %q: get %s: %w", r.name, key, err)
 }
 
-// Set stores a value; a failure is logged (the document itself is not lost:
-// the memory tier holds it) and returned.
+// Set stores a value; a failure is returned named.
 func (r *resourceTier) Set(ctx context.Context, key string, value []byte, ttl time.Duration) (err error) {
 	if aerr := r.mgr.AccessCache(ctx, r.name, func(c service.Cache) { err = c.Set(ctx, resourceKey(key), value, &ttl) }); aerr != nil {
 		err = aerr
 	}
 	if err != nil {
 		err = fmt.Errorf("cache resource %q: set %s: %w", r.name, key, err)
-		r.mgr.Logger().Warnf("%v", err)
 	}
 	return err
 }
