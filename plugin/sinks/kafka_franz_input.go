@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -234,11 +235,17 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 		return nil, fmt.Errorf("field %s: at least one topic is required, got %q", kfiFieldTopics, rawTopics)
 	}
 	opts = append(opts, kgo.ConsumeTopics(topics...))
-	regexp, err := conf.FieldBool(kfiFieldRegexpTopics)
+	asRegexp, err := conf.FieldBool(kfiFieldRegexpTopics)
 	if err != nil {
 		return nil, err
 	}
-	if regexp {
+	if asRegexp {
+		// franz-go compiles them only at Connect, refused there for ever.
+		for _, tp := range topics {
+			if _, err := regexp.Compile(tp); err != nil {
+				return nil, fmt.Errorf("field %s: value %q: not a regular expression: %w", kfiFieldTopics, tp, err)
+			}
+		}
 		opts = append(opts, kgo.ConsumeRegex())
 	}
 

@@ -161,6 +161,9 @@ func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzO
 	if o.timeout, err = conf.FieldDuration(kfoFieldTimeout); err != nil {
 		return nil, err
 	}
+	if o.timeout <= 0 { // every write would have expired before it began
+		return nil, fmt.Errorf("field %s: value %v: must be positive", kfoFieldTimeout, o.timeout)
+	}
 
 	partitioner, err := conf.FieldString(kfoFieldPartitioner)
 	if err != nil {
@@ -301,11 +304,18 @@ func (o *franzOutput) WriteBatch(ctx context.Context, batch service.MessageBatch
 
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	// ProduceSync lists the results in the order the records completed, not
+	// the order they were given: a message is found by its record.
+	index := make(map[*kgo.Record]int, len(records))
+	for i, r := range records {
+		index[r] = i
+	}
 	var batchErr *service.BatchError
-	for i, res := range o.client.ProduceSync(ctx, records...) {
+	for _, res := range o.client.ProduceSync(ctx, records...) {
 		if res.Err == nil {
 			continue
 		}
+		i := index[res.Record]
 		if batchErr == nil {
 			batchErr = service.NewBatchError(batch, fmt.Errorf("kafka_franz output: producing to topic %q: %w", res.Record.Topic, res.Err))
 		}

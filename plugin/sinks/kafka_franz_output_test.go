@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ topic: laps
 		{"broker_write_max_bytes above 1GiB", good + "broker_write_max_bytes: 2GiB\n", []string{"broker_write_max_bytes", "2GiB"}},
 		{"no seed brokers", strings.Replace(good, `[ "127.0.0.1:9092" ]`, `[ " , " ]`, 1), []string{"seed_brokers"}},
 		{"unknown sasl mechanism", good + "sasl:\n  - mechanism: GSSAPI\n    username: u\n", []string{"sasl[0].mechanism", "GSSAPI"}},
+		// Every write would have expired before it began.
+		{"timeout 0", good + "timeout: 0s\n", []string{"timeout", "0s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -113,6 +116,38 @@ func countProduceRequests(c *kfake.Cluster) *atomic.Int64 {
 		return nil, nil, false
 	})
 	return &n
+}
+
+// One message of a batch cannot be produced (over max_message_bytes): the
+// batch error names that message, so it is retried and the others are
+// acknowledged. franz-go lists the results in the order the records
+// completed, and the failure completes first: taken by position, the error
+// blamed message 0, and the failed one was acknowledged and lost while
+// message 0 was written twice.
+func TestKafkaFranzOutputBlamesTheMessageThatFailed(t *testing.T) {
+	c := newCluster(t, 1, "laps")
+	out := connectDirectly(t, kafkaFranzOutputSpec(), fmt.Sprintf("seed_brokers: [ %q ]\ntopic: laps\nmax_message_bytes: 1KiB\n", c.ListenAddrs()[0]), newFranzOutput)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	big := `{"x":"` + strings.Repeat("a", 4000) + `"}`
+	err := out.WriteBatch(ctx, jsonBatch(`{"i":0}`, `{"i":1}`, big))
+	var be *service.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("want a batch error, got %v", err)
+	}
+	var failed []int
+	be.WalkMessages(func(i int, _ *service.Message, err error) bool {
+		if err != nil {
+			failed = append(failed, i)
+		}
+		return true
+	})
+	if fmt.Sprint(failed) != "[2]" {
+		t.Fatalf("failed messages %v, want [2], the one over max_message_bytes", failed)
+	}
+	if recs := readTopic(t, c, "laps", 2); len(recs) != 2 || string(recs[0].Value) != `{"i":0}` || string(recs[1].Value) != `{"i":1}` {
+		t.Fatalf("topic holds %d records, want messages 0 and 1 once each", len(recs))
+	}
 }
 
 func TestKafkaFranzOutputKeysHeadersAndOrder(t *testing.T) {
