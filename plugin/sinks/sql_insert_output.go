@@ -88,7 +88,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Description("The table to insert into, optionally qualified by a schema.").
 				Example("laps"),
 			service.NewStringListField(sqlFieldColumns).
-				Description("The columns to insert.").
+				Description("The columns to insert: letters, digits and `_`. They are quoted, so a name that is an SQL keyword (`order`) works; on PostgreSQL they are lowered first, naming the columns they name unquoted.").
 				Example([]string{"year", "gp", "driver", "lap", "time"}),
 			service.NewBloblangField(sqlFieldArgsMapping).
 				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text.").
@@ -259,13 +259,21 @@ func insertStatement(driver, table string, columns []string, conflict string, ke
 			marks[i] = "$" + strconv.Itoa(i+1)
 		}
 	}
+	quoted := func(names []string) string {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = quoteColumn(driver, n)
+		}
+		return strings.Join(q, ", ")
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(columns, ", "), strings.Join(marks, ", "))
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES (%s)", table, quoted(columns), strings.Join(marks, ", "))
 
 	var sets []string
 	for _, c := range columns {
 		if !slices.Contains(keys, c) {
-			sets = append(sets, c+" = EXCLUDED."+c)
+			q := quoteColumn(driver, c)
+			sets = append(sets, q+" = EXCLUDED."+q)
 		}
 	}
 	switch {
@@ -273,11 +281,23 @@ func insertStatement(driver, table string, columns []string, conflict string, ke
 	case len(keys) == 0:
 		b.WriteString(" ON CONFLICT DO NOTHING")
 	case conflict == "do_nothing" || len(sets) == 0:
-		fmt.Fprintf(&b, " ON CONFLICT (%s) DO NOTHING", strings.Join(keys, ", "))
+		fmt.Fprintf(&b, " ON CONFLICT (%s) DO NOTHING", quoted(keys))
 	default:
-		fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", strings.Join(keys, ", "), strings.Join(sets, ", "))
+		fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", quoted(keys), strings.Join(sets, ", "))
 	}
 	return b.String()
+}
+
+// quoteColumn quotes a column name (letters, digits, _ only), so that a name
+// that is an SQL keyword, such as order or group, names a column rather than
+// failing every write. PostgreSQL keeps the case of a quoted name and folds
+// an unquoted one to lower case: there the name is lowered first, so it
+// names the column it named unquoted.
+func quoteColumn(driver, name string) string {
+	if driver == "postgres" {
+		name = strings.ToLower(name)
+	}
+	return `"` + name + `"`
 }
 
 // sqliteDSN adds the pragmas a concurrent writer needs unless the DSN sets
@@ -301,7 +321,13 @@ func sqliteDSN(dsn string) string {
 	return dsn + sep + strings.Join(add, "&")
 }
 
-var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|[^\s&]+)`)
+// A password= parameter's value: in a URL's query it ends at &; in a
+// keyword DSN (host=db password=...) only at white space, or it is quoted
+// and may hold \' (as pgx reads it).
+var (
+	urlPassword     = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)`)
+	keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+)
 
 // maskDSN hides the passwords of a DSN, as a URL user or a password=
 // parameter, so that it can be logged.
@@ -311,7 +337,10 @@ func maskDSN(dsn string) string {
 			dsn = u.Redacted()
 		}
 	}
-	return dsnPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	if strings.Contains(dsn, "://") {
+		return urlPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	}
+	return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
 }
 
 func (o *sqlInsertOutput) Connect(ctx context.Context) error {
@@ -423,6 +452,12 @@ func sqlArg(v any) (any, error) {
 	case json.Number:
 		if n, err := v.Int64(); err == nil {
 			return n, nil
+		}
+		if !strings.ContainsAny(v.String(), ".eE") {
+			// An integer beyond int64 (an unsigned 64-bit id): as float64 it
+			// lost its last digits in silence; as text a TEXT or NUMERIC
+			// column keeps every digit and a BIGINT one refuses it.
+			return v.String(), nil
 		}
 		return v.Float64()
 	}

@@ -60,12 +60,12 @@ func TestInsertStatement(t *testing.T) {
 		keys             []string
 		want             string
 	}{
-		{"sqlite", "", nil, "INSERT INTO laps (year, driver, lap, time) VALUES (?, ?, ?, ?)"},
-		{"postgres", "", nil, "INSERT INTO laps (year, driver, lap, time) VALUES ($1, $2, $3, $4)"},
-		{"sqlite", "do_nothing", nil, "INSERT INTO laps (year, driver, lap, time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"},
-		{"postgres", "do_nothing", keys, "INSERT INTO laps (year, driver, lap, time) VALUES ($1, $2, $3, $4) ON CONFLICT (year, driver, lap) DO NOTHING"},
-		{"sqlite", "upsert", keys, "INSERT INTO laps (year, driver, lap, time) VALUES (?, ?, ?, ?) ON CONFLICT (year, driver, lap) DO UPDATE SET time = EXCLUDED.time"},
-		{"sqlite", "upsert", cols, "INSERT INTO laps (year, driver, lap, time) VALUES (?, ?, ?, ?) ON CONFLICT (year, driver, lap, time) DO NOTHING"},
+		{"sqlite", "", nil, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES (?, ?, ?, ?)`},
+		{"postgres", "", nil, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES ($1, $2, $3, $4)`},
+		{"sqlite", "do_nothing", nil, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{"postgres", "do_nothing", keys, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES ($1, $2, $3, $4) ON CONFLICT ("year", "driver", "lap") DO NOTHING`},
+		{"sqlite", "upsert", keys, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES (?, ?, ?, ?) ON CONFLICT ("year", "driver", "lap") DO UPDATE SET "time" = EXCLUDED."time"`},
+		{"sqlite", "upsert", cols, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES (?, ?, ?, ?) ON CONFLICT ("year", "driver", "lap", "time") DO NOTHING`},
 	}
 	for _, c := range cases {
 		if got := insertStatement(c.driver, "laps", cols, c.conflict, c.keys); got != c.want {
@@ -78,9 +78,12 @@ func TestMaskDSN(t *testing.T) {
 	cases := map[string]string{
 		"postgres://f1:s3cret@db:5432/f1?sslmode=disable": "postgres://f1:xxxxx@db:5432/f1?sslmode=disable",
 		"host=db user=f1 password=s3cret dbname=f1":       "host=db user=f1 password=xxxxx dbname=f1",
-		"host=db password='s e c' dbname=f1":              "host=db password=xxxxx dbname=f1",
-		"postgres://db/f1?user=f1&password=s3cret&x=1":    "postgres://db/f1?user=f1&password=xxxxx&x=1",
-		"/var/lib/f1/laps.db?_pragma=busy_timeout(5000)":  "/var/lib/f1/laps.db?_pragma=busy_timeout(5000)",
+		// pgx reads an unquoted keyword value to white space, and \' in a quoted one.
+		"host=db user=f1 password=pit&wall99 dbname=f1":    "host=db user=f1 password=xxxxx dbname=f1",
+		`host=db user=f1 password='pit\'wall99' dbname=f1`: "host=db user=f1 password=xxxxx dbname=f1",
+		"host=db password='s e c' dbname=f1":               "host=db password=xxxxx dbname=f1",
+		"postgres://db/f1?user=f1&password=s3cret&x=1":     "postgres://db/f1?user=f1&password=xxxxx&x=1",
+		"/var/lib/f1/laps.db?_pragma=busy_timeout(5000)":   "/var/lib/f1/laps.db?_pragma=busy_timeout(5000)",
 	}
 	for in, want := range cases {
 		got := maskDSN(in)
@@ -146,6 +149,29 @@ func TestSQLInsertPostgres(t *testing.T) {
 }
 
 func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
+	t.Run("a keyword column, an integer beyond int64", func(t *testing.T) {
+		// Unquoted, the column order failed every write; as a float64 the
+		// id lost its last digits in silence.
+		tg := target(t)
+		table := uniqueTable(t, tg)
+		err := writeThrough(t, fmt.Sprintf(`
+sql_insert:
+  driver: %s
+  dsn: %q
+  table: %s
+  columns: [ driver, Order, id ]
+  args_mapping: root = [ this.driver, this.order, this.id ]
+  init_statement: 'CREATE TABLE %s (driver TEXT, "order" INTEGER, id TEXT)'
+`, tg.driver, tg.dsn, table, table), jsonBatch(`{"driver":"VER","order":1,"id":12345678901234567891}`))
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		var order int
+		var id string
+		if err := tg.db.QueryRow(`SELECT "order", id FROM `+table).Scan(&order, &id); err != nil || order != 1 || id != "12345678901234567891" {
+			t.Fatalf(`order %d, id %s (%v); want 1 and every digit of 12345678901234567891`, order, id, err)
+		}
+	})
 	t.Run("inserts rows after init_statement", func(t *testing.T) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
