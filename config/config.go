@@ -185,7 +185,7 @@ func (s Settings) Validate() error {
 	}
 	for _, b := range s.BaseURLs {
 		if reason := checkBase(b, s.AllowInsecureHTTP); reason != "" {
-			bad("base_urls", strconv.Quote(b), reason)
+			bad("base_urls", strconv.Quote(HideCredentials(b)), reason)
 		}
 	}
 	if !ValidRef(s.Ref) {
@@ -362,4 +362,14 @@ func ParseDuration(v string) (time.Duration, error) {
 		return time.Duration(ns), nil
 	}
 	return time.ParseDuration(v)
+}
+
+// HideCredentials is for a refused base URL, which may not even parse as a
+// URL: whatever stands before its last "@" may be a password, so it is
+// hidden before the base is named in an error.
+func HideCredentials(base string) string {
+	if i := strings.LastIndexByte(base, '@'); i >= 0 {
+		return "…" + base[i:]
+	}
+	return base
 }

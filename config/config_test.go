@@ -127,6 +127,16 @@ func TestLoopbackHTTPAllowedRemoteHTTPOnlyWhenAllowed(t *testing.T) {
 	}
 }
 
+// A refused base URL is named in the error without its password.
+func TestRefusedBaseIsNamedWithoutItsPassword(t *testing.T) {
+	s := Defaults()
+	s.BaseURLs = []string{"http://user:s3cr3t-pw@mirror.example.com:8080"}
+	err := s.Validate()
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "@mirror.example.com:8080") {
+		t.Fatalf("error %v: want the base named, without its password", err)
+	}
+}
+
 func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
 	a, b := Defaults(), Defaults()
 	if a.Key() != b.Key() {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/f1fetch/f1fetch/config"
 )
 
 // DefaultRef is the git ref of the data repositories that sources serve.
@@ -32,7 +34,7 @@ type Source struct {
 func ParseSource(base string) (Source, error) {
 	base = strings.TrimSpace(base)
 	bad := func(format string, args ...any) (Source, error) {
-		return Source{}, fmt.Errorf("base URL %q: %s", hideCredentials(base), fmt.Sprintf(format, args...))
+		return Source{}, fmt.Errorf("base URL %q: %s", config.HideCredentials(base), fmt.Sprintf(format, args...))
 	}
 	u, err := url.Parse(base)
 	if err != nil {
@@ -138,15 +140,6 @@ func notPathRune(r rune) bool {
 		return false
 	}
 	return !strings.ContainsRune("-._~/%@:+,;=&$", r)
-}
-
-// hideCredentials is for a refused base, which may not even parse as a URL:
-// whatever stands before its last "@" may be a password, so it is hidden.
-func hideCredentials(base string) string {
-	if i := strings.LastIndexByte(base, '@'); i >= 0 {
-		return "…" + base[i:]
-	}
-	return base
 }
 
 // redact removes userinfo so that credentials never reach a log. It works on

@@ -84,21 +84,25 @@ func TestPipelineUnitTests(t *testing.T) {
 // TestBadConfigsAreRefusedNamingTheField checks lint and run (with and
 // without --chilled, where the component itself refuses) on broken configs.
 func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
-	cases := []struct{ name, field, want, value string }{
-		{"unknown field", "max_concurent_requests: 4", "field max_concurent_requests not recognised", ""},
-		{"negative concurrency", "max_concurrent_requests: -1", "field max_concurrent_requests: value", "-1"},
-		{"remote plain http", "base_urls: [ http://cdn.example.com ]", "field base_urls: value", "http://cdn.example.com"},
+	cases := []struct{ name, field, want, value, secret string }{
+		{"unknown field", "max_concurent_requests: 4", "field max_concurent_requests not recognised", "", ""},
+		{"negative concurrency", "max_concurrent_requests: -1", "field max_concurrent_requests: value", "-1", ""},
+		{"remote plain http", "base_urls: [ http://cdn.example.com ]", "field base_urls: value", "http://cdn.example.com", ""},
+		// The refused value is named without the password it carries.
+		{"remote plain http with a password", "base_urls: [ 'http://f1:s3cret@cdn.example.com' ]", "field base_urls: value", "@cdn.example.com", "s3cret"},
 	}
+	var secret string // the current case's, never to be printed
 	says := func(r result, want ...string) bool {
 		for _, w := range want {
 			if !strings.Contains(r.stdout+r.stderr, w) {
 				return false
 			}
 		}
-		return true
+		return secret == "" || !strings.Contains(r.stdout+r.stderr, secret)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			secret = c.secret
 			path := filepath.Join(t.TempDir(), "bad.yaml")
 			conf := "http: { enabled: false }\ninput:\n  f1_fetch:\n    requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: drivers.json } ]\n    " +
 				c.field + "\noutput:\n  drop: {}\n"
