@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -370,6 +371,38 @@ f1_fetch:
 `, m.URL, gpAUS, quali))
 	if fmt.Sprint(expanded) != fmt.Sprint(in.paths(t)) || len(expanded) != 21 {
 		t.Fatalf("expand planned %v, the input fetched %v; want the same 21 files", expanded, in.paths(t))
+	}
+}
+
+// f1_rows takes the tuple metadata a mapping sets, not only f1_fetch's: a
+// year from JSON (a json.Number) or written 2025.0 (a float) was refused as
+// missing metadata. A year that is no whole number is refused by name.
+func TestRowsTakeTupleMetadataFromAMapping(t *testing.T) {
+	for year, want := range map[string]string{"this.year": "", "2025.0": "", `"2025"`: "", "2025.5": `metadata f1_year value "2025.5"`} {
+		exe, err := bloblang.Parse(`meta f1_year = ` + year + `
+meta f1_gp = "Australian Grand Prix"
+meta f1_session = "Race"
+meta f1_path = "VER/laptimes.json"
+root = this.doc`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := service.NewMessage([]byte(`{"year": 2025, "doc": {"time": [84.1], "lap": [1.0]}}`)).BloblangQuery(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &rowsProcessor{rows: service.MockResources().Metrics().NewCounter("rows")}
+		out, err := p.ProcessBatch(context.Background(), service.MessageBatch{in})
+		if err != nil || len(out) != 1 || len(out[0]) != 1 {
+			t.Fatalf("f1_year = %s: %v, %v", year, out, err)
+		}
+		got := out[0][0].GetError()
+		switch {
+		case want == "" && got != nil:
+			t.Errorf("f1_year = %s: %v, want one row", year, got)
+		case want != "" && (got == nil || !strings.Contains(got.Error(), want)):
+			t.Errorf("f1_year = %s: %v, want an error saying %s", year, got, want)
+		}
 	}
 }
 

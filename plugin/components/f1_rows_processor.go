@@ -3,6 +3,8 @@ package components
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -68,16 +70,24 @@ type rowsProcessor struct {
 	rows        *service.MetricCounter
 }
 
-// metaTuple rebuilds the tuple of a document from its f1_* metadata.
+// metaTuple rebuilds the tuple of a document from its f1_* metadata, as
+// f1_fetch sets it or a mapping does (meta f1_year = this.year gives a
+// JSON number, 2025.0 a float): each read as its text.
 func metaTuple(msg *service.Message) (tuple.Tuple, error) {
-	year, ok := metaInt(msg, metaYear)
-	gp, ok2 := msg.MetaGet(metaGP)
-	sess, ok3 := msg.MetaGet(metaSession)
-	path, ok4 := msg.MetaGet(metaPath)
-	if !ok || !ok2 || !ok3 || !ok4 {
-		return tuple.Tuple{}, fmt.Errorf("f1_rows needs the metadata %s, %s, %s and %s set by f1_fetch", metaYear, metaGP, metaSession, metaPath)
+	keys := []string{metaYear, metaGP, metaSession, metaPath}
+	vals := make([]string, len(keys))
+	for i, key := range keys {
+		v, ok := msg.MetaGet(key)
+		if !ok {
+			return tuple.Tuple{}, fmt.Errorf("f1_rows needs the metadata %s, %s, %s and %s set by f1_fetch: %s is missing", metaYear, metaGP, metaSession, metaPath, key)
+		}
+		vals[i] = v
 	}
-	return tuple.New(year, gp, sess, path)
+	year, err := strconv.Atoi(strings.TrimSuffix(vals[0], ".0"))
+	if err != nil {
+		return tuple.Tuple{}, fmt.Errorf("f1_rows: metadata %s value %q: want a whole number, the season", metaYear, vals[0])
+	}
+	return tuple.New(year, vals[1], vals[2], vals[3])
 }
 
 func (p *rowsProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {

@@ -2,7 +2,6 @@ package components
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -86,22 +85,4 @@ func applyResult(msg *service.Message, r fetch.Result) {
 func isNotFound(err error) bool {
 	var nf *fetch.NotFoundError
 	return errors.As(err, &nf)
-}
-
-// metaInt reads an integer metadata value set by setTupleMeta.
-func metaInt(msg *service.Message, key string) (int, bool) {
-	v, ok := msg.MetaGetMut(key)
-	if !ok {
-		return 0, false
-	}
-	switch x := v.(type) {
-	case int:
-		return x, true
-	case int64:
-		return int(x), true
-	case string:
-		n, err := strconv.Atoi(x)
-		return n, err == nil
-	}
-	return 0, false
 }
