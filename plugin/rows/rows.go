@@ -51,6 +51,16 @@ func Explode(doc []byte, m Meta) ([][]byte, error) {
 // files of the shared corpus come to at most 5.6 times their document.
 const maxGrowth = 16
 
+// tooMany refuses rows that would come to about size bytes from a
+// docLen-byte document, past maxGrowth times it plus a MiB.
+func tooMany(kind payload.Kind, rows, size, docLen int) error {
+	if limit := maxGrowth*docLen + 1<<20; size > limit {
+		return fmt.Errorf("rows of %s: %d rows, each repeating the document's scalars and the tuple, come to about %d bytes from a %d-byte document, over the %d-byte limit (%dx the document plus 1 MiB)",
+			kind, rows, size, docLen, limit, maxGrowth)
+	}
+	return nil
+}
+
 // explodeColumns builds all rows in one buffer; docLen (the document's
 // length) covers the values, the rest is the per-row overhead.
 func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) {
@@ -92,9 +102,8 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 	driver := payload.AppendString([]byte(`,"driver":`), m.Driver)
 
 	size := cols.Len*(perRow+len(where)+48) + docLen
-	if limit := maxGrowth*docLen + 1<<20; size > limit {
-		return nil, fmt.Errorf("rows of %s: %d rows repeating %d bytes of scalars and names each come to about %d bytes from a %d-byte document, over the %d-byte limit (%dx the document plus 1 MiB)",
-			m.Kind, cols.Len, perRow, size, docLen, limit, maxGrowth)
+	if err := tooMany(m.Kind, cols.Len, size, docLen); err != nil {
+		return nil, err
 	}
 	buf := make([]byte, 0, size)
 	ends := make([]int, cols.Len)
@@ -154,6 +163,10 @@ func explodeDrivers(doc []byte, m Meta) ([][]byte, error) {
 		return nil, fmt.Errorf("rows of %s: %w", m.Kind, err)
 	}
 	where := whereFields(m)
+	// Every record, however small, gains the tuple's fields.
+	if err := tooMany(m.Kind, len(records), len(records)*(len(where)+2)+len(doc), len(doc)); err != nil {
+		return nil, err
+	}
 	var buf []byte
 	ends := make([]int, len(records))
 	for n, rec := range records {
