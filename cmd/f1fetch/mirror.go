@@ -37,7 +37,7 @@ func mirrorCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-streams", Usage: "HTTP/2 max concurrent streams per connection (0: default)"},
 			&cli.BoolFlag{Name: "log", Usage: "log every request to stderr"},
 			&cli.Uint64Flag{Name: "seed", Usage: "fault RNG seed, for reproducible faults (0: from the clock)"},
-			&cli.StringFlag{Name: "faults", Usage: "JSON file of fault rules, as PUT to /_mirror/faults"},
+			&cli.StringFlag{Name: "faults", Usage: "JSON file of fault rules, as PUT to /_mirror/faults; on the paths a rule of it matches, its rule applies and the fault flags below do not"},
 			&cli.DurationFlag{Name: "latency", Usage: "fixed added latency"},
 			&cli.DurationFlag{Name: "jitter", Usage: "plus a uniform random latency up to this"},
 			&cli.DurationFlag{Name: "lognormal-median", Usage: "plus a lognormal latency with this median"},
@@ -131,9 +131,18 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 	if rate := c.Float64("fail-rate"); rate > 0 {
 		rule.StatusRate = map[int]float64{c.Int("fail-status"): rate}
 	}
+	// Checked whether or not it is used: a negative value is a mistake, not
+	// a way of turning a fault off.
+	if err := (mirror.Faults{Rules: []mirror.Rule{rule}}).Validate(); err != nil {
+		return cfg, fmt.Errorf("fault flags: %w", err)
+	}
+	if c.Float64("fail-rate") < 0 {
+		return cfg, fmt.Errorf("--fail-rate %v: want a fraction in [0,1]", c.Float64("fail-rate"))
+	}
 	if rule.LatencyMS > 0 || rule.JitterMS > 0 || rule.LognormalMedianMS > 0 || rule.StatusRate != nil ||
 		rule.Status429Rate > 0 || rule.QuotaRPS > 0 || rule.RetryAfterS > 0 {
-		// After the file's rules: those name paths, this one is the catch-all.
+		// After the file's rules: those name paths, this one is the
+		// catch-all, and the first rule that matches a path is its rule.
 		cfg.Faults.Rules = append(cfg.Faults.Rules, rule)
 	}
 	return cfg, nil

@@ -56,6 +56,11 @@ const (
 const (
 	MaxPaths   = 10000
 	OtherPaths = "(other paths)"
+	// MaxKeyBytes bounds a path as a key (counters, fail_first_n): a request
+	// line may be a MiB long, and 10,000 such keys would be gigabytes. A
+	// longer path is kept as its first MaxKeyBytes bytes and a mark.
+	MaxKeyBytes = 1024
+	cutMark     = "…(cut)"
 )
 
 type counters struct {
@@ -132,4 +137,12 @@ func (k *counters) path(path string) int64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.c.Path(path)
+}
+
+// pathKey is path as a bounded key.
+func pathKey(path string) string {
+	if len(path) > MaxKeyBytes {
+		return path[:MaxKeyBytes] + cutMark
+	}
+	return path
 }

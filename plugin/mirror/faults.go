@@ -162,6 +162,9 @@ func (a *activeRule) failFirst(path string) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if _, ok := a.seen[path]; !ok && len(a.seen) >= MaxPaths {
+		path = OtherPaths // bounded as the counters are: past MaxPaths, one key
+	}
 	a.seen[path]++
 	return a.seen[path] <= a.FailFirstN
 }

@@ -315,6 +315,10 @@ func TestConditionalRequests(t *testing.T) {
 	if len(body) == 0 || etag == "" || lastMod == "" {
 		t.Fatalf("first GET: %d bytes, ETag %q, Last-Modified %q", len(body), etag, lastMod)
 	}
+	gz, _ := mustGet(t, c, m.URL, qualiDrivers, "Accept-Encoding", "gzip")
+	if gz.Header.Get("ETag") == etag || gz.Header.Get("ETag") == "" {
+		t.Fatalf("gzip ETag %q, identity %q: want two tags", gz.Header.Get("ETag"), etag)
+	}
 	old := time.Unix(0, 0).UTC().Format(http.TimeFormat)
 	for _, tc := range []struct {
 		name   string
@@ -327,6 +331,9 @@ func TestConditionalRequests(t *testing.T) {
 		{"If-Modified-Since same", []string{"If-Modified-Since", lastMod}, 304},
 		{"If-Modified-Since older", []string{"If-Modified-Since", old}, 200},
 		{"If-None-Match wins", []string{"If-None-Match", `"nope"`, "If-Modified-Since", lastMod}, 200},
+		// RFC 9110 13.1.2: the tag of the gzip form does not validate the
+		// identity form this request selects.
+		{"If-None-Match of the other encoding", []string{"If-None-Match", gz.Header.Get("ETag")}, 200},
 	} {
 		resp, body := mustGet(t, c, m.URL, qualiDrivers, append(tc.header, "Accept-Encoding", "identity")...)
 		if resp.StatusCode != tc.want {

@@ -135,7 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	o := &outcome{key: r.URL.Path}
+	o := &outcome{key: pathKey(r.URL.Path)}
 	s.counts.begin()
 	defer func() { // also when a fault aborts the handler with a panic
 		s.commit(o, StatusReset) // a client that left during a delay
@@ -174,7 +174,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, o *outcome) {
 	}
 	req, parseErr := s.parse(r)
 	if parseErr == nil {
-		o.key = req.key
+		o.key = pathKey(req.key)
 	}
 	var d draw
 	if rule := s.faults.match(o.key); rule != nil {
@@ -252,7 +252,7 @@ func (s *Server) writeFile(w http.ResponseWriter, r *http.Request, f *file, d dr
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", f.modTime.UTC().Format(http.TimeFormat))
 	h.Set("Cache-Control", "public, max-age=604800")
-	if notModified(r, f) {
+	if notModified(r, f, etag) {
 		s.commit(o, http.StatusNotModified)
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -316,12 +316,14 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-// notModified applies RFC 9110: If-None-Match wins over If-Modified-Since.
-func notModified(r *http.Request, f *file) bool {
+// notModified applies RFC 9110: If-None-Match wins over If-Modified-Since,
+// and matches only etag, the tag of the representation this request
+// selects (identity or gzip), not the other one's.
+func notModified(r *http.Request, f *file, etag string) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for _, tag := range strings.Split(inm, ",") {
 			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-			if tag == "*" || tag == f.etag || tag == f.gzipETag() {
+			if tag == "*" || tag == etag {
 				return true
 			}
 		}

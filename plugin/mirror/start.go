@@ -60,6 +60,7 @@ func Start(cfg Config) (*Running, error) {
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: cfg.MaxConcurrentStreams},
 		ConnContext:       withConn,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10, // no file path needs more; the default is a MiB
 		ErrorLog:          log.New(errorLog, "mirror: ", log.LstdFlags),
 	}
 	addr := cfg.Addr

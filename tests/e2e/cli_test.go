@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVersion(t *testing.T) {
@@ -125,5 +126,21 @@ func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
 				t.Errorf("run --chilled: want the f1_fetch input to refuse %s:\n%s", c.field, chilled)
 			}
 		})
+	}
+}
+
+// The mirror command refuses a negative fault flag, as the same value in a
+// faults file is refused, instead of starting without the fault.
+func TestMirrorRefusesNegativeFaultFlags(t *testing.T) {
+	for _, c := range []struct{ flag, want string }{
+		{"--latency=-5s", "latency_ms"},
+		{"--quota-rps=-3", "quota_rps"},
+		{"--rate-429=-0.5", "status_429_rate"},
+		{"--fail-rate=-0.5", "--fail-rate"},
+	} {
+		r := f1fetch(t, cmd{args: []string{"mirror", "--root", t.TempDir(), "--addr", "127.0.0.1:0", c.flag}, timeout: 10 * time.Second})
+		if r.err == nil || r.elapsed > 5*time.Second || !strings.Contains(r.stdout+r.stderr, c.want) {
+			t.Errorf("%s: want a prompt refusal naming %s:\n%s", c.flag, c.want, r)
+		}
 	}
 }
