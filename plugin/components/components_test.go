@@ -517,11 +517,22 @@ func (brokenCache) Add(context.Context, string, []byte, *time.Duration) error {
 func (brokenCache) Delete(context.Context, string) error { return errCacheDown }
 func (brokenCache) Close(context.Context) error          { return nil }
 
+// slowCache is a cache resource whose Get takes half a second whatever its
+// context says: a persistent tier slow to answer.
+type slowCache struct{ brokenCache }
+
+func (slowCache) Get(context.Context, string) ([]byte, error) {
+	time.Sleep(500 * time.Millisecond)
+	return nil, service.ErrKeyNotFound
+}
+
 func init() {
-	err := service.RegisterCache("f1fetch_test_broken", service.NewConfigSpec(),
-		func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return brokenCache{}, nil })
-	if err != nil {
-		panic(err)
+	for name, c := range map[string]service.Cache{"f1fetch_test_broken": brokenCache{}, "f1fetch_test_slow": slowCache{}} {
+		err := service.RegisterCache(name, service.NewConfigSpec(),
+			func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return c, nil })
+		if err != nil {
+			panic(err)
+		}
 	}
 }
 
@@ -534,23 +545,11 @@ func TestBrokenCacheDirIsLoggedAndTheNetworkAnswers(t *testing.T) {
 	var log testkit.LogBuffer
 	rb := service.NewResourceBuilder()
 	rb.SetLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	res, stop, err := rb.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop(context.Background())
-	conf, err := fetchInputSpec().ParseYAML(fmt.Sprintf(`
+	in := directInput(t, rb, fmt.Sprintf(`
 base_urls: [ %q ]
 cache_dir: %q
 requests: [ { year: 2025, gp: %q, session: %q, path: VER/laptimes.json } ]
-`, m.URL, dir, gpAUS, quali), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := newFetchInput(conf, res) // creates the directory
-	if err != nil {
-		t.Fatal(err)
-	}
+`, m.URL, dir, gpAUS, quali)) // creates the directory
 	defer in.Close(context.Background())
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)

@@ -132,21 +132,24 @@ f1_fetch:
 	}
 }
 
-// slowCache is a cache resource whose Get takes half a second whatever its
-// context says: a persistent tier slow to answer.
-type slowCache struct{ brokenCache }
-
-func (slowCache) Get(context.Context, string) ([]byte, error) {
-	time.Sleep(500 * time.Millisecond)
-	return nil, service.ErrKeyNotFound
-}
-
-func init() {
-	err := service.RegisterCache("f1fetch_test_slow", service.NewConfigSpec(),
-		func(*service.ParsedConfig, *service.Resources) (service.Cache, error) { return slowCache{}, nil })
+// directInput builds an f1_fetch input from its YAML over the resources rb
+// builds, outside any stream, for a test to drive Connect, Read and Close.
+func directInput(t *testing.T, rb *service.ResourceBuilder, yaml string) *fetchInput {
+	t.Helper()
+	res, stop, err := rb.Build()
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	conf, err := fetchInputSpec().ParseYAML(yaml, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := newFetchInput(conf, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 // Close returns once the fetches the input started have ended, not while
@@ -157,23 +160,11 @@ func TestFetchInputCloseWaitsForItsFetches(t *testing.T) {
 	if err := rb.AddCacheYAML(`{ label: slow, f1fetch_test_slow: {} }`); err != nil {
 		t.Fatal(err)
 	}
-	res, stop, err := rb.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop(context.Background())
-	conf, err := fetchInputSpec().ParseYAML(fmt.Sprintf(`
+	in := directInput(t, rb, fmt.Sprintf(`
 base_urls: [ %q ]
 cache_resource: slow
 requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
-`, m.URL, gpAUS, quali), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := newFetchInput(conf, res)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, m.URL, gpAUS, quali))
 	if err := in.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
