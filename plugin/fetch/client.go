@@ -182,9 +182,9 @@ func (c *Client) Observe(o Observer) (remove func()) {
 }
 
 func (c *Client) notifyInFlight() {
-	n := c.limit.current()
 	c.obsMu.Lock()
 	defer c.obsMu.Unlock()
+	n := c.limit.current() // read under the lock, so the last value told is the latest
 	for _, o := range c.observers {
 		o.InFlight(n)
 	}
@@ -310,9 +310,14 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 			}
 		}
 	}
-	res, _ := c.flights.do(ctx, c.base, key, func(fctx context.Context) Result {
+	res, shared := c.flights.do(ctx, c.base, key, func(fctx context.Context) Result {
 		return c.fetchNetwork(fctx, t, key, stale)
 	})
+	if shared {
+		// It joined another caller's fetch and sent no request: the tries
+		// (and retries) are that caller's, counted once.
+		res.Attempts = 0
+	}
 	return res
 }
 

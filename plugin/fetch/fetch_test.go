@@ -409,6 +409,39 @@ func TestIdenticalInFlightRequestsAreCoalesced(t *testing.T) {
 	}
 }
 
+// Identical tuples in flight share one fetch, and its tries are counted
+// once: the caller that joined it sent no request (f1_attempts 0), so the
+// attempts of the results add up to the requests the server saw. The
+// joiner once reported the fetch's attempts too, and the retries metric
+// counted them twice.
+func TestCoalescedFetchCountsItsTriesOnce(t *testing.T) {
+	serve := corpusHandler(t)
+	var n atomic.Int64
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			time.Sleep(50 * time.Millisecond) // the second caller joins meanwhile
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.UseCache, s.WriteCache = false, false
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	rs := c.FetchMany(context.Background(), []tuple.Tuple{tp, tp})
+	attempts := 0
+	for i, r := range rs {
+		if r.Err != nil {
+			t.Fatalf("result %d: %v", i, r.Err)
+		}
+		attempts += r.Attempts
+	}
+	if attempts != int(srv.requests.Load()) || attempts != 2 {
+		t.Fatalf("attempts %d and %d for %d requests; want them to add up to the 2 requests sent", rs[0].Attempts, rs[1].Attempts, srv.requests.Load())
+	}
+}
+
 func TestCacheHitMissAndExpiry(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	s := fastSettings(srv.caFile, srv.URL)

@@ -61,7 +61,9 @@ func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.
 			// unwinds start a flight of its own rather than join this one
 			// and get the cancellation of callers that have gone.
 			f.cancel()
-			delete(g.m, key)
+			if g.m[key] == f { // its fetch may have ended and a newer one taken the key
+				delete(g.m, key)
+			}
 		}
 		g.mu.Unlock()
 		return Result{Err: ctx.Err()}, ok
