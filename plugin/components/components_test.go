@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +130,23 @@ f1_fetch:
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	// One outcome a message: 3 documents, 1 not found, 2 refused.
+	for outcome, n := range map[string]int{"ok": 3, "not_found": 1, "bad_request": 2} {
+		if got := counter(metrics, "f1_requests", "outcome", outcome); got != n {
+			t.Errorf("f1_requests{outcome=%q} = %d, want %d", outcome, got, n)
+		}
+	}
+}
+
+// counter reads one labelled counter of the json_api metrics text (-1 when
+// it is absent).
+func counter(metrics, name, label, value string) int {
+	m := regexp.MustCompile(`"` + regexp.QuoteMeta(name) + `\{[^}]*` + regexp.QuoteMeta(label+`=\"`+value+`\"`) + `[^}]*\}":(\d+)`).FindStringSubmatch(metrics)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // A message fetched again (in a catch, after a 500) carries its new
@@ -144,6 +163,26 @@ func TestRefetchedMessageCarriesOnlyItsNewResult(t *testing.T) {
 	status, _ := msgs[0].MetaGet(metaStatus)
 	if stale || status != "200" {
 		t.Fatalf("fetched again: f1_error_kind %q (present %v), f1_status %q; want no kind, 200", kind, stale, status)
+	}
+}
+
+// Identical tuples of a batch share one fetch, retried once here: the
+// retries metric counts that retry once, as the mirror saw it.
+func TestCoalescedRetriesAreCountedOnce(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{FailFirstN: 1, FailStatus: 500}}})
+	msgs, metrics := runProcessor(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  backoff_factor: 0.05
+  jitter_max: 1ms
+`, m.URL), tupleJSON("VER/laptimes.json"), tupleJSON("VER/laptimes.json"))
+	if len(msgs) != 2 || firstErr(msgs) != nil {
+		t.Fatalf("%d messages, first error %v", len(msgs), firstErr(msgs))
+	}
+	retries := regexp.MustCompile(`"f1_retries\{[^}]*\}":(\d+)`).FindStringSubmatch(metrics)
+	if total := m.Counts().Total; retries == nil || retries[1] != strconv.FormatInt(total-1, 10) {
+		t.Fatalf("f1_retries %v for the %d requests the mirror saw, want %d", retries, total, total-1)
 	}
 }
 

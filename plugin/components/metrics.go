@@ -41,15 +41,18 @@ func newMetrics(m *service.Metrics, log *service.Logger) *metrics {
 
 // record counts one result.
 func (m *metrics) record(r fetch.Result) {
-	m.requests.Incr(1, fetch.ErrorKind(r.Err))
-	m.latency.Timing(r.Duration.Nanoseconds())
+	kind := fetch.ErrorKind(r.Err)
+	m.requests.Incr(1, kind)
+	if kind != fetch.KindBadRequest { // refused before any lookup: no latency to tell
+		m.latency.Timing(r.Duration.Nanoseconds())
+	}
 	if r.Cache != "" {
 		m.cache.Incr(1, r.Cache)
 	}
 	if r.Attempts > 1 {
 		m.retries.Incr(int64(r.Attempts - 1))
 	}
-	if r.Err == nil {
+	if kind == fetch.KindOK {
 		m.bytes.Incr(int64(r.Bytes))
 	}
 }

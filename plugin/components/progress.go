@@ -23,6 +23,10 @@ type progress struct {
 	over     chan struct{} // closed once every planned file is fetched
 	overOnce sync.Once
 
+	// setMu orders the gauges' Sets: the counters are added to on every
+	// fetch's goroutine, and two Sets landing out of order left a gauge
+	// below its counter for good.
+	setMu                   sync.Mutex
 	gPlanned, gDone, gBytes *service.MetricGauge
 }
 
@@ -36,7 +40,12 @@ func newProgress(m *service.Metrics) *progress {
 	}
 }
 
-func (p *progress) plan() { p.gPlanned.Set(p.planned.Add(1)) }
+func (p *progress) plan() {
+	p.planned.Add(1)
+	p.setMu.Lock()
+	p.gPlanned.Set(p.planned.Load())
+	p.setMu.Unlock()
+}
 
 func (p *progress) planComplete() {
 	p.complete.Store(true)
@@ -45,9 +54,13 @@ func (p *progress) planComplete() {
 
 func (p *progress) finish(r fetch.Result) {
 	if r.Err == nil {
-		p.gBytes.Set(p.bytes.Add(int64(r.Bytes)))
+		p.bytes.Add(int64(r.Bytes))
 	}
-	p.gDone.Set(p.done.Add(1))
+	p.done.Add(1)
+	p.setMu.Lock()
+	p.gBytes.Set(p.bytes.Load())
+	p.gDone.Set(p.done.Load())
+	p.setMu.Unlock()
 	p.checkOver()
 }
 
