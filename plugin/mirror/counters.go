@@ -19,6 +19,9 @@ type Counts struct {
 	ByPath   map[string]map[int]int64 `json:"by_path"` // request path -> status -> requests; see MaxPaths
 	Faults   map[string]int64         `json:"faults"`  // injected fault kind -> requests
 	InFlight int64                    `json:"in_flight"`
+	// Connections counts the connections accepted: a client that multiplexes
+	// its requests over HTTP/2 opens one.
+	Connections int64 `json:"connections"`
 	// InFlightMax is the most file requests ever handled at the same time.
 	InFlightMax int64 `json:"in_flight_max"`
 }
@@ -84,6 +87,12 @@ func (k *counters) reset() {
 		InFlight:    k.c.InFlight,
 		InFlightMax: k.c.InFlight,
 	}
+}
+
+func (k *counters) connected() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.c.Connections++
 }
 
 func (k *counters) begin() {

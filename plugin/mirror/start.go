@@ -54,11 +54,14 @@ func Start(cfg Config) (*Running, error) {
 		errorLog = cfg.Log
 	}
 	r.http = &http.Server{
-		Handler:           s,
-		Protocols:         &protocols,
-		TLSConfig:         tlsConfig,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: cfg.MaxConcurrentStreams},
-		ConnContext:       withConn,
+		Handler:   s,
+		Protocols: &protocols,
+		TLSConfig: tlsConfig,
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: cfg.MaxConcurrentStreams},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			s.counts.connected()
+			return withConn(ctx, c)
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10, // no file path needs more; the default is a MiB
 		ErrorLog:          log.New(errorLog, "mirror: ", log.LstdFlags),

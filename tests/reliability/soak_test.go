@@ -12,7 +12,7 @@ import (
 // TestSoak repeats FetchMany of the corpus over one client while the mirror
 // mixes 5xx, stream resets, truncation and jitter. Every round must deliver
 // every document; the heap and goroutines must not grow from round to
-// round. -soak=10m runs it for ten minutes; by default three rounds run.
+// round. -soak=10m runs it for ten minutes; by default soakMinRounds run.
 func TestSoak(t *testing.T) {
 	leakCheck(t)
 	ts := corpusTuples(t)
