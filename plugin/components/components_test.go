@@ -361,20 +361,47 @@ func TestPlanFailuresAreFlagged(t *testing.T) {
 			fail(c.failing)
 			r := newRun(t)
 			var got []string
-			for _, msg := range r.input(fmt.Sprintf(`
+			msgs := r.input(fmt.Sprintf(`
 f1_fetch:
   base_urls: [ %q ]
   max_retries: 0
   sessions:
     - { year: 2025, gp: %q, session: %q, %s
-`, m.URL, gpAUS, quali, strings.TrimPrefix(c.session, "{ "))) {
+`, m.URL, gpAUS, quali, strings.TrimPrefix(c.session, "{ ")))
+			for _, msg := range msgs {
 				got = append(got, outcome(msg))
 			}
 			if fmt.Sprint(got) != c.want {
 				t.Fatalf("emitted %v, want %s", got, c.want)
 			}
+			// The message in the document's place tells of the read that failed.
+			for _, msg := range msgs {
+				if p, _ := msg.MetaGet(metaPath); p == c.failing && msg.GetError() != nil {
+					if a, _ := msg.MetaGet(metaAttempts); a != "1" {
+						t.Errorf("%s flagged with f1_attempts %q, want the read's 1", p, a)
+					}
+					if st, _ := msg.MetaGet(metaStatus); st != "500" {
+						t.Errorf("%s flagged with f1_status %q, want the read's 500", p, st)
+					}
+				}
+			}
 		})
 	}
+	t.Run("input, a session that does not exist", func(t *testing.T) {
+		// A misspelt gp: drivers.json answers 404, dropped by default as every
+		// other file; the session is not planned, and the log says why.
+		m.SetFaults(mirror.Faults{})
+		r := newRun(t)
+		msgs := r.input(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  sessions:
+    - { year: 2025, gp: Australia Grand Prix, session: %q, laps: fastest }
+`, m.URL, quali))
+		if len(msgs) != 0 || !strings.Contains(r.log.String(), "read drivers.json") {
+			t.Fatalf("%d messages; log:\n%s\nwant none and the plan's failure logged", len(msgs), r.log.String())
+		}
+	})
 	t.Run("expand", func(t *testing.T) {
 		fail("VER/laptimes.json")
 		msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ], max_retries: 0 }`, m.URL),

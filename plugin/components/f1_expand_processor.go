@@ -144,7 +144,7 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 		// Its tuples carry no fetch result: any document the plan could not
 		// read flags the request, and none of its tuples go out (a retried
 		// request then expands whole, once).
-		failAll := func(_ tuple.Tuple, err error, _ bool) error { return err }
+		failAll := func(res fetch.Result, _ bool) error { return res.Err }
 		if err := session.Plan(ctx, r, emit, p.eng.read, failAll); err != nil {
 			flagged := msg.Copy()
 			flagged.MetaSetMut(metaErrorKind, fetch.ErrorKind(err))

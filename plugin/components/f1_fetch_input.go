@@ -300,11 +300,11 @@ func (in *fetchInput) plan(ctx context.Context) {
 	// emitted message carries (drivers.json or a laptimes.json only read),
 	// becomes a flagged message in its place: a gap in the session is never
 	// silent.
-	fail := func(t tuple.Tuple, err error, carried bool) error {
+	fail := func(res fetch.Result, carried bool) error {
 		if carried {
 			return nil
 		}
-		p := &pending{t: t, done: make(chan struct{}), res: fetch.Result{Tuple: t, Err: err}}
+		p := &pending{t: res.Tuple, done: make(chan struct{}), res: res}
 		close(p.done)
 		select {
 		case in.queue <- p:

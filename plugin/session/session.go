@@ -128,11 +128,11 @@ type Read func(ctx context.Context, t tuple.Tuple) fetch.Result
 // Fail is told of a document the plan needed and could not read or use
 // (drivers.json, a laptimes.json, a probed lap that failed other than with
 // a 404), so that the failure reaches the output instead of leaving a
-// silent gap: its tuple, the error, and whether an emitted message already
-// carries that error (the document was emitted and its fetch failed).
-// Returning an error ends the plan with it; nil goes on with what can still
-// be planned.
-type Fail func(t tuple.Tuple, err error, carried bool) error
+// silent gap: the result of its read (its tuple, URL, status and attempts)
+// with Err saying why, and whether an emitted message already carries that
+// error (the document was emitted and its fetch failed). Returning an error
+// ends the plan with it; nil goes on with what can still be planned.
+type Fail func(res fetch.Result, carried bool) error
 
 // Plan streams the tuples of r, in order, to emit: the session files, then
 // each driver's laptimes.json, then each driver's telemetry. With laps
@@ -155,8 +155,10 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 	if files == nil {
 		files = DefaultFiles
 	}
-	failed := func(path string, err error, carried bool) error {
-		return fail(mk(path), fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err), carried)
+	failed := func(path string, res fetch.Result, err error, carried bool) error {
+		res.Tuple, res.Doc, res.Bytes = mk(path), nil, 0
+		res.Err = fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err)
+		return fail(res, carried)
 	}
 	driversWait, driversEmitted := readOnly("drivers.json"), false
 	for _, f := range files {
@@ -172,12 +174,21 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 	if drivers == nil && (r.Laptimes || r.Telemetry) {
 		res := driversWait()
 		if res.Err != nil {
-			// Without drivers nothing more can be planned.
-			return failed("drivers.json", fmt.Errorf("read drivers.json: %w", res.Err), driversEmitted)
+			// Without drivers nothing more can be planned, which the caller
+			// hears of too (a misspelt gp or session answers 404 here, and a
+			// 404 is dropped by default).
+			err := fmt.Errorf("read drivers.json: %w", res.Err)
+			if ferr := failed("drivers.json", res, err, driversEmitted); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err)
 		}
 		var err error
 		if drivers, err = payload.DriverCodes(res.Doc); err != nil {
-			return failed("drivers.json", err, false)
+			if ferr := failed("drivers.json", res, err, false); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("plan %d %s %s: %w", r.Year, r.GP, r.Session, err)
 		}
 	}
 
@@ -204,14 +215,14 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 				continue // no lap times, no laps to plan
 			}
 			if res.Err != nil {
-				if err := failed(path, fmt.Errorf("read %s for the telemetry: %w", path, res.Err), r.Laptimes); err != nil {
+				if err := failed(path, res, fmt.Errorf("read %s for the telemetry: %w", path, res.Err), r.Laptimes); err != nil {
 					return err
 				}
 				continue
 			}
 			facts, err := payload.LapFactsOf(res.Doc)
 			if err != nil {
-				if err := failed(path, fmt.Errorf("laps of %s for the telemetry: %w", path, err), false); err != nil {
+				if err := failed(path, res, fmt.Errorf("laps of %s for the telemetry: %w", path, err), false); err != nil {
 					return err
 				}
 				continue
@@ -244,18 +255,18 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 // the driver's telemetry. A lap that fails otherwise ends it too (whether
 // more laps follow is unknown), and goes to failed. It stops at MaxLap, so
 // a source that answers every path never keeps it going.
-func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, failed func(string, error, bool) error, driver string, next int) error {
+func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, failed func(string, fetch.Result, error, bool) error, driver string, next int) error {
 	for lap := next; lap <= payload.MaxLap && ctx.Err() == nil; lap++ {
 		path := fmt.Sprintf("%s/%d_tel.json", driver, lap)
 		w, err := emit(mk(path))
 		if err != nil {
 			return err
 		}
-		if err := w().Err; err != nil {
-			if fetch.ErrorKind(err) == fetch.KindNotFound {
+		if res := w(); res.Err != nil {
+			if fetch.ErrorKind(res.Err) == fetch.KindNotFound {
 				return nil
 			}
-			return failed(path, fmt.Errorf("probe %s for the laps after the timed ones: %w", path, err), true)
+			return failed(path, res, fmt.Errorf("probe %s for the laps after the timed ones: %w", path, res.Err), true)
 		}
 	}
 	return ctx.Err()
