@@ -366,9 +366,15 @@ func ParseDuration(v string) (time.Duration, error) {
 
 // HideCredentials is for a refused base URL, which may not even parse as a
 // URL: whatever stands before its last "@" may be a password, so it is
-// hidden before the base is named in an error.
+// hidden before the base is named in an error. Only an "@" before the first
+// placeholder counts: a template's {year}@{ref} is no userinfo, and hiding
+// up to it would hide the host.
 func HideCredentials(base string) string {
-	if i := strings.LastIndexByte(base, '@'); i >= 0 {
+	head := base
+	if i := strings.IndexByte(base, '{'); i >= 0 {
+		head = base[:i]
+	}
+	if i := strings.LastIndexByte(head, '@'); i >= 0 {
 		return "…" + base[i:]
 	}
 	return base

@@ -135,6 +135,15 @@ func TestRefusedBaseIsNamedWithoutItsPassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "@mirror.example.com:8080") {
 		t.Fatalf("error %v: want the base named, without its password", err)
 	}
+	// A template's {year}@{ref} is no userinfo: the host stays in the error.
+	s.BaseURLs = []string{"http://mirror.corp.example/gh/TracingInsights/{year}@{ref}/{gp}/{session}/{path}"}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "mirror.corp.example") {
+		t.Fatalf("error %v: want the template named with its host", err)
+	}
+	s.BaseURLs = []string{"http://u:pw@mirror.corp.example/{year}@{ref}/{gp}/{session}/{path}"}
+	if err := s.Validate(); err == nil || strings.Contains(err.Error(), "pw@") || !strings.Contains(err.Error(), "@mirror.corp.example/{year}@{ref}") {
+		t.Fatalf("error %v: want the template named with its host, without its password", err)
+	}
 }
 
 func TestKeyDiffersWhenBehaviourDiffers(t *testing.T) {
