@@ -25,18 +25,29 @@ func TestAbandonedFlightIsNotJoined(t *testing.T) {
 	if res, _ := g.do(gone, context.Background(), "k", unwinding); !errors.Is(res.Err, context.Canceled) {
 		t.Fatalf("the caller that gave up: %v, want its cancellation", res.Err)
 	}
-	res, shared := g.do(context.Background(), context.Background(), "k", func(context.Context) Result {
-		return Result{Status: 200}
-	})
-	if res.Err != nil || shared || res.Status != 200 {
-		t.Fatalf("the next caller: err %v, shared %v, status %d; want its own fetch's 200", res.Err, shared, res.Status)
-	}
-	// The abandoned flight, finishing after the new one, leaves the map alone.
-	time.Sleep(80 * time.Millisecond)
+	// The next caller's fetch is still running when the abandoned one ends:
+	// that end must leave the newer flight in the map, for others to join.
+	release := make(chan struct{})
+	done := make(chan Result, 1)
+	go func() {
+		res, shared := g.do(context.Background(), context.Background(), "k", func(context.Context) Result {
+			<-release
+			return Result{Status: 200}
+		})
+		if shared {
+			res.Err = fmt.Errorf("joined the abandoned flight")
+		}
+		done <- res
+	}()
+	time.Sleep(120 * time.Millisecond) // the abandoned fetch has unwound
 	g.mu.Lock()
-	n := len(g.m)
+	newer := g.m["k"]
 	g.mu.Unlock()
-	if n != 0 {
-		t.Fatalf("%d flights left in the map, want 0", n)
+	if newer == nil {
+		t.Fatal("the abandoned flight, ending, removed the newer flight from the map")
+	}
+	close(release)
+	if res := <-done; res.Err != nil || res.Status != 200 {
+		t.Fatalf("the next caller: err %v, status %d; want its own fetch's 200", res.Err, res.Status)
 	}
 }
