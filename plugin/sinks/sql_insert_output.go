@@ -455,8 +455,10 @@ func sqlArg(v any) (any, error) {
 		}
 		if !strings.ContainsAny(v.String(), ".eE") {
 			// An integer beyond int64 (an unsigned 64-bit id): as float64 it
-			// lost its last digits in silence; as text a TEXT or NUMERIC
-			// column keeps every digit and a BIGINT one refuses it.
+			// lost its last digits in silence. As text, a TEXT column keeps
+			// every digit; on PostgreSQL a NUMERIC one does too and a BIGINT
+			// one refuses it, while SQLite's numeric affinities still turn it
+			// into a REAL: there, only a TEXT column keeps it whole.
 			return v.String(), nil
 		}
 		return v.Float64()
