@@ -101,18 +101,10 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 	if err != nil {
 		return session.Request{}, err
 	}
-	// An empty list means the default, as in the input (where Benthos fills
-	// an unset list with []): the session files, every driver.
-	if len(m.Files) == 0 {
-		m.Files = nil
-	}
-	if len(m.Drivers) == 0 {
-		m.Drivers = nil
-	}
 	r := session.Request{
 		Year: int(year), GP: m.GP, Session: m.Session, Files: m.Files, Drivers: m.Drivers,
 		Laptimes: m.Laptimes == nil || *m.Laptimes, Telemetry: m.Telemetry == nil || *m.Telemetry, Laps: laps,
-	}
+	}.EmptyListsDefault()
 	return r, r.Validate()
 }
 

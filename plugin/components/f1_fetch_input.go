@@ -139,14 +139,7 @@ func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
 			return r, err
 		}
 	}
-	// Benthos fills an unset optional list with []: empty means unset, so the
-	// defaults apply (DefaultFiles, every driver of drivers.json).
-	if len(r.Files) == 0 {
-		r.Files = nil
-	}
-	if len(r.Drivers) == 0 {
-		r.Drivers = nil
-	}
+	r = r.EmptyListsDefault()
 	if r.Laptimes, err = c.FieldBool(fieldLaptimes); err != nil {
 		return r, err
 	}

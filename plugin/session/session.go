@@ -93,6 +93,20 @@ type Request struct {
 	Laps      Laps
 }
 
+// EmptyListsDefault reads an empty Files or Drivers as unset, the defaults
+// (DefaultFiles, every driver of drivers.json), as the components do:
+// Benthos fills an unset optional list with [], so a config cannot tell the
+// two apart, and a session request message means the same.
+func (r Request) EmptyListsDefault() Request {
+	if len(r.Files) == 0 {
+		r.Files = nil
+	}
+	if len(r.Drivers) == 0 {
+		r.Drivers = nil
+	}
+	return r
+}
+
 // Validate refuses a request whose parts would make invalid tuples.
 func (r Request) Validate() error {
 	if _, err := tuple.New(r.Year, r.GP, r.Session, "drivers.json"); err != nil {
