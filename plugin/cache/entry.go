@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type Entry struct {
 	Source       string    // which source answered
 	Expires      time.Time // fresh until, by the TTL of the run that stored it; past it the entry is stale (kept for revalidation when it has validators)
 	Stored       time.Time // when the answer was fetched or last revalidated
+	// Size is the body's length as the source sent it (after gzip
+	// decoding), which max_body_bytes limits; Body, normalised, may differ.
+	Size int
 }
 
 // Fresh reports whether the entry may be served without asking the source:
@@ -37,13 +41,13 @@ func (e Entry) Fresh(now time.Time, ttl time.Duration) bool {
 }
 
 // entryVersion is the first byte of the binary form; a new layout gets a new
-// number (version 1 had no stored time; its tier records fail the record
-// checksum and are fetched again).
-const entryVersion = 2
+// number, and an entry of another one reads as a miss and is fetched again
+// (version 1 had no stored time, version 2 no size).
+const entryVersion = 3
 
 // MarshalBinary encodes the entry compactly: version byte, status, expiry and
-// stored time (Unix ns, 0 for none), then length-prefixed ETag, LastModified,
-// Source, Body.
+// stored time (Unix ns, 0 for none), size, then length-prefixed ETag,
+// LastModified, Source, Body.
 func (e Entry) MarshalBinary() ([]byte, error) {
 	if e.Status < 0 || e.Status > 999 {
 		return nil, fmt.Errorf("cache: marshal entry: field Status value %d: not an HTTP status", e.Status)
@@ -53,6 +57,7 @@ func (e Entry) MarshalBinary() ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(e.Status))
 	b = binary.AppendVarint(b, unixNano(e.Expires))
 	b = binary.AppendVarint(b, unixNano(e.Stored))
+	b = binary.AppendUvarint(b, uint64(max(e.Size, 0)))
 	for _, s := range []string{e.ETag, e.LastModified, e.Source} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -84,6 +89,7 @@ func (e *Entry) decode(data []byte) error {
 	status := r.uvarint("Status")
 	expires := r.varint("Expires")
 	stored := r.varint("Stored")
+	size := r.uvarint("Size")
 	etag := r.bytes("ETag")
 	lastModified := r.bytes("LastModified")
 	source := r.bytes("Source")
@@ -94,10 +100,13 @@ func (e *Entry) decode(data []byte) error {
 	if r.err == nil && status > 999 {
 		r.err = fmt.Errorf("field Status value %d: not an HTTP status", status)
 	}
+	if r.err == nil && size > math.MaxInt {
+		r.err = fmt.Errorf("field Size value %d: beyond any body", size)
+	}
 	if r.err != nil {
 		return fmt.Errorf("cache: unmarshal entry: %w", r.err)
 	}
-	*e = Entry{Status: int(status), ETag: string(etag), LastModified: string(lastModified), Source: string(source)}
+	*e = Entry{Status: int(status), ETag: string(etag), LastModified: string(lastModified), Source: string(source), Size: int(size)}
 	if len(body) > 0 {
 		e.Body = body
 	}

@@ -49,7 +49,7 @@ func sameEntry(t *testing.T, got, want Entry) {
 func TestEntryRoundTrip(t *testing.T) {
 	for _, want := range []Entry{
 		{Status: 200, Body: realBody(t, telPath), ETag: `W/"5a1-abc"`, LastModified: "Sun, 16 Mar 2025 05:00:00 GMT",
-			Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Hour), Stored: time.Now()},
+			Source: "https://cdn.jsdelivr.net/gh/TracingInsights", Expires: time.Now().Add(time.Hour), Stored: time.Now(), Size: 152318},
 		{Status: 404, Source: "https://raw.githubusercontent.com", Expires: time.Now().Add(time.Minute), Stored: time.Now()},
 		{Status: 200, Body: []byte("{}")}, // no validators, no expiry
 	} {

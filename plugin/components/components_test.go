@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -584,10 +585,15 @@ func (brokenCache) Delete(context.Context, string) error { return errCacheDown }
 func (brokenCache) Close(context.Context) error          { return nil }
 
 // slowCache is a cache resource whose Get takes half a second whatever its
-// context says: a persistent tier slow to answer.
+// context says: a persistent tier slow to answer. slowGets counts the Gets
+// under way.
 type slowCache struct{ brokenCache }
 
+var slowGets atomic.Int64
+
 func (slowCache) Get(context.Context, string) ([]byte, error) {
+	slowGets.Add(1)
+	defer slowGets.Add(-1)
 	time.Sleep(500 * time.Millisecond)
 	return nil, service.ErrKeyNotFound
 }

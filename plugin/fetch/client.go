@@ -300,8 +300,9 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	if c.set.UseCache {
 		// A shared persistent tier may hold a document a run with a larger
 		// max_body_bytes stored: this client would refuse it, so it is not
-		// served (the network answers, and is held to the limit).
-		if e, ok := c.cache.Get(ctx, key); ok && int64(len(e.Body)) <= c.set.MaxBodyBytes {
+		// served (the network answers, and is held to the limit). The limit
+		// is on the body as sent, which normalising may lengthen.
+		if e, ok := c.cache.Get(ctx, key); ok && int64(e.Size) <= c.set.MaxBodyBytes {
 			if e.Fresh(time.Now(), c.ttlOf(e)) {
 				return c.fromCache(t, e)
 			}
@@ -408,7 +409,7 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 		return res
 	}
 	res.Doc, res.Bytes = doc, len(doc)
-	c.store(ctx, key, cache.Entry{Status: 200, Body: doc, ETag: ans.etag, LastModified: ans.lastModified, Source: res.Source})
+	c.store(ctx, key, cache.Entry{Status: 200, Body: doc, ETag: ans.etag, LastModified: ans.lastModified, Source: res.Source, Size: len(ans.body)})
 	return res
 }
 
