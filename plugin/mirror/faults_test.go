@@ -59,7 +59,11 @@ func TestLatencyFixedAndLognormal(t *testing.T) {
 	}
 	wg.Wait()
 	slices.Sort(took)
-	if median := took[n/2]; median < 30*time.Millisecond || median > 150*time.Millisecond {
+	// The draws themselves are checked in TestLognormalDraws; here, that they
+	// delay the answers, in milliseconds. No tight upper bound: 40 requests at
+	// once on a loaded CI machine under -race queued 180 ms behind each other
+	// (all 40 took 182-364 ms), while a unit mistake would take seconds.
+	if median := took[n/2]; median < 30*time.Millisecond || median > time.Second {
 		t.Errorf("lognormal median 50 ms: measured median %v (all %v)", median, took)
 	}
 	if took[0] == took[n-1] {
