@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -83,7 +82,7 @@ func metaTuple(msg *service.Message) (tuple.Tuple, error) {
 		}
 		vals[i] = v
 	}
-	year, err := strconv.Atoi(strings.TrimSuffix(vals[0], ".0"))
+	year, err := strconv.Atoi(vals[0])
 	if err != nil {
 		return tuple.Tuple{}, fmt.Errorf("f1_rows: metadata %s value %q: want a whole number, the season", metaYear, vals[0])
 	}
