@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -15,18 +14,20 @@ import (
 // progress counts the files of an f1_fetch input run, so that a run of
 // hours says how far it is: in the log at a steady interval and as gauges.
 type progress struct {
-	start    time.Time
-	planned  atomic.Int64  // files put in the plan so far
-	done     atomic.Int64  // files whose fetch has ended, failed or not
-	bytes    atomic.Int64  // document bytes fetched
-	complete atomic.Bool   // the plan will not grow any more
+	start time.Time
+
+	// mu guards the counts and orders the gauges' Sets with them: the counts
+	// grow on every fetch's goroutine, and Sets landing out of order once
+	// left a gauge below its count for good.
+	mu       sync.Mutex
+	planned  int64 // files put in the plan so far
+	done     int64 // files whose fetch has ended, failed or not
+	bytes    int64 // document bytes fetched
+	complete bool  // the plan will not grow any more
+
 	over     chan struct{} // closed once every planned file is fetched
 	overOnce sync.Once
 
-	// setMu orders the gauges' Sets: the counters are added to on every
-	// fetch's goroutine, and two Sets landing out of order left a gauge
-	// below its counter for good.
-	setMu                   sync.Mutex
 	gPlanned, gDone, gBytes *service.MetricGauge
 }
 
@@ -41,39 +42,46 @@ func newProgress(m *service.Metrics) *progress {
 }
 
 func (p *progress) plan() {
-	p.planned.Add(1)
-	p.setMu.Lock()
-	p.gPlanned.Set(p.planned.Load())
-	p.setMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.planned++
+	p.gPlanned.Set(p.planned)
 }
 
 func (p *progress) planComplete() {
-	p.complete.Store(true)
+	p.mu.Lock()
+	p.complete = true
+	p.mu.Unlock()
 	p.checkOver()
 }
 
 func (p *progress) finish(r fetch.Result) {
+	p.mu.Lock()
 	if r.Err == nil {
-		p.bytes.Add(int64(r.Bytes))
+		p.bytes += int64(r.Bytes)
+		p.gBytes.Set(p.bytes)
 	}
-	p.done.Add(1)
-	p.setMu.Lock()
-	p.gBytes.Set(p.bytes.Load())
-	p.gDone.Set(p.done.Load())
-	p.setMu.Unlock()
+	p.done++
+	p.gDone.Set(p.done)
+	p.mu.Unlock()
 	p.checkOver()
 }
 
 // checkOver closes over when the plan is complete and fetched.
 func (p *progress) checkOver() {
-	if p.complete.Load() && p.done.Load() == p.planned.Load() {
+	p.mu.Lock()
+	over := p.complete && p.done == p.planned
+	p.mu.Unlock()
+	if over {
 		p.overOnce.Do(func() { close(p.over) })
 	}
 }
 
 // line is one progress report at now.
 func (p *progress) line(now time.Time) string {
-	done, planned, bytes := p.done.Load(), p.planned.Load(), p.bytes.Load()
+	p.mu.Lock()
+	done, planned, bytes, complete := p.done, p.planned, p.bytes, p.complete
+	p.mu.Unlock()
 	elapsed := now.Sub(p.start).Seconds()
 	rate, byteRate := float64(done)/elapsed, float64(bytes)/elapsed
 	pct := 0.0
@@ -84,7 +92,7 @@ func (p *progress) line(now time.Time) string {
 	if rate > 0 {
 		eta = (time.Duration(float64(planned-done) / rate * float64(time.Second))).Round(time.Second).String()
 	}
-	if !p.complete.Load() {
+	if !complete {
 		eta = "at least " + eta + " (plan still growing)"
 	}
 	return fmt.Sprintf("f1_fetch progress: %d/%d files (%.0f%%), %s, %.1f files/s, %s/s, ETA %s",
