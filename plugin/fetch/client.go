@@ -11,9 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	neturl "net/url"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -338,7 +336,7 @@ func (c *Client) fromCache(t tuple.Tuple, e cache.Entry) Result {
 func (c *Client) urlOn(name string, t tuple.Tuple) string {
 	for _, src := range c.sources {
 		if src.name == name {
-			return redactURL(src.base.URL(t, c.set.Ref))
+			return tuple.Redact(src.base.URL(t, c.set.Ref))
 		}
 	}
 	return ""
@@ -527,7 +525,7 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 		// The answer of the last source asked, with its URL: a later source
 		// skipped for its open breaker is not named.
 		tried = true
-		a, srcName, url, err = got, src.name, redactURL(u), getErr
+		a, srcName, url, err = got, src.name, tuple.Redact(u), getErr
 		if err == nil || !retry.CountsAgainstSource(err) || ctx.Err() != nil {
 			return a, srcName, url, 0, err
 		}
@@ -565,28 +563,6 @@ func (c *Client) pushedBack(ctx context.Context, i int, start time.Time, err err
 		c.learn(start, lessonAnswer, time.Since(start))
 	}
 	return false
-}
-
-// redactURL hides the password of a source with credentials: results,
-// metadata and logs never carry it. Only an '@' in the authority means
-// userinfo; jsDelivr paths ({year}@{ref}) have one too, and parsing every
-// URL for them cost a cache hit most of its time.
-func redactURL(raw string) string {
-	authority := raw
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		authority = rest
-	}
-	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
-		authority = authority[:end]
-	}
-	if !strings.Contains(authority, "@") {
-		return raw
-	}
-	u, err := neturl.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 func isStatus(err error, status int) bool {

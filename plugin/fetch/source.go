@@ -113,7 +113,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 			Transport: t,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if req.URL.Host != host || len(via) >= 5 {
-					return retry.Permanent(fmt.Errorf("redirect to %s refused: only redirects within %s are followed", req.URL.Redacted(), host))
+					return retry.Permanent(fmt.Errorf("redirect to %s refused: only redirects within %s are followed", tuple.Redact(req.URL.String()), host))
 				}
 				return nil
 			},
@@ -155,7 +155,7 @@ type answer struct {
 func (s *source) get(ctx context.Context, rawURL string, set config.Settings, validators *answer) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, set.Timeout)
 	defer cancel()
-	shown := redactURL(rawURL) // errors never carry a source's password
+	shown := tuple.Redact(rawURL) // errors never carry a source's password
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return answer{}, retry.Permanent(fmt.Errorf("build request %s: %w", shown, err))
@@ -172,6 +172,11 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// net/http wraps the cause in a url.Error whose URL keeps the user
+		// (a token, often); shown names the request without it.
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
+			err = uerr.Err
+		}
 		return answer{}, fmt.Errorf("GET %s: %w", shown, err)
 	}
 	defer func() {

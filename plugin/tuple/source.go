@@ -92,7 +92,7 @@ func ParseSource(base string) (Source, error) {
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	return Source{parts: parts, display: redact(base), hostPort: net.JoinHostPort(u.Hostname(), port)}, nil
+	return Source{parts: parts, display: Redact(base), hostPort: net.JoinHostPort(u.Hostname(), port)}, nil
 }
 
 // splitTemplate cuts a template into literals and known placeholders.
@@ -142,12 +142,16 @@ func notPathRune(r rune) bool {
 	return !strings.ContainsRune("-._~/%@:+,;=&$", r)
 }
 
-// redact removes userinfo so that credentials never reach a log. It works on
-// the text, as url.URL.String would re-escape the braces of placeholders.
-func redact(base string) string {
-	scheme, rest, ok := strings.Cut(base, "://")
+// Redact removes the userinfo of a URL (or of a base, placeholders and all)
+// so that credentials never reach a log, an error, metadata or a metric: the
+// user goes too, as a token is often passed as one. It works on the text,
+// as url.URL.String would re-escape the braces of placeholders, and only an
+// '@' in the authority counts: a jsDelivr path's {year}@{ref} is no userinfo.
+// A URL without '@' in its authority comes back as it is, without a copy.
+func Redact(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		scheme, rest = "", base // no scheme: "user:pass@host" still hides a password
+		scheme, rest = "", raw // no scheme: "user:pass@host" still hides a password
 	}
 	authority := rest
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
@@ -155,7 +159,7 @@ func redact(base string) string {
 	}
 	at := strings.LastIndexByte(authority, '@')
 	if at < 0 {
-		return base
+		return raw
 	}
 	if scheme == "" {
 		return rest[at+1:]

@@ -144,3 +144,20 @@ func TestParseSourceRefusals(t *testing.T) {
 		}
 	}
 }
+
+// Redact hides the whole userinfo of a concrete URL and leaves a jsDelivr
+// path's '@' alone.
+func TestRedact(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://cdn.jsdelivr.net/gh/TracingInsights/2025@main/A/B/drivers.json": "https://cdn.jsdelivr.net/gh/TracingInsights/2025@main/A/B/drivers.json",
+		"https://user:secret@mirror.example/2025@main/A/B/drivers.json":          "https://mirror.example/2025@main/A/B/drivers.json",
+		"https://ghp_token@mirror.example/2025/main/x.json":                      "https://mirror.example/2025/main/x.json",
+		"http://127.0.0.1:8080/2025@main/x.json":                                 "http://127.0.0.1:8080/2025@main/x.json",
+		"http://a:b@c@mirror.example/x?q=1@2#f@g":                                "http://mirror.example/x?q=1@2#f@g",
+		"user:secret@mirror.example/x":                                           "mirror.example/x",
+	} {
+		if got := Redact(raw); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

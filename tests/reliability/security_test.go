@@ -86,13 +86,14 @@ func TestRemoteSourcesMustBeHTTPS(t *testing.T) {
 	c.Close()
 }
 
-// TestNoSecretsInOutputs: a source with credentials in its URL fails; the
-// password is in no log line, error, metadata value or metric.
+// TestNoSecretsInOutputs: a source with credentials in its URL fails; its
+// user and password are in no log line, error, metadata value or metric (a
+// user is often a token).
 func TestNoSecretsInOutputs(t *testing.T) {
 	leakCheck(t)
-	const secret = "s3cr3t-Pa55"
+	const user, secret = "f1user", "s3cr3t-Pa55"
 	m := startMirror(t, true, mirror.Faults{Rules: []mirror.Rule{{StatusRate: map[int]float64{500: 1}}}})
-	base := strings.Replace(m.URL, "https://", "https://f1user:"+secret+"@", 1)
+	base := strings.Replace(m.URL, "https://", "https://"+user+":"+secret+"@", 1)
 	r := runStream(t, procYAML(m.CAFile, 1, base), [][]byte{tupleJSON("drivers.json"), tupleJSON("VER/laptimes.json")})
 	o := checkStream(t, 2, r.out)
 	wantExact(t, "flagged", o.flagged, 2)
@@ -106,8 +107,8 @@ func TestNoSecretsInOutputs(t *testing.T) {
 	}
 	seen = append(seen, r.logs, r.metrics)
 	for _, s := range seen {
-		if strings.Contains(s, secret) {
-			t.Errorf("the source password leaked: %.300s", s)
+		if strings.Contains(s, secret) || strings.Contains(s, user) {
+			t.Errorf("the source's credentials leaked: %.300s", s)
 		}
 	}
 	if int(m.Counts().Total) != 4 {
@@ -115,5 +116,5 @@ func TestNoSecretsInOutputs(t *testing.T) {
 	}
 	record(t, row{Scenario: "source URL with user:password, source failing", Tuples: 2, Documents: o.docs, Flagged: o.flagged,
 		Retries: o.retries, Requests: m.Counts().Total, Wall: r.wall,
-		Happened: "password absent from errors, metadata (f1_url, f1_source), logs and metrics"})
+		Happened: "user and password absent from errors, metadata (f1_url, f1_source), logs and metrics"})
 }
