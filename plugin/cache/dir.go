@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -39,7 +41,20 @@ const (
 	dirHeader  = 1 + 8
 )
 
-// NewDir opens (creating when needed) the directory at path.
+// tmpGrace is how old a ".tmp-*" file must be before a sweep removes it: a
+// younger one may be a Set of this or another process writing right now, and
+// a write takes far less than this; an older one is left by a crash between
+// CreateTemp and Rename.
+const tmpGrace = time.Hour
+
+// NewDir opens (creating when needed) the directory at path and sweeps it
+// (see Sweep): without that, the files of keys never asked again and the
+// temporary files of crashed writes stay for ever, and a long-running user's
+// disk fills. The sweep runs here, synchronously, because Dir has no Close
+// that could stop a goroutine, and it is cheap enough for a start: over
+// 20,000 small files, measured at 0.25-0.45 s when all are kept and
+// 0.7-1.1 s when all are removed. A failure to list the directory does not
+// fail the opening: Get and Set still work and report their own errors.
 func NewDir(path string) (*Dir, error) {
 	if path == "" {
 		return nil, errors.New("cache dir: empty path")
@@ -47,7 +62,93 @@ func NewDir(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, fmt.Errorf("cache dir %q: %w", path, err)
 	}
-	return &Dir{path: path}, nil
+	d := &Dir{path: path}
+	d.Sweep(time.Now()) // its error only says the sweep was skipped or cut short
+	return d, nil
+}
+
+// Sweep removes, in one pass over the directory, the records that expired
+// at now or are not valid records (shorter than the header or of another
+// version), reading only each file's header, and the ".tmp-*" files older
+// than tmpGrace by their modification time. Only regular files named like a
+// key (64 lowercase hex digits) count as records: anything else a user keeps
+// in the directory, subdirectories included, is left alone. It returns how
+// many files it removed; err reports a failure to list the directory, while
+// a failure on a single file (often another process removing it first) is
+// skipped. As in Get, a Set renaming a fresh record into place between the
+// header read and the removal loses its write; the next fetch writes it again.
+func (d *Dir) Sweep(now time.Time) (removed int, err error) {
+	f, err := os.Open(d.path)
+	if err != nil {
+		return 0, fmt.Errorf("cache dir %q: sweep: %w", d.path, err)
+	}
+	defer f.Close()
+	for {
+		// Batches rather than os.ReadDir: no list of every name, sorted, in memory.
+		entries, err := f.ReadDir(256)
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			name := filepath.Join(d.path, e.Name())
+			if sweepable(name, e, now) && os.Remove(name) == nil {
+				removed++
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return removed, nil
+		}
+		if err != nil {
+			return removed, fmt.Errorf("cache dir %q: sweep: %w", d.path, err)
+		}
+	}
+}
+
+// sweepable reports whether Sweep removes the regular file e, at path name:
+// a key's record that is not live at now, or a temporary file older than
+// tmpGrace. Any error on the file keeps it.
+func sweepable(name string, e fs.DirEntry, now time.Time) bool {
+	switch {
+	case isKeyName(e.Name()):
+		f, err := os.Open(name)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		var h [dirHeader]byte
+		n, err := io.ReadFull(f, h[:])
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return false
+		}
+		return !live(h[:n], now)
+	case strings.HasPrefix(e.Name(), ".tmp-"):
+		info, err := e.Info()
+		return err == nil && now.Sub(info.ModTime()) >= tmpGrace
+	}
+	return false
+}
+
+// isKeyName reports whether name is one Dir.file gives: 64 lowercase hex digits.
+func isKeyName(name string) bool {
+	if len(name) != 2*sha256.Size {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// live reports whether a record whose file starts with b (the whole file, or
+// at least its header) is valid, of this version, and unexpired at now.
+func live(b []byte, now time.Time) bool {
+	if len(b) < dirHeader || b[0] != dirVersion {
+		return false
+	}
+	exp := int64(binary.BigEndian.Uint64(b[1:dirHeader]))
+	return exp == 0 || now.UnixNano() < exp
 }
 
 func (d *Dir) file(key string) string {
@@ -69,11 +170,7 @@ func (d *Dir) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache dir: read key %q: %w", key, err)
 	}
-	if len(b) < dirHeader || b[0] != dirVersion {
-		os.Remove(name)
-		return nil, ErrMiss
-	}
-	if exp := int64(binary.BigEndian.Uint64(b[1:dirHeader])); exp != 0 && time.Now().UnixNano() >= exp {
+	if !live(b, time.Now()) {
 		// A Set racing this removal loses its write; the next fetch writes it again.
 		os.Remove(name)
 		return nil, ErrMiss

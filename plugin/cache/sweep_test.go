@@ -1,0 +1,188 @@
+package cache
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// record is a Dir file's bytes: version, expiry (Unix ns, 0 = never), value.
+func record(exp int64, value string) []byte {
+	b := make([]byte, dirHeader, dirHeader+len(value))
+	b[0] = dirVersion
+	binary.BigEndian.PutUint64(b[1:], uint64(exp))
+	return append(b, value...)
+}
+
+func writeFile(t *testing.T, name string, b []byte, mtime time.Time) {
+	t.Helper()
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(name, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirSweep(t *testing.T) {
+	d, path := newDir(t)
+	now := time.Now()
+	key := func(k string) string { return filepath.Base(d.file(k)) }
+	upperHex := strings.ToUpper(key("upper"))
+	type file struct {
+		b    []byte
+		age  time.Duration // modification time, before now
+		kept bool
+	}
+	files := map[string]file{
+		key("expired"):         {b: record(now.Add(-time.Second).UnixNano(), "v")},
+		key("expires now"):     {b: record(now.UnixNano(), "v")},
+		key("live"):            {b: record(now.Add(time.Hour).UnixNano(), "v"), kept: true},
+		key("never expires"):   {b: record(0, "v"), age: 1000 * time.Hour, kept: true},
+		key("empty"):           {b: nil},
+		key("short header"):    {b: record(0, "")[:dirHeader-1]},
+		key("unknown version"): {b: append([]byte{dirVersion + 1}, record(0, "v")[1:]...)},
+		"notes.txt":            {b: []byte("a user's file"), age: 1000 * time.Hour, kept: true},
+		upperHex:               {b: nil, age: 1000 * time.Hour, kept: true},
+		key("x") + ".bak":      {b: nil, kept: true},
+		key("x") + "0":         {b: nil, kept: true}, // 65 hex digits
+		"deadbeef":             {b: nil, kept: true},
+		".tmp-fresh":           {b: []byte("being written"), age: tmpGrace - time.Minute, kept: true},
+		".tmp-old":             {b: []byte("crashed"), age: 2 * time.Hour},
+		".tmpfile":             {b: []byte("a user's file"), age: 1000 * time.Hour, kept: true},
+		"report.tmp-1":         {b: []byte("a user's file"), age: 1000 * time.Hour, kept: true},
+	}
+	for name, f := range files {
+		writeFile(t, filepath.Join(path, name), f.b, now.Add(-f.age))
+	}
+	// A subdirectory, even one named like a key or a temporary file, is left alone.
+	for _, sub := range []string{"sub", key("subdir"), ".tmp-subdir"} {
+		if err := os.Mkdir(filepath.Join(path, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		old := now.Add(-2 * time.Hour)
+		if err := os.Chtimes(filepath.Join(path, sub), old, old); err != nil {
+			t.Fatal(err)
+		}
+		files[sub] = file{kept: true}
+	}
+
+	removed, err := d.Sweep(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for name, f := range files {
+		_, err := os.Lstat(filepath.Join(path, name))
+		switch {
+		case !f.kept:
+			want++
+			if !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: not removed (%v)", name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: removed, want kept (%v)", name, err)
+		}
+	}
+	if removed != want {
+		t.Errorf("Sweep removed = %d, want %d", removed, want)
+	}
+	if got, err := d.Get(context.Background(), "live"); err != nil || string(got) != "v" {
+		t.Errorf("live record after the sweep: %q, %v", got, err)
+	}
+}
+
+// Sweep goes on past the first batch of names it lists.
+func TestDirSweepManyFiles(t *testing.T) {
+	d, _ := newDir(t)
+	now := time.Now()
+	const n = 700 // several batches of f.ReadDir
+	for i := range n {
+		exp := now.Add(time.Hour).UnixNano()
+		if i%2 == 0 {
+			exp = now.Add(-time.Hour).UnixNano()
+		}
+		writeFile(t, d.file(strconv.Itoa(i)), record(exp, "v"), now)
+	}
+	if removed, err := d.Sweep(now); err != nil || removed != n/2 {
+		t.Fatalf("Sweep = %d, %v; want %d, nil", removed, err, n/2)
+	}
+	if left, _ := os.ReadDir(d.path); len(left) != n/2 {
+		t.Fatalf("%d files left, want %d", len(left), n/2)
+	}
+}
+
+func TestNewDirSweeps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache")
+	d, err := NewDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.Set(ctx, "expired", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(ctx, "live", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Move the first record's expiry into the past, as if an hour went by.
+	b, err := os.ReadFile(d.file("expired"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint64(b[1:dirHeader], uint64(time.Now().Add(-time.Second).UnixNano()))
+	writeFile(t, d.file("expired"), b, time.Now())
+	oldTmp := filepath.Join(path, ".tmp-123")
+	writeFile(t, oldTmp, []byte("crashed"), time.Now().Add(-2*time.Hour))
+
+	if _, err := NewDir(path); err != nil {
+		t.Fatal(err)
+	}
+	for name, wantKept := range map[string]bool{d.file("expired"): false, oldTmp: false, d.file("live"): true} {
+		if _, err := os.Stat(name); (err == nil) != wantKept {
+			t.Errorf("%s after NewDir: %v, want kept %v", filepath.Base(name), err, wantKept)
+		}
+	}
+}
+
+func TestDirSweepGone(t *testing.T) {
+	d, path := newDir(t)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Sweep(time.Now()); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Sweep of a removed directory: err = %v, want one naming it and wrapping ErrNotExist", err)
+	}
+}
+
+// A directory that cannot be listed fails the sweep, not the opening.
+func TestDirSweepUnlistable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root lists any directory")
+	}
+	path := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(path, 0o300); err != nil { // write and search, no read
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(path, 0o755) })
+	d, err := NewDir(path)
+	if err != nil {
+		t.Fatalf("NewDir over an unlistable directory: %v", err)
+	}
+	if _, err := d.Sweep(time.Now()); err == nil || !strings.Contains(err.Error(), "sweep") {
+		t.Errorf("Sweep of an unlistable directory: err = %v, want a sweep error", err)
+	}
+	ctx := context.Background()
+	if err := d.Set(ctx, "k", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Get(ctx, "k"); err != nil || string(got) != "v" {
+		t.Errorf("Get from an unlistable directory: %q, %v", got, err)
+	}
+}
