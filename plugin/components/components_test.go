@@ -244,6 +244,23 @@ func TestOnNotFoundFromTheEnvironment(t *testing.T) {
 		!strings.Contains(err.Error(), "field rate_limit: value \"nada\"") {
 		t.Fatalf("rate_limit set in the config: want the field named alone, got %v", err)
 	}
+	t.Setenv("F1FETCH_RATE_LIMIT", "")
+	// A cache_dir that cannot be a directory (a file holds its name) is
+	// refused when the client opens it, named as the other settings.
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("F1FETCH_CACHE_DIR", notDir)
+	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ] }`, m.URL)); err == nil ||
+		!strings.Contains(err.Error(), "field cache_dir (from F1FETCH_CACHE_DIR): value "+strconv.Quote(notDir)) {
+		t.Fatalf("F1FETCH_CACHE_DIR on a file: want an error naming the variable and the value, got %v", err)
+	}
+	t.Setenv("F1FETCH_CACHE_DIR", "")
+	if err := processorConfigError(fmt.Sprintf(`f1_fetch: { base_urls: [ %q ], cache_dir: %q }`, m.URL, notDir)); err == nil ||
+		!strings.Contains(err.Error(), "field cache_dir: value "+strconv.Quote(notDir)) {
+		t.Fatalf("cache_dir on a file: want the field and the value named, got %v", err)
+	}
 }
 
 func TestFetchInputStreamsSessionsInOrderAndEnds(t *testing.T) {
@@ -660,6 +677,9 @@ f1_fetch:
 		if !strings.Contains(log, want) {
 			t.Fatalf("log lacks %q:\n%s", want, log)
 		}
+	}
+	if got := r.gauge("f1_cache_tier_errors"); got != 2 {
+		t.Fatalf("f1_cache_tier_errors = %d, want 2 (the read and the write)", got)
 	}
 }
 

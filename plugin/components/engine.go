@@ -190,16 +190,22 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 			return s, fmt.Errorf("field %s: %w", strings.Join(r.path, "."), err)
 		}
 	}
-	err = s.Validate()
+	return s, nameFields(conf, s.Validate())
+}
+
+// nameFields names the fields of err's *config.FieldErrors (err may join
+// several) as fieldFrom does.
+func nameFields(conf *service.ParsedConfig, err error) error {
+	errs := []error{err}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			var fe *config.FieldError
-			if errors.As(e, &fe) {
-				fe.Field = fieldFrom(conf, fe.Field)
-			}
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		if fe, ok := errors.AsType[*config.FieldError](e); ok {
+			fe.Field = fieldFrom(conf, fe.Field)
 		}
 	}
-	return s, err
+	return err
 }
 
 // fieldFrom is how an error names field: with the F1FETCH_* variable its
@@ -246,19 +252,12 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 	if err != nil {
 		return nil, err
 	}
-	var tier cache.Tier
-	switch {
-	case s.CacheResource != "":
+	var tier cache.Tier // nil: the client opens cache_dir, if any
+	if s.CacheResource != "" {
 		if !mgr.HasCache(s.CacheResource) {
 			return nil, fmt.Errorf("field %s: value %q: no cache resource with this label", fieldFrom(conf, fieldCacheResource), s.CacheResource)
 		}
-		tier = loggedTier{&resourceTier{mgr: mgr, name: s.CacheResource}, mgr.Logger()}
-	case s.CacheDir != "":
-		dir, err := cache.NewDir(s.CacheDir)
-		if err != nil {
-			return nil, fmt.Errorf("field %s: value %q: %w", fieldFrom(conf, fieldCacheDir), s.CacheDir, err)
-		}
-		tier = loggedTier{dir, mgr.Logger()}
+		tier = &resourceTier{mgr: mgr, name: s.CacheResource}
 	}
 	var gate fetch.Gate
 	if name := s.Component.RateLimit; name != "" {
@@ -269,7 +268,7 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 	}
 	client, err := fetch.Acquire(s, tier)
 	if err != nil {
-		return nil, err
+		return nil, nameFields(conf, err)
 	}
 	m := newMetrics(mgr.Metrics(), mgr.Logger())
 	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger(), gate: gate, own: s.Component}, nil
@@ -308,32 +307,6 @@ func (g *rateLimitGate) Wait(ctx context.Context) error {
 func (e *engine) close() {
 	e.stop()
 	e.client.Release()
-}
-
-// loggedTier logs the failures of a persistent tier, other than a miss or
-// a cancellation, and returns them: the engine then asks the network, or
-// keeps the document in memory, so nothing is lost, but a cache that stopped
-// answering (a cache_dir on a full or unmounted disk, a cache resource whose
-// backend is down) must not go unnoticed.
-type loggedTier struct {
-	cache.Tier
-	log *service.Logger
-}
-
-func (t loggedTier) Get(ctx context.Context, key string) ([]byte, error) {
-	v, err := t.Tier.Get(ctx, key)
-	if err != nil && !errors.Is(err, cache.ErrMiss) && ctx.Err() == nil {
-		t.log.Warnf("%v", err)
-	}
-	return v, err
-}
-
-func (t loggedTier) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	err := t.Tier.Set(ctx, key, value, ttl)
-	if err != nil && ctx.Err() == nil {
-		t.log.Warnf("%v", err)
-	}
-	return err
 }
 
 // resourceTier adapts a Benthos cache resource to the engine's persistent

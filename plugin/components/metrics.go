@@ -20,6 +20,7 @@ type metrics struct {
 	inFlight        *service.MetricGauge
 	breaker         *service.MetricGauge // by source: 0 closed, 1 half open, 2 open
 	limit           *service.MetricGauge // in-flight limit, moving in adaptive mode
+	tierErrors      *service.MetricCounter
 	log             *service.Logger
 	lastLimit       atomic.Int64
 }
@@ -36,6 +37,7 @@ func newMetrics(m *service.Metrics, log *service.Logger) *metrics {
 		inFlight:        m.NewGauge("f1_in_flight"),
 		breaker:         m.NewGauge("f1_breaker_state", "source"),
 		limit:           m.NewGauge("f1_concurrency_limit"),
+		tierErrors:      m.NewCounter("f1_cache_tier_errors"),
 	}
 }
 
@@ -73,4 +75,11 @@ func (m *metrics) ConcurrencyLimit(n int) {
 	if old := m.lastLimit.Swap(int64(n)); old != 0 && old != int64(n) {
 		m.log.Infof("f1fetch: concurrency limit %d -> %d", old, n)
 	}
+}
+
+// TierError implements fetch.Observer: a failing cache_dir or cache
+// resource is logged and counted (the fetch went on without it).
+func (m *metrics) TierError(err error) {
+	m.tierErrors.Incr(1)
+	m.log.Warnf("f1fetch: %v", err)
 }

@@ -20,6 +20,7 @@ type limitLog struct {
 
 func (l *limitLog) InFlight(int)                {}
 func (l *limitLog) BreakerState(string, string) {}
+func (l *limitLog) TierError(error)             {}
 func (l *limitLog) ConcurrencyLimit(n int) {
 	l.mu.Lock()
 	l.limits = append(l.limits, n)

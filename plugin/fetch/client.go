@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -86,17 +87,20 @@ type Client struct {
 func (c *Client) CacheBytes() int64 { return c.mem.Bytes() }
 
 // Observer receives the client-wide gauges: requests in flight, breaker
-// states and the in-flight limit (which moves only in adaptive mode).
-// Per-request facts travel in Result.
+// states and the in-flight limit (which moves only in adaptive mode), and
+// the failures of the persistent cache tier, which no Result carries: a
+// fetch goes on without the tier. Per-request facts travel in Result.
 type Observer interface {
 	InFlight(n int)
 	BreakerState(source, state string)
 	ConcurrencyLimit(n int)
+	TierError(err error)
 }
 
 // New builds a client for settings s. tier is an optional persistent cache
 // tier (nil for memory only; Settings.CacheDir adds a directory tier when
-// tier is nil).
+// tier is nil, and the error of opening it is a *config.FieldError). The
+// tier's failures reach the observers.
 func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -133,9 +137,12 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 		dir, err := cache.NewDir(s.CacheDir)
 		if err != nil {
 			c.closeSources()
-			return nil, fmt.Errorf("field cache_dir: value %q: %w", s.CacheDir, err)
+			return nil, &config.FieldError{Field: "cache_dir", Value: strconv.Quote(s.CacheDir), Reason: err.Error()}
 		}
 		tier = dir
+	}
+	if tier != nil {
+		tier = observedTier{tier, c}
 	}
 	if s.Adaptive {
 		c.adapt = newAIMD(s.AdaptiveMin, s.MaxConcurrent)
@@ -204,6 +211,14 @@ func (c *Client) learn(start time.Time, l lesson, latency time.Duration) {
 	defer c.obsMu.Unlock()
 	for _, o := range c.observers {
 		o.ConcurrencyLimit(n)
+	}
+}
+
+func (c *Client) notifyTierError(err error) {
+	c.obsMu.Lock()
+	defer c.obsMu.Unlock()
+	for _, o := range c.observers {
+		o.TierError(err)
 	}
 }
 
