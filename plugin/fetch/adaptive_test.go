@@ -12,26 +12,7 @@ import (
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
-// limitLog is an Observer that records every concurrency limit it is told.
-type limitLog struct {
-	mu     sync.Mutex
-	limits []int
-}
-
-func (l *limitLog) InFlight(int)                {}
-func (l *limitLog) BreakerState(string, string) {}
-func (l *limitLog) TierError(error)             {}
-func (l *limitLog) ConcurrencyLimit(n int) {
-	l.mu.Lock()
-	l.limits = append(l.limits, n)
-	l.mu.Unlock()
-}
-func (l *limitLog) seen() []int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]int(nil), l.limits...)
-}
-func (l *limitLog) lowest() int { return minOf(l.seen()) }
+func (l *observerLog) lowest() int { return minOf(l.seen()) }
 func minOf(xs []int) int {
 	m := xs[0]
 	for _, x := range xs {
@@ -129,7 +110,7 @@ func TestAdaptiveLimitFollowsServerLatency(t *testing.T) {
 	s := fastSettings(srv.caFile, srv.URL)
 	s.Adaptive, s.AdaptiveMin = true, 2
 	c := newClient(t, s)
-	var log limitLog
+	var log observerLog
 	defer c.Observe(&log)()
 	for i, r := range c.FetchMany(context.Background(), lapTuples(t, 300)) {
 		if r.Err != nil {
@@ -178,7 +159,7 @@ func TestConcurrentLessonsLeaveTheLimiterAtTheControllersLimit(t *testing.T) {
 func TestFixedLimitIgnoresLatencyAndPushback(t *testing.T) {
 	srv, peak := lapServer(t, 0, 10*time.Millisecond)
 	c := newClient(t, fastSettings(srv.caFile, srv.URL))
-	var log limitLog
+	var log observerLog
 	defer c.Observe(&log)()
 	c.FetchMany(context.Background(), lapTuples(t, 60))
 	if fmt.Sprint(log.seen()) != "[20]" || peak.Load() != 20 {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,4 +144,35 @@ func waitGoroutines(t testing.TB, want int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// observerLog is an Observer that records the concurrency limits and the
+// tier failures it is told.
+type observerLog struct {
+	mu       sync.Mutex
+	limits   []int
+	tierErrs []error
+}
+
+func (l *observerLog) InFlight(int)                {}
+func (l *observerLog) BreakerState(string, string) {}
+func (l *observerLog) ConcurrencyLimit(n int) {
+	l.mu.Lock()
+	l.limits = append(l.limits, n)
+	l.mu.Unlock()
+}
+func (l *observerLog) TierError(err error) {
+	l.mu.Lock()
+	l.tierErrs = append(l.tierErrs, err)
+	l.mu.Unlock()
+}
+func (l *observerLog) seen() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.limits...)
+}
+func (l *observerLog) tierErrors() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.tierErrs...)
 }

@@ -7,26 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/f1fetch/f1fetch/config"
 )
-
-// tierLog is an Observer that records the tier failures it is told.
-type tierLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *tierLog) InFlight(int)                {}
-func (l *tierLog) BreakerState(string, string) {}
-func (l *tierLog) ConcurrencyLimit(int)        {}
-func (l *tierLog) TierError(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
 
 // A cache_dir that stops answering (a file took its name, as after an
 // unmount or rm -rf) does not fail the fetch, and its failures reach the
@@ -37,14 +21,14 @@ func TestCacheDirFailuresReachTheObservers(t *testing.T) {
 	s := fastSettings(srv.caFile, srv.URL)
 	s.CacheDir = filepath.Join(t.TempDir(), "cache")
 	c := newClient(t, s)
-	var log tierLog
+	var log observerLog
 	defer c.Observe(&log)()
 	ctx := context.Background()
 	if res, err := c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil || res.Cache != CacheMiss {
 		t.Fatalf("first fetch: cache %q, error %v", res.Cache, err)
 	}
-	if len(log.errs) != 0 {
-		t.Fatalf("a working cache_dir reported %v", log.errs)
+	if errs := log.tierErrors(); len(errs) != 0 {
+		t.Fatalf("a working cache_dir reported %v", errs)
 	}
 	if err := os.RemoveAll(s.CacheDir); err != nil {
 		t.Fatal(err)
@@ -55,10 +39,8 @@ func TestCacheDirFailuresReachTheObservers(t *testing.T) {
 	if _, err := c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "NOR/laptimes.json")); err != nil {
 		t.Fatalf("a broken cache_dir failed the fetch: %v", err)
 	}
-	log.mu.Lock()
-	defer log.mu.Unlock()
-	if len(log.errs) != 2 || !strings.Contains(log.errs[0].Error(), "read key") || !strings.Contains(log.errs[1].Error(), "write key") {
-		t.Fatalf("observed %v, want the failed read and the failed write", log.errs)
+	if errs := log.tierErrors(); len(errs) != 2 || !strings.Contains(errs[0].Error(), "read key") || !strings.Contains(errs[1].Error(), "write key") {
+		t.Fatalf("observed %v, want the failed read and the failed write", errs)
 	}
 }
 
