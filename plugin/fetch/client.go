@@ -522,7 +522,7 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 		u := src.base.URL(t, c.set.Ref)
 		var got answer
 		var getErr error
-		berr := src.breaker.Run(func() error {
+		berr := src.call(func(probe bool) error {
 			start := time.Now()
 			got, getErr = src.get(ctx, u, c.set, validators)
 			if c.pushedBack(ctx, i, start, getErr) {
@@ -530,6 +530,11 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 			}
 			if retry.CountsAgainstSource(getErr) {
 				return getErr
+			}
+			if probe && errors.Is(getErr, context.Canceled) {
+				// The caller gave up before the source answered: no
+				// verdict, and a nil would close the breaker.
+				return fmt.Errorf("%w: %w", errProbeAbandoned, getErr)
 			}
 			return nil
 		})

@@ -33,6 +33,11 @@ var errBodyTooLarge = errors.New("body exceeds max_body_bytes")
 // errNotJSON is an HTML answer (an error page, a captive portal): never retried.
 var errNotJSON = errors.New("content type is not JSON")
 
+// errProbeAbandoned is the breaker's verdict on a half-open probe whose
+// caller gave up before the source answered: it proves nothing, so the
+// breaker opens again rather than close on a source that may still be dead.
+var errProbeAbandoned = errors.New("half-open probe abandoned by its caller")
+
 // source is one entry of base_urls with its own HTTP/2 transport (one
 // multiplexed connection reused by all requests) and circuit breaker.
 type source struct {
@@ -218,6 +223,14 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	}
 	a.body = body
 	return a, nil
+}
+
+// call runs work through the source's breaker, which counts the error work
+// returns against the source. probe tells work that the breaker is half
+// open: go-resiliency then closes the breaker on a nil, opens it again on
+// any error, where a closed breaker ignores a nil.
+func (s *source) call(work func(probe bool) error) error {
+	return s.breaker.Run(func() error { return work(s.breaker.GetState() == breaker.HalfOpen) })
 }
 
 // state names a breaker state for metrics and logs.

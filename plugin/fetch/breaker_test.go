@@ -1,0 +1,107 @@
+package fetch
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// deadAfterOpenSources starts a primary that answers 503 (which opens its
+// breaker at the first failure) until dead is set, then never answers, and
+// a healthy secondary. It returns a client over both, with one breaker
+// failure and breaker_timeout breakerTimeout, the cache off.
+func deadAfterOpenSources(t *testing.T, breakerTimeout, timeout time.Duration) (c *Client, dead *atomic.Bool, hung *atomic.Int64, secondary string) {
+	dead, hung = new(atomic.Bool), new(atomic.Int64)
+	primary := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if dead.Load() {
+			hung.Add(1)
+			<-r.Context().Done() // never answers
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	sec := newH2Server(t, corpusHandler(t))
+	s := fastSettings("", primary.URL, sec.URL)
+	s.TLSSkipVerify = true // two servers, two CAs
+	s.BreakerFailures = 1
+	s.BreakerTimeout = breakerTimeout
+	s.Timeout = timeout
+	s.UseCache, s.WriteCache = false, false
+	c = newClient(t, s)
+	return c, dead, hung, sec.URL
+}
+
+// openThenHalfOpen fetches once so that the primary's 503 opens its
+// breaker, marks the primary dead, and waits until the breaker is half open.
+func openThenHalfOpen(t *testing.T, c *Client, dead *atomic.Bool, secondary string) {
+	t.Helper()
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	if res, err := c.FetchOne(context.Background(), tp); err != nil || res.Source != secondary {
+		t.Fatalf("setup: first fetch: %v from %s, want the secondary", err, res.Source)
+	}
+	if st := c.sources[0].state(); st != "open" {
+		t.Fatalf("setup: primary breaker %s after a 503, want open", st)
+	}
+	dead.Store(true)
+	waitBreaker(t, c, 0, "half_open", 10*time.Second)
+}
+
+// waitBreaker waits until source i's breaker is in state want.
+func waitBreaker(t *testing.T, c *Client, i int, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for c.sources[i].state() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("source %d's breaker still %s after %v, want %s", i, c.sources[i].state(), within, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A half-open breaker's probe whose caller gives up says nothing of the
+// source's health. go-resiliency counts a half-open run that returns nil
+// as a success, and a cancelled request is not the source's fault (nil):
+// the breaker closed on a dead source, and the next breaker_failures
+// requests each waited the whole attempt timeout for it.
+func TestAbandonedHalfOpenProbeDoesNotCloseTheBreaker(t *testing.T) {
+	// breaker_timeout is long enough that the breaker, reopened, is still
+	// open for the fetch that follows, even on a loaded machine.
+	const timeout = 2 * time.Second
+	c, dead, hung, secondary := deadAfterOpenSources(t, time.Second, timeout)
+	openThenHalfOpen(t, c, dead, secondary)
+
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for hung.Load() == 0 { // the probe reached the dead source
+			time.Sleep(time.Millisecond)
+		}
+		cancel() // and its caller gives up
+	}()
+	if _, err := c.FetchOne(ctx, tp); err == nil {
+		t.Fatal("the abandoned fetch succeeded")
+	}
+	// The caller is back at once; the probe's verdict follows as the
+	// abandoned request unwinds.
+	deadline := time.Now().Add(5 * time.Second)
+	for c.sources[0].state() == "half_open" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := c.sources[0].state(); st == "closed" {
+		start := time.Now()
+		res, err := c.FetchOne(context.Background(), tp)
+		t.Fatalf("an abandoned probe of a dead source closed its breaker; the next fetch took %v (err %v, from %s)",
+			time.Since(start).Round(time.Millisecond), err, res.Source)
+	}
+	// What the user sees: the next fetch goes to the secondary at once.
+	start := time.Now()
+	res, err := c.FetchOne(context.Background(), tp)
+	if err != nil || res.Source != secondary {
+		t.Fatalf("next fetch: %v from %s, want the secondary", err, res.Source)
+	}
+	if el := time.Since(start); el > timeout/2 {
+		t.Fatalf("next fetch took %v: it waited for the dead source", el)
+	}
+}
