@@ -340,6 +340,39 @@ func TestExpandTurnsSessionRequestsIntoTuples(t *testing.T) {
 	}
 }
 
+// The probe of laps: all that answers 404 is the end of the driver's laps:
+// f1_expand sends out no tuple for it (before, one a driver, each costing a
+// request downstream and a dead letter under on_not_found: error).
+func TestExpandLeavesOutTheProbeThatEnded(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs, _ := runProcessor(t, fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL),
+		fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "drivers": ["HAD"], "laptimes": false, "laps": "all"}`, gpAUS, quali))
+	want := []string{"drivers.json"}
+	for lap := 1; lap <= telemetryFiles(t, "HAD"); lap++ {
+		want = append(want, fmt.Sprintf("HAD/%d_tel.json", lap))
+	}
+	var got []string
+	for _, msg := range msgs {
+		got = append(got, outcome(msg))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("expanded to %v\nwant %v", got, want)
+	}
+}
+
+// A request an earlier step flagged passes f1_expand unchanged, its cause
+// kept: before, it was expanded, every tuple carrying the old error.
+func TestExpandPassesAnEarlierFailureThrough(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	msgs := newRun(t).batch([]string{
+		`mapping: 'root = if this.gp != "" { throw("upstream step failed") }'`,
+		fmt.Sprintf(`f1_expand: { base_urls: [ %q ] }`, m.URL),
+	}, []string{fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["drivers.json"], "drivers": ["VER"], "laps": [1]}`, gpAUS, quali)})
+	if len(msgs) != 1 || msgs[0].GetError() == nil || !strings.Contains(msgs[0].GetError().Error(), "upstream step failed") {
+		t.Fatalf("%d messages out (first error %v); want the flagged request alone, its error kept", len(msgs), firstErr(msgs))
+	}
+}
+
 // outcome is a message as a test reads it: its path (from the metadata, or
 // the tuple it carries), then "(error kind)" when flagged.
 func outcome(m *service.Message) string {

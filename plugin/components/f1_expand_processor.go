@@ -33,7 +33,9 @@ shared client (and its cache); with `+"`laps: all`"+` it probes the laps after t
 A request it cannot read or plan keeps its content and is flagged with an error (`+"`f1_error_kind: bad_request`"+`
 or the kind of the failed read), and none of its tuples go out: a `+"`drivers.json`"+` or `+"`laptimes.json`"+` it needs
 that fails (other than a driver's `+"`laptimes.json`"+` not found: no laps), or a probed lap that fails other than with a
-404, flags the whole request, so that retrying it expands the session whole.`).
+404, flags the whole request, so that retrying it expands the session whole. The 404 that ends a driver's laps is the
+plan's answer, not a file: no tuple goes out for it. A message already flagged with an error by an earlier step
+passes through unchanged, keeping its cause (inside a `+"`catch`"+`, which clears the flag, it is expanded again).`).
 		Fields(engineFields()...).
 		Example("Fan out", "Session requests from Kafka become tuples on another topic, keyed by driver.", `
 input:
@@ -112,6 +114,10 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 	ctx = p.eng.paced(ctx)
 	var out service.MessageBatch
 	for _, msg := range batch {
+		if msg.GetError() != nil {
+			out = append(out, msg) // an earlier step's failure: its cause stays
+			continue
+		}
 		raw, err := msg.AsBytes()
 		var r session.Request
 		if err == nil {
@@ -125,13 +131,22 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 			continue
 		}
 		var planned service.MessageBatch
-		emit := func(t tuple.Tuple) (func() fetch.Result, error) {
+		emit := func(t tuple.Tuple, probe bool) (func() fetch.Result, error) {
 			body, _ := json.Marshal(t)
 			m := msg.Copy()
 			m.SetBytes(body)
 			setTupleMeta(m, t)
 			planned = append(planned, m)
-			return func() fetch.Result { return p.eng.read(ctx, t) }, nil
+			at := len(planned) - 1
+			return func() fetch.Result {
+				res := p.eng.read(ctx, t)
+				if probe && isNotFound(res.Err) {
+					// The end of a driver's laps, not a file: the planner
+					// waits for a probe before it plans anything else.
+					planned = planned[:at]
+				}
+				return res
+			}, nil
 		}
 		// Its tuples carry no fetch result: any document the plan could not
 		// read flags the request, and none of its tuples go out (a retried

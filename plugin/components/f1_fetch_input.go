@@ -61,13 +61,17 @@ telemetry of all laps, the fastest lap or a list of laps. The plan of a session 
 
 Documents are emitted one message each, in plan order, while up to `+"`prefetch`"+` files are fetched ahead: memory
 stays bounded by `+"`prefetch`"+` documents however slow the output. A message the output rejects is sent again
-(at-least-once). When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
+(at-least-once), before the next document, after a wait from its third rejection on (1 ms, doubling up to about a
+second, as Benthos retries nacks); a rejected failure is fetched again rather than replayed, since its source may
+have recovered. When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
 
 Failures are emitted as messages flagged with an error and `+"`f1_error_kind`"+`, whose content is the tuple; 404s
 are dropped and counted unless `+"`on_not_found: error`"+`. A document a session's plan needs but does not emit
 (`+"`drivers.json`"+` left out of `+"`files`"+`, a `+"`laptimes.json`"+` with `+"`laptimes: false`"+`) that fails is emitted as such a
 message in its place, so what the plan could not reach is never a silent gap; a driver whose `+"`laptimes.json`"+` is
-not found has no laps to plan. Metadata as the `+"`f1_fetch`"+` processor.`).
+not found has no laps to plan, and the 404 that ends a driver's laps under `+"`laps: all`"+` is the plan's answer, not a
+missing file: it is never emitted (it counts in `+"`f1_requests`"+` as `+"`not_found`"+`). Metadata as the `+"`f1_fetch`"+`
+processor.`).
 		Fields(append([]*service.ConfigField{
 			service.NewObjectListField(fieldRequests,
 				service.NewAnyField(fieldYear).Description("Season (number or string)."),
@@ -158,9 +162,17 @@ func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
 
 // pending is one planned file: its fetch runs ahead, its place is fixed.
 type pending struct {
-	t    tuple.Tuple
-	done chan struct{}
-	res  fetch.Result
+	t     tuple.Tuple
+	probe bool // a lap after the timed ones: its 404 ends the driver's laps
+	done  chan struct{}
+	res   fetch.Result
+}
+
+// delivery is a message the input sends, with what sending it again needs.
+type delivery struct {
+	msg      *service.Message // as emitted (the pipeline has a copy)
+	t        tuple.Tuple      // fetched again when msg is a failure
+	attempts int              // deliveries the output rejected so far
 }
 
 func (p *pending) wait() fetch.Result { <-p.done; return p.res }
@@ -179,10 +191,10 @@ type fetchInput struct {
 	running sync.WaitGroup // the planner, its fetches and the progress reporter
 
 	mu          sync.Mutex
-	abandoned   *pending           // a file whose Read was cancelled, emitted next
-	resendQ     []*service.Message // messages the output rejected
-	outstanding int                // messages emitted and not yet acknowledged
-	wake        chan struct{}      // an acknowledgement arrived
+	abandoned   *pending      // a file whose Read was cancelled, emitted next
+	resendQ     []delivery    // messages the output rejected
+	outstanding int           // messages emitted and not yet acknowledged
+	wake        chan struct{} // an acknowledgement arrived
 }
 
 // requestTuples reads the requests field as plain values rather than as
@@ -272,8 +284,8 @@ func (in *fetchInput) plan(ctx context.Context) {
 	defer close(in.queue)
 	defer in.progress.planComplete()
 	ctx = in.eng.paced(ctx)
-	emit := func(t tuple.Tuple) (func() fetch.Result, error) {
-		p := &pending{t: t, done: make(chan struct{})}
+	emit := func(t tuple.Tuple, probe bool) (func() fetch.Result, error) {
+		p := &pending{t: t, probe: probe, done: make(chan struct{})}
 		select {
 		case in.queue <- p: // blocks while prefetch files wait for the output
 		case <-ctx.Done():
@@ -309,7 +321,7 @@ func (in *fetchInput) plan(ctx context.Context) {
 		return nil
 	}
 	for _, t := range in.tuples {
-		if _, err := emit(t); err != nil {
+		if _, err := emit(t, false); err != nil {
 			return
 		}
 	}
@@ -326,8 +338,12 @@ func (in *fetchInput) plan(ctx context.Context) {
 // go first.
 func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFunc, error) {
 	for {
-		if msg, ok := in.nextResend(); ok {
-			return in.track(msg)
+		if r, ok, _ := in.nextRejected(); ok {
+			msg, t, err := in.resend(ctx, r)
+			if msg == nil && err == nil {
+				continue // fetched again, now a 404 to drop
+			}
+			return msg, t, err
 		}
 		p := in.takeAbandoned()
 		if p == nil {
@@ -352,19 +368,32 @@ func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFu
 			return nil, nil, ctx.Err()
 		}
 		in.eng.metrics.record(r)
-		if in.dropNotFound && isNotFound(r.Err) {
-			in.eng.metrics.notFoundDropped.Incr(1)
+		if p.probe && isNotFound(r.Err) {
+			continue // the end of a driver's laps, not a missing file
+		}
+		msg, ok := in.message(r)
+		if !ok {
 			continue
 		}
-		// A document becomes the body; a failure keeps its tuple as content.
-		msg := service.NewMessage(nil)
-		if r.Err != nil {
-			body, _ := json.Marshal(r.Tuple)
-			msg.SetBytes(body)
-		}
-		applyResult(msg, r)
-		return in.track(msg)
+		return in.track(delivery{msg: msg, t: p.t})
 	}
+}
+
+// message is what the input emits for r: the document as the body, or a
+// failure flagged with its tuple as content; not ok for a 404 to drop
+// (counted).
+func (in *fetchInput) message(r fetch.Result) (*service.Message, bool) {
+	if in.dropNotFound && isNotFound(r.Err) {
+		in.eng.metrics.notFoundDropped.Incr(1)
+		return nil, false
+	}
+	msg := service.NewMessage(nil)
+	if r.Err != nil {
+		body, _ := json.Marshal(r.Tuple)
+		msg.SetBytes(body)
+	}
+	applyResult(msg, r)
+	return msg, true
 }
 
 func (in *fetchInput) takeAbandoned() *pending {
@@ -383,30 +412,82 @@ func (in *fetchInput) requeue(p *pending) {
 	in.mu.Unlock()
 }
 
-func (in *fetchInput) nextResend() (*service.Message, bool) {
+// nextRejected takes the first rejected message, if any, and says how many
+// messages are outstanding, under one lock: a nack moves a message from
+// outstanding to the queue at once, so the two are never seen half done.
+func (in *fetchInput) nextRejected() (r delivery, ok bool, outstanding int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.resendQ) == 0 {
-		return nil, false
+	if len(in.resendQ) > 0 {
+		r, ok = in.resendQ[0], true
+		in.resendQ = in.resendQ[1:]
 	}
-	msg := in.resendQ[0]
-	in.resendQ = in.resendQ[1:]
-	return msg, true
+	return r, ok, in.outstanding
 }
 
-// track counts msg as outstanding until acknowledged; a nack queues it to be
-// sent again (at-least-once). The pipeline gets a copy: processors such as
-// mutation change a message in place, and what is sent again must be the
-// document as fetched, not as the pipeline left it.
-func (in *fetchInput) track(msg *service.Message) (*service.Message, service.AckFunc, error) {
+// resendBackoff is how long a message rejected attempts times waits before
+// it is sent again: nothing for the first two (a rejection is often a
+// passing hiccup), then 1 ms doubling up to a second, as Benthos' own
+// AutoRetryNacks does, so an output that rejects at once does not spin.
+func resendBackoff(attempts int) time.Duration {
+	if attempts <= 2 {
+		return 0
+	}
+	return time.Millisecond << min(attempts-3, 10) // 1.024 s at most
+}
+
+// resend sends r again after its backoff. A document goes as fetched; a
+// failure is fetched again, since the source may have recovered (and the
+// output may be rejecting flagged messages, reject_errored, to have them
+// retried). Nil with no error: the new fetch was a 404 to drop.
+func (in *fetchInput) resend(ctx context.Context, r delivery) (*service.Message, service.AckFunc, error) {
+	if wait := resendBackoff(r.attempts); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			in.putBack(r)
+			return nil, nil, ctx.Err()
+		}
+	}
+	if r.msg.GetError() != nil {
+		res, _ := in.eng.client.FetchOne(in.eng.paced(ctx), r.t)
+		if ctx.Err() != nil {
+			in.putBack(r) // its Read was abandoned: the next one sends it
+			return nil, nil, ctx.Err()
+		}
+		in.eng.metrics.record(res)
+		msg, ok := in.message(res)
+		if !ok {
+			return nil, nil, nil
+		}
+		r.msg = msg
+	}
+	return in.track(r)
+}
+
+// putBack returns r to the front of the queue, for the next Read.
+func (in *fetchInput) putBack(r delivery) {
+	in.mu.Lock()
+	in.resendQ = append([]delivery{r}, in.resendQ...)
+	in.mu.Unlock()
+}
+
+// track counts r's message as outstanding until acknowledged; a nack queues
+// it to be sent again (at-least-once). The pipeline gets a copy: processors
+// such as mutation change a message in place, and what is sent again must
+// be the document as fetched, not as the pipeline left it.
+func (in *fetchInput) track(r delivery) (*service.Message, service.AckFunc, error) {
 	in.mu.Lock()
 	in.outstanding++
 	in.mu.Unlock()
-	return msg.Copy(), func(ctx context.Context, err error) error {
+	return r.msg.Copy(), func(ctx context.Context, err error) error {
 		in.mu.Lock()
 		in.outstanding--
 		if err != nil {
-			in.resendQ = append(in.resendQ, msg)
+			r.attempts++
+			in.resendQ = append(in.resendQ, r)
 		}
 		in.mu.Unlock()
 		select {
@@ -421,13 +502,15 @@ func (in *fetchInput) track(msg *service.Message) (*service.Message, service.Ack
 // acknowledged, sending again the ones that were not.
 func (in *fetchInput) drain(ctx context.Context) (*service.Message, service.AckFunc, error) {
 	for {
-		if msg, ok := in.nextResend(); ok {
-			return in.track(msg)
+		r, ok, outstanding := in.nextRejected()
+		if ok {
+			msg, ack, err := in.resend(ctx, r)
+			if msg == nil && err == nil {
+				continue
+			}
+			return msg, ack, err
 		}
-		in.mu.Lock()
-		done := in.outstanding == 0
-		in.mu.Unlock()
-		if done {
+		if outstanding == 0 {
 			return nil, nil, service.ErrEndOfInput
 		}
 		select {

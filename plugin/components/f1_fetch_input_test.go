@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
@@ -180,4 +184,159 @@ requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
 	if n := slowGets.Load(); n != 0 {
 		t.Fatalf("Close returned while %d fetch(es) the input started still ran", n)
 	}
+}
+
+// rejectingStream is a stream of the f1_fetch input inYAML whose output
+// calls reject with each message: a non-nil answer is a nack.
+func rejectingStream(t *testing.T, inYAML string, reject func(*service.Message) error) *service.Stream {
+	t.Helper()
+	sb := service.NewStreamBuilder()
+	if err := sb.SetLoggerYAML("level: none"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddInputYAML(inYAML); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddConsumerFunc(func(_ context.Context, msg *service.Message) error { return reject(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A document the output always rejects is never lost: the input keeps
+// sending it and does not end. Before, a nack landing between drain's look
+// at the queue and its look at the outstanding count ended the input (Run
+// returned nil, the document undelivered), usually in the first of five
+// runs.
+func TestFetchInputNeverEndsWithARejectedMessage(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	yaml := fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
+`, m.URL, gpAUS, quali)
+	for i := range 5 {
+		s := rejectingStream(t, yaml, func(*service.Message) error { return errors.New("rejected") })
+		ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+		err := s.Run(ctx)
+		cancel()
+		if err == nil {
+			t.Fatalf("run %d: the input ended though its only document was rejected every time", i)
+		}
+		stop, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.Stop(stop)
+		cancelStop()
+	}
+}
+
+// An output that rejects at once does not make the input spin: from the
+// third rejection on, a message waits 1 ms, doubling, before it goes again.
+// Before, one message went 1,800 to 14,000 times in half a second.
+func TestFetchInputBacksOffARejectedMessage(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	var deliveries atomic.Int64
+	s := rejectingStream(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
+`, m.URL, gpAUS, quali), func(*service.Message) error {
+		deliveries.Add(1)
+		return errors.New("rejected")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_ = s.Run(ctx)
+	stop, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelStop()
+	_ = s.Stop(stop)
+	// 2 at once, then waits of 1, 2, 4, ... 256 ms: 11 within 511 ms.
+	if n := deliveries.Load(); n < 3 || n > 12 {
+		t.Fatalf("one message rejected every time was delivered %d times in 500 ms, want 3 to 12 (backing off)", n)
+	}
+}
+
+func TestResendBackoff(t *testing.T) {
+	for attempts, want := range map[int]time.Duration{1: 0, 2: 0, 3: time.Millisecond, 4: 2 * time.Millisecond, 13: 1024 * time.Millisecond, 1000: 1024 * time.Millisecond} {
+		if got := resendBackoff(attempts); got != want {
+			t.Errorf("resendBackoff(%d) = %v, want %v", attempts, got, want)
+		}
+	}
+}
+
+// A failure the output rejects (as reject_errored does, to have it
+// retried) is fetched again, not replayed: once the source answers, the
+// document goes out. Before, the same failure came back for ever.
+func TestFetchInputFetchesARejectedFailureAgain(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/drivers.json", FailFirstN: 1, FailStatus: 500}}})
+	var mu sync.Mutex
+	var seen []string
+	s := rejectingStream(t, fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  max_retries: 0
+  requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
+`, m.URL, gpAUS, quali), func(msg *service.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, outcome(msg))
+		return msg.GetError()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatalf("run: %v (deliveries %v)", err, seen)
+	}
+	if fmt.Sprint(seen) != "[drivers.json(network) drivers.json]" {
+		t.Fatalf("%d deliveries, the first %v; want the failure, then the document fetched again", len(seen), seen[:min(len(seen), 3)])
+	}
+}
+
+// The 404 that ends a driver's laps under laps: all is the plan's answer,
+// not a missing file: with on_not_found: error nothing is flagged for it
+// (before, every driver of a session had a not_found message for the lap
+// after its last), and it counts in f1_requests as not_found, not in
+// f1_not_found_dropped.
+func TestFetchInputDoesNotEmitTheProbeThatEndsTheLaps(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	r := newRun(t)
+	r.input(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  on_not_found: error
+  sessions:
+    - { year: 2025, gp: %q, session: %q, files: [ drivers.json ], drivers: [ HAD, DOO ], laps: all }
+`, m.URL, gpAUS, quali))
+	var out []string
+	for _, msg := range r.got.all() {
+		out = append(out, outcome(msg))
+	}
+	want := []string{"drivers.json", "HAD/laptimes.json", "DOO/laptimes.json"}
+	for _, d := range []string{"HAD", "DOO"} {
+		for lap := 1; lap <= telemetryFiles(t, d); lap++ {
+			want = append(want, fmt.Sprintf("%s/%d_tel.json", d, lap))
+		}
+	}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("emitted %v\nwant %v", out, want)
+	}
+	metrics := r.metrics()
+	if got := counter(metrics, "f1_requests", "outcome", "not_found"); got != 2 {
+		t.Errorf("f1_requests{outcome=not_found} = %d, want the 2 probes that ended the laps", got)
+	}
+}
+
+// telemetryFiles is how many telemetry files driver has in the corpus's
+// 2025 Australian GP Qualifying (numbered 1..n).
+func telemetryFiles(t *testing.T, driver string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(mirrortest.SharedTestdata(t), "test", gpAUS, quali, driver, "*_tel.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("telemetry of %s in the corpus: %d files, %v", driver, len(files), err)
+	}
+	return len(files)
 }

@@ -132,8 +132,11 @@ func (r Request) Validate() error {
 
 // Emit puts one tuple of the plan in its place and returns a way to wait for
 // its result, which the planner calls only for the documents it needs to
-// read (drivers.json, laptimes.json, probed telemetry).
-type Emit func(t tuple.Tuple) (wait func() fetch.Result, err error)
+// read (drivers.json, laptimes.json, probed telemetry). probe marks a lap
+// after the timed ones, which may not exist: a 404 of a probe is the plan
+// finding the end of a driver's laps, not a missing file, so the caller
+// emits nothing in its place (and flags nothing, whatever on_not_found says).
+type Emit func(t tuple.Tuple, probe bool) (wait func() fetch.Result, err error)
 
 // Read fetches a document the plan needs but does not emit (drivers.json
 // when the files leave it out, laptimes.json when laptimes are off).
@@ -176,7 +179,7 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 	}
 	driversWait, driversEmitted := readOnly("drivers.json"), false
 	for _, f := range files {
-		w, err := emit(mk(f))
+		w, err := emit(mk(f), false)
 		if err != nil {
 			return err
 		}
@@ -210,7 +213,7 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 	for i, d := range drivers {
 		laptimes[i] = readOnly(d + "/laptimes.json")
 		if r.Laptimes {
-			w, err := emit(mk(d + "/laptimes.json"))
+			w, err := emit(mk(d+"/laptimes.json"), false)
 			if err != nil {
 				return err
 			}
@@ -252,7 +255,7 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 			}
 		}
 		for _, l := range laps {
-			if _, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", d, l))); err != nil {
+			if _, err := emit(mk(fmt.Sprintf("%s/%d_tel.json", d, l)), false); err != nil {
 				return err
 			}
 		}
@@ -272,7 +275,7 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 func probe(ctx context.Context, emit Emit, mk func(string) tuple.Tuple, failed func(string, fetch.Result, error, bool) error, driver string, next int) error {
 	for lap := next; lap <= payload.MaxLap && ctx.Err() == nil; lap++ {
 		path := fmt.Sprintf("%s/%d_tel.json", driver, lap)
-		w, err := emit(mk(path))
+		w, err := emit(mk(path), true)
 		if err != nil {
 			return err
 		}

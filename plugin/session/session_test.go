@@ -39,7 +39,7 @@ func collect(t *testing.T, c *fetch.Client, r Request) ([]tuple.Tuple, map[strin
 	var mu sync.Mutex
 	var order []tuple.Tuple
 	results := map[string]fetch.Result{}
-	emit := func(tp tuple.Tuple) (func() fetch.Result, error) {
+	emit := func(tp tuple.Tuple, _ bool) (func() fetch.Result, error) {
 		order = append(order, tp)
 		return func() fetch.Result {
 			res, _ := c.FetchOne(context.Background(), tp)
@@ -83,7 +83,7 @@ func planFailing(t *testing.T, prefix string, r Request) ([]string, []failure) {
 	t.Cleanup(func() { _ = c.Close() })
 	var paths []string
 	var fails []failure
-	emit := func(tp tuple.Tuple) (func() fetch.Result, error) {
+	emit := func(tp tuple.Tuple, _ bool) (func() fetch.Result, error) {
 		paths = append(paths, tp.Path)
 		return func() fetch.Result { res, _ := c.FetchOne(context.Background(), tp); return res }, nil
 	}
@@ -196,6 +196,48 @@ func TestPlanAllLapsFindsEveryTelemetryFile(t *testing.T) {
 	}
 	if total != 297 {
 		t.Fatalf("planned %d telemetry files, the session has 297", total)
+	}
+}
+
+// Only the laps after the timed ones are emitted as probes, and in a
+// complete session the one 404 of each driver is a probe's: the caller can
+// leave it out without leaving out a file that is missing.
+func TestPlanMarksTheProbes(t *testing.T) {
+	c, _ := client(t)
+	drivers := []string{"VER", "HAD"}
+	var notFound, probeNotFound []string
+	probes := map[string]bool{}
+	emit := func(tp tuple.Tuple, probe bool) (func() fetch.Result, error) {
+		probes[tp.Path] = probe
+		return func() fetch.Result {
+			res, _ := c.FetchOne(context.Background(), tp)
+			if fetch.ErrorKind(res.Err) == fetch.KindNotFound {
+				if probe {
+					probeNotFound = append(probeNotFound, tp.Path)
+				} else {
+					notFound = append(notFound, tp.Path)
+				}
+			}
+			return res
+		}, nil
+	}
+	read := func(ctx context.Context, tp tuple.Tuple) fetch.Result { res, _ := c.FetchOne(ctx, tp); return res }
+	fail := func(res fetch.Result, _ bool) error { return res.Err }
+	r := Request{Year: 2025, GP: gp, Session: quali, Files: []string{}, Drivers: drivers, Laptimes: true, Telemetry: true, Laps: Laps{Mode: "all"}}
+	if err := Plan(context.Background(), r, emit, read, fail); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range drivers {
+		end := fmt.Sprintf("%s/%d_tel.json", d, telemetryOnDisk(t, d)+1)
+		if !probes[end] {
+			t.Errorf("%s, the lap after %s's last, was not emitted as a probe", end, d)
+		}
+	}
+	if len(notFound) != 0 || len(probeNotFound) != len(drivers) {
+		t.Fatalf("404s of tuples not marked as probes %v, of probes %v; want none and one a driver", notFound, probeNotFound)
+	}
+	if probes["VER/1_tel.json"] || probes["VER/laptimes.json"] {
+		t.Fatal("a timed lap or a laptimes.json was marked as a probe")
 	}
 }
 
