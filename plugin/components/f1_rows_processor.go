@@ -25,9 +25,10 @@ their parallel arrays, with `+"`year`, `gp`, `session`, `driver`, `lap`"+` (wher
 becomes one message per driver. An empty laptimes file yields no message. Each row message gets the metadata
 `+"`f1_row`"+` and keeps the document's metadata, so outputs can route by `+"`f1_kind`"+`.
 
-A message without that metadata, or with a body that is not a column document, is kept and flagged with an error.
+A message without that metadata, or with a body that is not a column document (an object with no array, such as
+the tuple a failed fetch keeps as its content), is kept and flagged with an error and `+"`f1_error_kind: invalid`"+`.
 Messages already flagged by an earlier error pass through unchanged.`).
-		Field(service.NewBoolField("skip_errored").Default(true).Description("Pass messages already flagged with an error through unchanged.")).
+		Field(service.NewBoolField("skip_errored").Default(true).Description("Pass messages already flagged with an error through unchanged. When false, a flagged message is turned into rows too, each row keeping the error; a flagged message that gives no row (an empty document, or a body that is not a column document, such as the tuple a failed fetch keeps) passes through unchanged, with its error and `f1_error_kind`: an error never vanishes.")).
 		Example("Lap rows to SQLite", "Every lap of a session into a table.", `
 input:
   f1_fetch:
@@ -89,22 +90,37 @@ func metaTuple(msg *service.Message) (tuple.Tuple, error) {
 	return tuple.New(year, vals[1], vals[2], vals[3])
 }
 
+// explode turns the document of msg into rows, by the tuple of its
+// metadata.
+func explode(msg *service.Message) ([][]byte, error) {
+	t, err := metaTuple(msg)
+	if err != nil {
+		return nil, err
+	}
+	body, err := msg.AsBytes()
+	if err != nil {
+		return nil, err
+	}
+	return rows.Explode(body, rows.Meta{
+		Year: t.Year, GP: t.GP, Session: t.Session, Driver: t.Driver(), Lap: t.Lap(), Kind: payload.KindOf(t.Path),
+	})
+}
+
 func (p *rowsProcessor) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
 	var out service.MessageBatch
 	for _, msg := range batch {
-		if msg.GetError() != nil && p.skipErrored {
+		errored := msg.GetError() != nil
+		if errored && p.skipErrored {
 			out = append(out, msg)
 			continue
 		}
-		t, err := metaTuple(msg)
-		var docs [][]byte
-		if err == nil {
-			var body []byte
-			if body, err = msg.AsBytes(); err == nil {
-				docs, err = rows.Explode(body, rows.Meta{
-					Year: t.Year, GP: t.GP, Session: t.Session, Driver: t.Driver(), Lap: t.Lap(), Kind: payload.KindOf(t.Path),
-				})
-			}
+		docs, err := explode(msg)
+		if errored && (err != nil || len(docs) == 0) {
+			// The earlier failure is the cause (a failed fetch keeps its
+			// tuple, no column document): the message goes on as it came,
+			// never acked away without a row.
+			out = append(out, msg)
+			continue
 		}
 		if err != nil {
 			flagged := msg.Copy()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/f1fetch/f1fetch/plugin/payload"
 )
@@ -29,7 +30,9 @@ type Meta struct {
 // laptimes; the driver is Meta.Driver, or the row's "drv" in
 // session_laptimes. Added fields replace columns of the same name.
 // drivers.json gives one object per driver record with year, gp and session
-// added. An empty document gives no rows.
+// added. A document with nothing in it (arrays all empty, as in an empty
+// laptimes file, or no member at all) gives no rows; an object whose
+// members are all scalars is no column document and an error.
 func Explode(doc []byte, m Meta) ([][]byte, error) {
 	if m.Kind == payload.KindDrivers {
 		return explodeDrivers(doc, m)
@@ -64,8 +67,14 @@ func tooMany(kind payload.Kind, rows, size, docLen int) error {
 // explodeColumns builds all rows in one buffer; docLen (the document's
 // length) covers the values, the rest is the per-row overhead.
 func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) {
+	if len(cols.Values) == 0 && len(cols.Keys) > 0 {
+		// Members but no column: a failed fetch's tuple, a file of scalars.
+		// Zero rows would make it vanish; only a document with nothing in
+		// it gives none.
+		return nil, fmt.Errorf("rows of %s: not a column document: the object has no array member (keys %s)", m.Kind, keyList(cols.Keys))
+	}
 	if cols.Len == 0 {
-		return nil, nil
+		return nil, nil // arrays all empty (an empty laptimes file), or {}
 	}
 	ownLap := (m.Kind == payload.KindLaptimes || m.Kind == payload.KindSessionLaptimes) && cols.Values["lap"] != nil
 	drv := cols.Values["drv"]
@@ -138,6 +147,25 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 		ends[r] = len(buf)
 	}
 	return cut(buf, ends), nil
+}
+
+// keyList names up to five keys of a document (each cut at 40 bytes), for
+// an error.
+func keyList(keys []string) string {
+	var b []byte
+	for i, k := range keys {
+		if i == 5 {
+			return fmt.Sprintf("%s and %d more", b, len(keys)-5)
+		}
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		if len(k) > 40 {
+			k = strings.ToValidUTF8(k[:40], "") + "…"
+		}
+		b = payload.AppendString(b, k)
+	}
+	return string(b)
 }
 
 // whereFields is `"year":2025,"gp":"...","session":"..."`.

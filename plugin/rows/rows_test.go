@@ -153,6 +153,26 @@ func TestEmptyLaptimes(t *testing.T) {
 	}
 }
 
+// Zero rows come only from a document with nothing in it: arrays all empty
+// (the corpus's BEA/laptimes.json) or no member at all. An object with
+// members but no array is refused (TestExplodeErrors).
+func TestEmptyDocumentsGiveNoRows(t *testing.T) {
+	for _, c := range []struct {
+		kind payload.Kind
+		doc  string
+	}{
+		{payload.KindLaptimes, `{"time": [], "lap": [], "compound": []}`},
+		{payload.KindCorners, `{"Rotation": 92.0, "CornerNumber": [], "X": []}`},
+		{payload.KindWeather, `{}`},
+		{payload.KindTelemetry, `{"tel": {}}`},
+	} {
+		rows, err := Explode([]byte(c.doc), Meta{Year: 2025, GP: aus, Session: qual, Kind: c.kind})
+		if err != nil || len(rows) != 0 {
+			t.Errorf("%s %s: %d rows, %v; want none, no error", c.kind, c.doc, len(rows), err)
+		}
+	}
+}
+
 func TestTelemetry(t *testing.T) {
 	cases := []struct {
 		rel     string
@@ -338,6 +358,11 @@ func TestExplodeErrors(t *testing.T) {
 		{payload.KindLaptimes, `{"time": [NaN]}`, "not JSON"},
 		{payload.KindDrivers, `{"drivers": [1]}`, "drivers[0] is a number"},
 		{payload.KindDrivers, `{"drivers": [{"a": 1, "a": 2}]}`, `drivers[0]: duplicate key "a"`},
+		// An object without an array is no column document (a failed
+		// fetch's tuple, a file of scalars): refused, not zero rows.
+		{payload.KindLaptimes, `{"year": 2025, "gp": "A", "session": "Q", "path": "VER/laptimes.json"}`, `no array member`},
+		{payload.KindOther, `{"meeting": "A", "start": "2025-03-15"}`, `no array member`},
+		{payload.KindTelemetry, `{"tel": {"dataKey": "x"}}`, `no array member`},
 	}
 	for _, c := range cases {
 		_, err := Explode([]byte(c.doc), Meta{Year: 2025, GP: "A", Session: "Q", Kind: c.kind})
