@@ -2,10 +2,14 @@ package fetch
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
 // deadAfterOpenSources starts a primary that answers 503 (which opens its
@@ -103,5 +107,74 @@ func TestAbandonedHalfOpenProbeDoesNotCloseTheBreaker(t *testing.T) {
 	}
 	if el := time.Since(start); el > timeout/2 {
 		t.Fatalf("next fetch took %v: it waited for the dead source", el)
+	}
+}
+
+// An open source "is probed again" once breaker_timeout has passed: by one
+// request. go-resiliency lets every request through while half open, so a
+// whole batch went to a source that may still be dead, each request
+// waiting out the attempt timeout. The others skip it as if it were open.
+func TestHalfOpenSourceGetsOneProbe(t *testing.T) {
+	c, dead, hung, secondary := deadAfterOpenSources(t, 2*time.Second, time.Second)
+	openThenHalfOpen(t, c, dead, secondary)
+
+	var ts []tuple.Tuple
+	for lap := 1; lap <= 10; lap++ {
+		ts = append(ts, mustTuple(t, 2025, gpAUS, quali, fmt.Sprintf("LEC/%d_tel.json", lap)))
+	}
+	start := time.Now()
+	for i, r := range c.FetchMany(context.Background(), ts) {
+		if r.Err != nil {
+			t.Fatalf("tuple %d: %v", i, r.Err)
+		}
+	}
+	switch n := hung.Load(); {
+	case n == 0:
+		t.Fatal("no request probed the half-open source")
+	case n > 1:
+		t.Fatalf("%d requests of one batch went to the half-open source (batch took %v); want one probe",
+			n, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// With a single source, the requests that find its one probe in flight fail
+// at once, as while it was open.
+func TestHalfOpenSingleSourceFailsFastDuringTheProbe(t *testing.T) {
+	var dead atomic.Bool
+	probing := make(chan struct{}, 1)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if dead.Load() {
+			probing <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.MaxRetries = 0
+	s.BreakerFailures = 1
+	s.BreakerTimeout = 200 * time.Millisecond
+	s.Timeout = 5 * time.Second
+	s.UseCache, s.WriteCache = false, false
+	c := newClient(t, s)
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	if _, err := c.FetchOne(context.Background(), tp); ErrorKind(err) != KindNetwork {
+		t.Fatalf("setup: %v, want the 503's network error", err)
+	}
+	dead.Store(true)
+	waitBreaker(t, c, 0, "half_open", 10*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _, _ = c.FetchOne(ctx, tp) }()
+	<-probing
+	start := time.Now()
+	_, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "drivers.json"))
+	var ne *NetworkError
+	if !errors.As(err, &ne) || ne.Attempts != 0 {
+		t.Fatalf("during the probe: %v, want a breaker-open network error with no request sent", err)
+	}
+	if el := time.Since(start); el > s.Timeout/2 {
+		t.Fatalf("during the probe the request took %v; want it to fail at once", el)
 	}
 }

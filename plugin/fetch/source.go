@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eapache/go-resiliency/breaker"
@@ -47,6 +48,7 @@ type source struct {
 	conns     *connSet // every connection the transport has open, for Close
 	client    *http.Client
 	breaker   *breaker.Breaker
+	probing   atomic.Bool // a call is past the breaker while it is not closed (see call)
 }
 
 func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, error) {
@@ -229,7 +231,22 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 // returns against the source. probe tells work that the breaker is half
 // open: go-resiliency then closes the breaker on a nil, opens it again on
 // any error, where a closed breaker ignores a nil.
+//
+// go-resiliency lets every call through while half open, so a batch would
+// send all its requests to a source that may still be dead, each waiting
+// out the attempt timeout. One call at a time probes; the others get
+// breaker.ErrBreakerOpen, as while open, and go to the next source.
 func (s *source) call(work func(probe bool) error) error {
+	if s.breaker.GetState() == breaker.Closed {
+		return s.breaker.Run(func() error { return work(false) })
+	}
+	// Open or half open: an open breaker may turn half open (its
+	// breaker_timeout ending) between a look at its state and Run, so the
+	// one call let past this point is chosen before either.
+	if !s.probing.CompareAndSwap(false, true) {
+		return breaker.ErrBreakerOpen
+	}
+	defer s.probing.Store(false)
 	return s.breaker.Run(func() error { return work(s.breaker.GetState() == breaker.HalfOpen) })
 }
 
