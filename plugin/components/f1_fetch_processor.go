@@ -24,6 +24,12 @@ A failed message keeps its content and is flagged with an error and the metadata
 `+"`network`"+`, `+"`invalid`"+`, `+"`bad_request`"+`), so that `+"`catch`"+`, `+"`switch`"+` and dead-letter outputs can route it.
 A tuple is refused before any network traffic when a field is missing or wrong. One failure never fails the others.
 
+A message already flagged with an error is fetched again only when it is a fetch's own failure: its content a tuple
+and its `+"`f1_error_kind`"+` `+"`not_found`"+`, `+"`network`"+` or `+"`invalid`"+` (inside a `+"`catch`"+`, whose processors see the flag
+until the end of the block, or a `+"`switch`"+` on `+"`@f1_error_kind`"+`); the new result replaces the flag. Any other flagged
+message (a session request `+"`f1_expand`"+` could not plan, a tuple an earlier step refused) passes through unchanged,
+keeping its error and `+"`f1_error_kind`"+`, and costs no request.
+
 Metadata on every message: `+"`f1_year`, `f1_gp`, `f1_session`, `f1_path`, `f1_kind`, `f1_driver`, `f1_lap`, `f1_url`, `f1_source`, `f1_status`, `f1_cache`, `f1_attempts`, `f1_duration_ms`, `f1_bytes`"+`.
 Every component with equal settings shares one client: one limiter, one cache, one connection per source.`).
 		Fields(append([]*service.ConfigField{onNotFoundField()}, engineFields()...)...).
@@ -62,33 +68,56 @@ func newFetchProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*fet
 	return &fetchProcessor{eng: eng, dropNotFound: eng.own.OnNotFound != "error"}, nil
 }
 
+// Positions of a message that is not fetched.
+const (
+	refusedTuple = -1 // not a tuple: a bad_request
+	passed       = -2 // flagged, not a fetch's own failure: goes on unchanged
+)
+
+// refetchable are the kinds of a fetch's own failure (its content is its
+// tuple), which a later f1_fetch fetches again.
+var refetchable = map[string]bool{fetch.KindNotFound: true, fetch.KindNetwork: true, fetch.KindInvalid: true}
+
 // ProcessBatch fetches every tuple of the batch at once and returns the
-// documents in input order, failures flagged, dropped 404s counted.
+// documents in input order, failures flagged, dropped 404s counted. A
+// flagged message that is not a fetch's own failure goes on as it came:
+// read as a tuple, its cause would give way to a bad_request.
 func (p *fetchProcessor) ProcessBatch(ctx context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
 	tuples := make([]tuple.Tuple, 0, len(batch))
-	index := make([]int, len(batch)) // message -> position in tuples, -1 when refused
+	index := make([]int, len(batch)) // message -> position in tuples, or refusedTuple, passed
 	refused := make([]error, len(batch))
 	for i, msg := range batch {
-		index[i] = -1
+		index[i] = refusedTuple
 		raw, err := msg.AsBytes()
+		var t tuple.Tuple
 		if err == nil {
-			var t tuple.Tuple
-			if t, err = tuple.Parse(raw); err == nil {
-				index[i] = len(tuples)
-				tuples = append(tuples, t)
+			t, err = tuple.Parse(raw)
+		}
+		if msg.GetError() != nil {
+			if kind, _ := msg.MetaGet(metaErrorKind); err != nil || !refetchable[kind] {
+				index[i] = passed
 				continue
 			}
 		}
-		refused[i] = &fetch.BadRequestError{Err: err}
+		if err != nil {
+			refused[i] = &fetch.BadRequestError{Err: err}
+			continue
+		}
+		index[i] = len(tuples)
+		tuples = append(tuples, t)
 	}
 	results := p.eng.client.FetchMany(p.eng.paced(ctx), tuples)
 
 	out := make(service.MessageBatch, 0, len(batch))
 	for i, msg := range batch {
 		var r fetch.Result
-		if index[i] < 0 {
+		switch index[i] {
+		case passed:
+			out = append(out, msg)
+			continue
+		case refusedTuple:
 			r = fetch.Result{Err: refused[i]}
-		} else {
+		default:
 			r = results[index[i]]
 		}
 		p.eng.metrics.record(r)
@@ -97,6 +126,7 @@ func (p *fetchProcessor) ProcessBatch(ctx context.Context, batch service.Message
 			continue
 		}
 		m := msg.Copy()
+		m.SetError(nil) // a failure fetched again: the new result replaces it
 		applyResult(m, r)
 		out = append(out, m)
 	}
