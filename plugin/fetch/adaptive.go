@@ -1,12 +1,6 @@
 package fetch
 
-import (
-	"context"
-	"sync"
-	"time"
-
-	"github.com/f1fetch/f1fetch/plugin/retry"
-)
+import "time"
 
 // The adaptive mode (Settings.Adaptive) treats the in-flight limit as TCP
 // treats its window: additive increase while answers come back well,
@@ -97,53 +91,4 @@ func (a *aimd) cut(start time.Time, factor float64) bool {
 	a.successes = 0
 	a.limit = max(a.min, int(float64(a.limit)*factor))
 	return true
-}
-
-// pauses holds, per source, the time before which no new attempt starts.
-// In adaptive mode a Retry-After pauses its source for every request, not
-// only for the one that got it: that is what stops a burst of 429s.
-type pauses struct {
-	mu    sync.Mutex
-	until []time.Time // by source index
-}
-
-func newPauses(sources int) *pauses { return &pauses{until: make([]time.Time, sources)} }
-
-// pause keeps source i quiet until t (a later pause wins).
-func (p *pauses) pause(i int, t time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t.After(p.until[i]) {
-		p.until[i] = t
-	}
-}
-
-// left is how long source i stays paused from now (0: not paused).
-func (p *pauses) left(i int, now time.Time) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return max(p.until[i].Sub(now), 0)
-}
-
-// wait returns once some source is not paused, or ctx ends.
-func (p *pauses) wait(ctx context.Context) error {
-	for {
-		now := time.Now()
-		shortest := time.Duration(-1)
-		for i := range p.until {
-			d := p.left(i, now)
-			if d == 0 {
-				return nil
-			}
-			if shortest < 0 || d < shortest {
-				shortest = d
-			}
-		}
-		if shortest < 0 { // no source at all
-			return nil
-		}
-		if err := retry.Sleep(ctx, shortest); err != nil {
-			return err
-		}
-	}
 }

@@ -60,7 +60,7 @@ type Client struct {
 	sources []*source
 	limit   *limiter
 	adapt   *aimd   // nil unless Settings.Adaptive; used under learnMu
-	paused  *pauses // nil unless Settings.Adaptive
+	paused  *pauses // every request's in adaptive mode; nil otherwise (each request has its own)
 	cache   *cache.Cache
 	mem     *cache.Memory
 	flights flights
@@ -366,11 +366,19 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 	if stale != nil {
 		validators = &answer{etag: stale.ETag, lastModified: stale.LastModified}
 	}
+	// A Retry-After keeps its source away from this request's next
+	// attempts, even when the attempt then fell over to a source that failed
+	// otherwise (retry.Do waits only for the last error's). With a fixed
+	// limit the other requests are not held: the pauses are this request's.
+	paused := c.paused
+	if paused == nil {
+		paused = newPauses(len(c.sources))
+	}
 	// attempts counts the tries that sent a request: a try that found every
 	// breaker open, or ended waiting for a slot, sent nothing (src "").
 	attempts := 0
 	_, err := retry.Do(ctx, c.policy, retry.Classifier{}, func(actx context.Context, _ int) error {
-		a, src, url, err := c.attempt(actx, t, validators)
+		a, src, url, err := c.attempt(actx, t, validators, paused)
 		if src != "" {
 			attempts++
 			res.URL, res.Source, res.Status = url, src, a.status
@@ -457,13 +465,13 @@ func (c *Client) storable(e cache.Entry) (cache.Entry, time.Duration, bool) {
 	return e, retain, true
 }
 
-// attempt is one try: the first source whose breaker is not open (and, in
-// adaptive mode, that no Retry-After pauses), falling over to the next source
-// when one fails in a way that counts against it.
-func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer) (a answer, srcName, url string, err error) {
+// attempt is one try: the first source whose breaker is not open and that
+// paused does not hold back, falling over to the next source when one fails
+// in a way that counts against it.
+func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer, paused *pauses) (a answer, srcName, url string, err error) {
 	for {
 		var wait time.Duration
-		a, srcName, url, wait, err = c.tryOnce(ctx, t, validators)
+		a, srcName, url, wait, err = c.tryOnce(ctx, t, validators, paused)
 		if wait == 0 {
 			return a, srcName, url, err
 		}
@@ -477,11 +485,9 @@ func (c *Client) attempt(ctx context.Context, t tuple.Tuple, validators *answer)
 // admit waits until the attempt may start: a source not paused, the
 // caller's gate, then a slot of the in-flight limit, in that order so that
 // waiting never holds a slot.
-func (c *Client) admit(ctx context.Context) error {
-	if c.paused != nil {
-		if err := c.paused.wait(ctx); err != nil {
-			return err
-		}
+func (c *Client) admit(ctx context.Context, paused *pauses) error {
+	if err := paused.wait(ctx); err != nil {
+		return err
 	}
 	if g := gateOf(ctx); g != nil {
 		if err := g.Wait(ctx); err != nil {
@@ -499,8 +505,8 @@ func (c *Client) admit(ctx context.Context) error {
 
 // tryOnce is attempt within one slot. A wait above 0 means every source it
 // could use was paused for that long, and nothing was sent.
-func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer) (a answer, srcName, url string, wait time.Duration, err error) {
-	if err := c.admit(ctx); err != nil {
+func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer, paused *pauses) (a answer, srcName, url string, wait time.Duration, err error) {
+	if err := c.admit(ctx, paused); err != nil {
 		return answer{}, "", "", 0, retry.Permanent(err)
 	}
 	c.notifyInFlight()
@@ -511,13 +517,11 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 
 	tried := false
 	for i, src := range c.sources {
-		if c.paused != nil {
-			if left := c.paused.left(i, time.Now()); left > 0 {
-				if wait == 0 || left < wait {
-					wait = left
-				}
-				continue
+		if left := paused.left(i, time.Now()); left > 0 {
+			if wait == 0 || left < wait {
+				wait = left
 			}
+			continue
 		}
 		u := src.base.URL(t, c.set.Ref)
 		var got answer
@@ -525,7 +529,7 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 		berr := src.call(func(probe bool) error {
 			start := time.Now()
 			got, getErr = src.get(ctx, u, c.set, validators)
-			if c.pushedBack(ctx, i, start, getErr) {
+			if c.pushedBack(ctx, paused, i, start, getErr) {
 				return nil // paced by the pause, not a sign of ill health
 			}
 			if retry.CountsAgainstSource(getErr) {
@@ -559,12 +563,17 @@ func (c *Client) tryOnce(ctx context.Context, t tuple.Tuple, validators *answer)
 	return a, srcName, url, 0, err
 }
 
-// pushedBack teaches the adaptive limit what the answer of source i to an
-// attempt begun at start says, and pauses the source when the answer is a
-// 429 or 503 with Retry-After (capped by max_delay). It reports whether the
-// answer was such a paced refusal, which then does not count against the
-// source's breaker. Without adaptive mode it does nothing.
-func (c *Client) pushedBack(ctx context.Context, i int, start time.Time, err error) bool {
+// pushedBack pauses source i in paused for as long as its answer's
+// Retry-After asks (retry.Policy.RetryAfter), and in adaptive mode teaches
+// the adaptive limit what the answer to an attempt begun at start says. It
+// reports whether the answer was a refusal the adaptive mode paces, which
+// then does not count against the source's breaker; with a fixed limit a
+// 429 or 5xx counts, as the seed's breaker did.
+func (c *Client) pushedBack(ctx context.Context, paused *pauses, i int, start time.Time, err error) bool {
+	wait := c.policy.RetryAfter(err)
+	if wait > 0 {
+		paused.pause(i, time.Now().Add(wait))
+	}
 	if c.adapt == nil {
 		return false
 	}
@@ -573,10 +582,7 @@ func (c *Client) pushedBack(ctx context.Context, i int, start time.Time, err err
 	switch {
 	case answered && (se.Status == 429 || se.Status == 503):
 		c.learn(start, lessonPushback, 0)
-		if se.RetryAfter > 0 && c.set.MaxDelay > 0 {
-			c.paused.pause(i, time.Now().Add(min(se.RetryAfter, c.set.MaxDelay)))
-			return true
-		}
+		return wait > 0
 	case err == nil || answered,
 		// An attempt timeout is the slowest answer there is.
 		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:

@@ -212,6 +212,47 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 	}
 }
 
+// A source's Retry-After holds for the request it refused even when the
+// attempt then fell over to another source that failed otherwise. Outside
+// adaptive mode the wait came from the attempt's last error only: the
+// retry went back to the refusing source after the plain backoff.
+func TestRetryAfterOfASourceFallenOverFromIsHonoured(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	primary := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	secondary := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	s := fastSettings("", primary.URL, secondary.URL)
+	s.TLSSkipVerify = true // two servers, two CAs
+	s.MaxRetries = 1
+	s.MaxDelay = 5 * time.Second
+	s.BreakerFailures = 100
+	s.UseCache, s.WriteCache = false, false
+	c := newClient(t, s)
+	res, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if ErrorKind(err) != KindNetwork || res.Attempts != 2 {
+		t.Fatalf("%v after %d attempts; want a network error after 2", err, res.Attempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(arrivals) > 1 {
+		if gap := arrivals[1].Sub(arrivals[0]); gap < 950*time.Millisecond {
+			t.Fatalf("the primary asked for Retry-After: 1 and was asked again %v later", gap.Round(time.Millisecond))
+		}
+	}
+	// The retry did not wait for the primary: the secondary was free.
+	if n := secondary.requests.Load(); n != 2 {
+		t.Fatalf("the secondary was asked %d times, want 2 (once per attempt)", n)
+	}
+}
+
 func TestPerAttemptTimeout(t *testing.T) {
 	var n atomic.Int64
 	serve := corpusHandler(t)

@@ -2,9 +2,7 @@ package retry
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/eapache/go-resiliency/retrier"
@@ -38,7 +36,7 @@ func Do(ctx context.Context, p Policy, c retrier.Classifier, fn func(ctx context
 			return last
 		}
 		// The retrier has slept backoff[retries-1]; a longer Retry-After is made up here.
-		if err := Sleep(ctx, retryAfter(last, p.MaxDelay)-backoff[retries-1]); err != nil {
+		if err := Sleep(ctx, p.RetryAfter(last)-backoff[retries-1]); err != nil {
 			return err
 		}
 		attempts++
@@ -67,15 +65,6 @@ func (s stopWhenDone) Classify(err error) retrier.Action {
 		return retrier.Fail
 	}
 	return action
-}
-
-// retryAfter is the wait a 429 or 503 asked for, capped by maxDelay; 0 otherwise.
-func retryAfter(err error, maxDelay time.Duration) time.Duration {
-	var se *StatusError
-	if !errors.As(err, &se) || (se.Status != http.StatusTooManyRequests && se.Status != http.StatusServiceUnavailable) {
-		return 0
-	}
-	return min(se.RetryAfter, max(maxDelay, 0))
 }
 
 // Sleep waits d (nothing when d <= 0) unless ctx ends first; every wait of

@@ -53,6 +53,19 @@ func (p Policy) Delay(retry int) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
+// RetryAfter is the wait a 429 or 503 asked for with Retry-After, capped by
+// MaxDelay; 0 for any other error. Do waits it before retrying after err; a
+// caller that asks several sources within one attempt keeps each source
+// that asked for it away from its next attempts that long, whichever source
+// failed last.
+func (p Policy) RetryAfter(err error) time.Duration {
+	var se *StatusError
+	if !errors.As(err, &se) || (se.Status != http.StatusTooManyRequests && se.Status != http.StatusServiceUnavailable) {
+		return 0
+	}
+	return min(se.RetryAfter, max(p.MaxDelay, 0))
+}
+
 // backoff is the retrier's fixed schedule for one call, computed fresh so each call gets its own jitter.
 func (p Policy) backoff() []time.Duration {
 	b := make([]time.Duration, max(p.MaxRetries, 0))

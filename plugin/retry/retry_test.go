@@ -120,6 +120,31 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+// Only a 429 or 503 asks for a wait; MaxDelay caps it, and a StatusError
+// wrapped by the caller is still read.
+func TestPolicyRetryAfter(t *testing.T) {
+	p := Policy{MaxDelay: 5 * time.Second}
+	for _, tc := range []struct {
+		name string
+		p    Policy
+		err  error
+		want time.Duration
+	}{
+		{"429", p, &StatusError{Status: 429, RetryAfter: 2 * time.Second}, 2 * time.Second},
+		{"503 wrapped", p, fmt.Errorf("source: %w", &StatusError{Status: 503, RetryAfter: time.Second}), time.Second},
+		{"capped", p, &StatusError{Status: 429, RetryAfter: time.Hour}, 5 * time.Second},
+		{"no max_delay", Policy{MaxDelay: -1}, &StatusError{Status: 429, RetryAfter: time.Second}, 0},
+		{"500 with Retry-After", p, &StatusError{Status: 500, RetryAfter: time.Second}, 0},
+		{"429 without", p, &StatusError{Status: 429}, 0},
+		{"transport", p, io.ErrUnexpectedEOF, 0},
+		{"nil", p, nil, 0},
+	} {
+		if got := tc.p.RetryAfter(tc.err); got != tc.want {
+			t.Errorf("%s: RetryAfter = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestStatusErrorMessage(t *testing.T) {
 	err := &StatusError{URL: "https://cdn.example/x.json", Status: 503, RetryAfter: 2 * time.Second}
 	want := "GET https://cdn.example/x.json: HTTP 503 Service Unavailable (retry after 2s)"
