@@ -256,8 +256,9 @@ func (c *Client) closeSources() {
 // FetchMany fetches every tuple concurrently (bounded by the limiter) and
 // returns one Result per tuple, in request order. It never fails as a whole.
 //
-// Each tuple has its own goroutine, so a tuple waiting out a backoff never
-// holds another back, but goroutines are started only as fast as they get
+// Each tuple has its own goroutine, so a tuple waiting out a backoff, or
+// waiting for an identical fetch in flight that it joined, never holds
+// another back, but goroutines are started only as fast as they get
 // through the limiter: at most twice max_concurrent_requests wait for a
 // first slot at any time. A batch of 100,000 tuples therefore does not
 // stack 100,000 goroutines in front of the limiter, and the first requests
@@ -278,8 +279,9 @@ func (c *Client) FetchMany(ctx context.Context, ts []tuple.Tuple) []Result {
 	return out
 }
 
-// admission tells FetchMany when one of its tuples got its first slot (or
-// ended without needing one), so that it may start the next.
+// admission tells FetchMany when one of its tuples got its first slot,
+// joined an identical fetch in flight (it needs no slot then), or ended
+// without needing one, so that it may start the next.
 type admission struct {
 	once  sync.Once
 	leave func()
@@ -287,7 +289,18 @@ type admission struct {
 
 type admissionKey struct{}
 
-func (a *admission) admitted() { a.once.Do(a.leave) }
+// admissionOf is the admission of a FetchMany tuple; nil for other callers.
+func admissionOf(ctx context.Context) *admission {
+	a, _ := ctx.Value(admissionKey{}).(*admission)
+	return a
+}
+
+// admitted gives the tuple's place back, once; nil (no FetchMany) is a no-op.
+func (a *admission) admitted() {
+	if a != nil {
+		a.once.Do(a.leave)
+	}
+}
 
 // FetchOne fetches one tuple. The error is also in Result.Err; it is one of
 // *BadRequestError, *NotFoundError, *NetworkError, *InvalidDataError, or the
@@ -324,7 +337,11 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 			}
 		}
 	}
-	res, shared := c.flights.do(ctx, c.base, key, func(fctx context.Context) Result {
+	// A joiner sends nothing: it gives its FetchMany place back, as a tuple
+	// waiting out a backoff does, or duplicates of one slow tuple would
+	// hold back the rest of the batch until its fetch ended.
+	joined := admissionOf(ctx).admitted
+	res, shared := c.flights.do(ctx, c.base, key, joined, func(fctx context.Context) Result {
 		return c.fetchNetwork(fctx, t, key, stale)
 	})
 	if shared {
@@ -497,9 +514,7 @@ func (c *Client) admit(ctx context.Context, paused *pauses) error {
 	if err := c.limit.acquire(ctx); err != nil {
 		return err
 	}
-	if a, ok := ctx.Value(admissionKey{}).(*admission); ok {
-		a.admitted()
-	}
+	admissionOf(ctx).admitted()
 	return nil
 }
 

@@ -508,6 +508,46 @@ func TestCoalescedFetchCountsItsTriesOnce(t *testing.T) {
 	}
 }
 
+// A tuple of FetchMany that joined an identical fetch in flight sends
+// nothing, as idle as one waiting out a backoff, yet it kept its place
+// among the 2*max_concurrent_requests tuples waiting for a first slot until
+// that fetch ended, Retry-After waits included: a few duplicates of a slow
+// tuple stalled the rest of the batch.
+func TestJoinersDoNotHoldBackTheBatch(t *testing.T) {
+	serve := corpusHandler(t)
+	var refused atomic.Bool
+	var otherAt atomic.Int64 // unix ns
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "/VER/") {
+			otherAt.CompareAndSwap(0, time.Now().UnixNano())
+		} else if refused.CompareAndSwap(false, true) {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		serve(w, r)
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.MaxConcurrent = 2 // 4 tuples may wait for a first slot
+	s.MaxDelay = 5 * time.Second
+	s.UseCache, s.WriteCache = false, false
+	c := newClient(t, s)
+	slow := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	ts := []tuple.Tuple{slow, slow, slow, slow, slow, mustTuple(t, 2025, gpAUS, quali, "NOR/laptimes.json")}
+	start := time.Now()
+	for i, r := range c.FetchMany(context.Background(), ts) {
+		if r.Err != nil {
+			t.Fatalf("result %d: %v", i, r.Err)
+		}
+	}
+	if el := time.Since(start); el < 1900*time.Millisecond {
+		t.Fatalf("setup: the batch took %v; the slow tuple should wait out its Retry-After of 2s", el)
+	}
+	if at := time.Unix(0, otherAt.Load()).Sub(start); at > time.Second {
+		t.Fatalf("the other tuple's request went out after %v: held back by the joiners of a fetch waiting out its Retry-After", at.Round(time.Millisecond))
+	}
+}
+
 func TestCacheHitMissAndExpiry(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	s := fastSettings(srv.caFile, srv.URL)

@@ -22,8 +22,9 @@ type flight struct {
 }
 
 // do returns fn's result for key, running fn at most once among concurrent
-// callers. shared reports whether this caller joined another's flight.
-func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.Context) Result) (res Result, shared bool) {
+// callers. shared reports whether this caller joined another's flight;
+// joined, when not nil, is called as it joins, before it waits.
+func (g *flights) do(ctx, base context.Context, key string, joined func(), fn func(ctx context.Context) Result) (res Result, shared bool) {
 	g.mu.Lock()
 	if g.m == nil {
 		g.m = make(map[string]*flight)
@@ -49,6 +50,9 @@ func (g *flights) do(ctx, base context.Context, key string, fn func(ctx context.
 		}()
 	}
 	g.mu.Unlock()
+	if ok && joined != nil {
+		joined()
+	}
 
 	select {
 	case <-f.done:

@@ -22,7 +22,7 @@ func TestAbandonedFlightIsNotJoined(t *testing.T) {
 	}
 	gone, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
-	if res, _ := g.do(gone, context.Background(), "k", unwinding); !errors.Is(res.Err, context.Canceled) {
+	if res, _ := g.do(gone, context.Background(), "k", nil, unwinding); !errors.Is(res.Err, context.Canceled) {
 		t.Fatalf("the caller that gave up: %v, want its cancellation", res.Err)
 	}
 	// The next caller's fetch is still running when the abandoned one ends:
@@ -30,7 +30,7 @@ func TestAbandonedFlightIsNotJoined(t *testing.T) {
 	release := make(chan struct{})
 	done := make(chan Result, 1)
 	go func() {
-		res, shared := g.do(context.Background(), context.Background(), "k", func(context.Context) Result {
+		res, shared := g.do(context.Background(), context.Background(), "k", nil, func(context.Context) Result {
 			<-release
 			return Result{Status: 200}
 		})
