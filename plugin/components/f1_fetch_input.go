@@ -162,10 +162,11 @@ func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
 
 // pending is one planned file: its fetch runs ahead, its place is fixed.
 type pending struct {
-	t     tuple.Tuple
-	probe bool // a lap after the timed ones: its 404 ends the driver's laps
-	done  chan struct{}
-	res   fetch.Result
+	t       tuple.Tuple
+	probe   bool // a lap after the timed ones: its 404 ends the driver's laps
+	counted bool // a failure the plan reports, its fetch counted where it was made
+	done    chan struct{}
+	res     fetch.Result
 }
 
 // delivery is a message the input sends, with what sending it again needs.
@@ -309,7 +310,9 @@ func (in *fetchInput) plan(ctx context.Context) {
 		if carried {
 			return nil
 		}
-		p := &pending{t: res.Tuple, done: make(chan struct{}), res: res}
+		// Its fetch is in the metrics already (engine.read, or the Read of
+		// the emitted document): emitting it counts no second request.
+		p := &pending{t: res.Tuple, done: make(chan struct{}), res: res, counted: true}
 		close(p.done)
 		select {
 		case in.queue <- p:
@@ -367,7 +370,9 @@ func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFu
 			in.requeue(p)
 			return nil, nil, ctx.Err()
 		}
-		in.eng.metrics.record(r)
+		if !p.counted {
+			in.eng.metrics.record(r)
+		}
 		if p.probe && isNotFound(r.Err) {
 			continue // the end of a driver's laps, not a missing file
 		}
