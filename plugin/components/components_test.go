@@ -373,6 +373,29 @@ func TestExpandPassesAnEarlierFailureThrough(t *testing.T) {
 	}
 }
 
+// A request f1_expand could not plan (its drivers.json answered 500) is
+// planned again by an f1_expand inside a catch, whose processors still see
+// the flag: the tuples come out unflagged. Passing every flagged message
+// through would make the catch a silent no-op that then clears the flag.
+func TestExpandPlansItsOwnFailureAgainInACatch(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/drivers.json", FailFirstN: 1, FailStatus: 500}}})
+	expand := fmt.Sprintf(`f1_expand: { base_urls: [ %q ], max_retries: 0 }`, m.URL)
+	msgs := newRun(t).batch([]string{expand, "catch: [ " + expand + " ]"},
+		[]string{fmt.Sprintf(`{"year": 2025, "gp": %q, "session": %q, "files": ["corners.json"], "telemetry": false}`, gpAUS, quali)})
+	if len(msgs) != 21 {
+		t.Fatalf("%d messages (first error %v), want corners.json and 20 laptimes.json", len(msgs), firstErr(msgs))
+	}
+	for _, msg := range msgs {
+		if msg.GetError() != nil {
+			t.Fatalf("%s is flagged: %v", outcome(msg), msg.GetError())
+		}
+		if kind, ok := msg.MetaGet(metaErrorKind); ok {
+			t.Fatalf("%s keeps f1_error_kind %q from the failed plan", outcome(msg), kind)
+		}
+	}
+}
+
 // outcome is a message as a test reads it: its path (from the metadata, or
 // the tuple it carries), then "(error kind)" when flagged.
 func outcome(m *service.Message) string {

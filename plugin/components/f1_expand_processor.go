@@ -35,7 +35,9 @@ or the kind of the failed read), and none of its tuples go out: a `+"`drivers.js
 that fails (other than a driver's `+"`laptimes.json`"+` not found: no laps), or a probed lap that fails other than with a
 404, flags the whole request, so that retrying it expands the session whole. The 404 that ends a driver's laps is the
 plan's answer, not a file: no tuple goes out for it. A message already flagged with an error by an earlier step
-passes through unchanged, keeping its cause (inside a `+"`catch`"+`, which clears the flag, it is expanded again).`).
+passes through unchanged, keeping its cause, unless it is this processor's own failure to read what the plan needs
+(`+"`f1_error_kind`"+` `+"`network`"+`, `+"`invalid`"+` or `+"`not_found`"+`, in a `+"`catch`"+` or a `+"`switch`"+` on it): that request is
+planned again.`).
 		Fields(engineFields()...).
 		Example("Fan out", "Session requests from Kafka become tuples on another topic, keyed by driver.", `
 input:
@@ -114,14 +116,19 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 	ctx = p.eng.paced(ctx)
 	var out service.MessageBatch
 	for _, msg := range batch {
-		if msg.GetError() != nil {
-			out = append(out, msg) // an earlier step's failure: its cause stays
-			continue
-		}
 		raw, err := msg.AsBytes()
 		var r session.Request
 		if err == nil {
 			r, err = parseSessionMessage(raw)
+		}
+		if msg.GetError() != nil {
+			// Only its own failure to read what the plan needs is planned
+			// again (in a catch, or a switch on @f1_error_kind); another
+			// step's failure keeps its cause.
+			if kind, _ := msg.MetaGet(metaErrorKind); err != nil || !refetchable[kind] {
+				out = append(out, msg)
+				continue
+			}
 		}
 		if err != nil {
 			flagged := msg.Copy()
@@ -135,6 +142,8 @@ func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.Messag
 			body, _ := json.Marshal(t)
 			m := msg.Copy()
 			m.SetBytes(body)
+			m.SetError(nil) // a request planned again: its old failure is not the tuple's
+			m.MetaDelete(metaErrorKind)
 			setTupleMeta(m, t)
 			planned = append(planned, m)
 			at := len(planned) - 1
