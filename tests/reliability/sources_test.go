@@ -86,27 +86,42 @@ func TestPrimaryDownThenRecovers(t *testing.T) {
 		Lost: o.lost, Duplicated: o.dup, Retries: o.retries, Requests: down + fallback.Counts().Total, Wall: wall,
 		Happened: fmt.Sprintf("primary breaker opened after %d failed requests; every file served by the fallback in the same attempt", down)})
 
-	// Recovery.
+	// Recovery: once breaker_timeout has passed, one request probes the
+	// primary; the requests arriving while the probe is in flight skip it,
+	// as while it was open, and go to the fallback; the probe closes the
+	// breaker and the primary serves the rest, then a second run alone.
 	primary.SetFaults(mirror.Faults{})
 	primary.Reset()
 	fallback.Reset()
 	time.Sleep(s.BreakerTimeout + 100*time.Millisecond)
 	rs, o, wall = fetchAndCheck(t, c, ts)
 	wantExact(t, "documents after recovery", o.docs, len(ts))
+	served := map[string]int{}
 	for _, r := range rs {
-		if r.Source != primary.URL {
-			t.Errorf("after recovery %s served by %q, want the primary", r.Tuple, r.Source)
-			break
-		}
+		served[r.Source]++
 	}
-	wantExact(t, "fallback requests after recovery", int(fallback.Counts().Total), 0)
+	if served[primary.URL] == 0 || served[primary.URL]+served[rawTemplate(fallback)] != len(ts) {
+		t.Errorf("after recovery files served by %v; want the primary (its probe at least) and, during the probe, the fallback", served)
+	}
+	duringProbe := fallback.Counts().Total
+	requests := primary.Counts().Total + duringProbe
+	wantExact(t, "requests after recovery (one a file)", int(requests), len(ts))
 	if st := log.of(primary.URL); st[len(st)-1] != "closed" {
 		t.Errorf("primary breaker states %v: not closed after recovery", st)
 	}
+	fallback.Reset()
+	rs, _, _ = fetchAndCheck(t, c, ts)
+	for _, r := range rs {
+		if r.Source != primary.URL {
+			t.Errorf("once the primary's breaker closed, %s served by %q, want the primary", r.Tuple, r.Source)
+			break
+		}
+	}
+	wantExact(t, "fallback requests once the primary's breaker closed", int(fallback.Counts().Total), 0)
 	closeClient(t, c, port(t, primary), port(t, fallback))
 	record(t, row{Scenario: "primary source recovers (breaker timeout 300 ms)", Tuples: len(ts), Documents: o.docs, Flagged: o.flagged,
-		Lost: o.lost, Duplicated: o.dup, Retries: o.retries, Requests: primary.Counts().Total + fallback.Counts().Total, Wall: wall,
-		Happened: "after the breaker timeout the primary was probed, closed its breaker and served every file; the fallback got none"})
+		Lost: o.lost, Duplicated: o.dup, Retries: o.retries, Requests: requests, Wall: wall,
+		Happened: fmt.Sprintf("after the breaker timeout one request probed the primary and closed its breaker; the %d requests made during the probe went to the fallback, the others and the next run to the primary", duringProbe)})
 }
 
 // deadAddr is a loopback address where nothing listens.
