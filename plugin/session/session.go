@@ -132,14 +132,24 @@ func (r Request) Validate() error {
 
 // Emit puts one tuple of the plan in its place and returns a way to wait for
 // its result, which the planner calls only for the documents it needs to
-// read (drivers.json, laptimes.json, probed telemetry). probe marks a lap
-// after the timed ones, which may not exist: a 404 of a probe is the plan
-// finding the end of a driver's laps, not a missing file, so the caller
-// emits nothing in its place (and flags nothing, whatever on_not_found says).
+// read (drivers.json, laptimes.json, probed telemetry), at most once each.
+// probe marks a lap after the timed ones, which may not exist: a 404 of a
+// probe is the plan finding the end of a driver's laps, not a missing file,
+// so the caller emits nothing in its place (and flags nothing, whatever
+// on_not_found says).
+//
+// The wait of a laptimes.json may be called on a goroutine of its own,
+// while the planner goes on emitting and waiting (the laptimes of every
+// driver are read at once), and may still be running when Plan has
+// returned early: it must end with its fetch. A probe's wait is called on
+// the planner's goroutine, before anything else is emitted.
 type Emit func(t tuple.Tuple, probe bool) (wait func() fetch.Result, err error)
 
 // Read fetches a document the plan needs but does not emit (drivers.json
-// when the files leave it out, laptimes.json when laptimes are off).
+// when the files leave it out, laptimes.json when laptimes are off). With
+// telemetry of all laps or the fastest, the reads of laptimes.json run at
+// once, each on a goroutine of its own, on a context that ends when Plan
+// returns.
 type Read func(ctx context.Context, t tuple.Tuple) fetch.Result
 
 // Fail is told of a document the plan needed and could not read or use
@@ -158,7 +168,22 @@ type Fail func(res fetch.Result, carried bool) error
 // telemetry files too; the files are numbered 1..N without gaps). A driver
 // whose laptimes.json is not found has no laps to plan; any other failure
 // of a document the plan needs goes to fail.
+//
+// With telemetry of all laps or of the fastest, the plan needs every
+// driver's laptimes.json: their reads (or the waits of the emitted ones)
+// all start as soon as the drivers are known, and the driver loop waits
+// for them in order, so their round trips overlap (the client's limiter
+// bounds them) while the plan, its order and its failures stay those of
+// reading them one by one. The probes stay one after the other: how many
+// laps a driver has after the timed ones is known only from its probes,
+// and the next driver's tuples come after them.
 func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error {
+	return plan(ctx, r, emit, read, fail, true)
+}
+
+// plan is Plan; readAhead false reads the laptimes one by one in the
+// driver loop, as Plan did before (kept to measure the difference).
+func plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail, readAhead bool) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -209,15 +234,28 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 		}
 	}
 
+	// The read-only laptimes read ahead run on aheadCtx, which ends when
+	// Plan returns: an early return (an emit's error, fail's, ctx's) ends
+	// the ones still running. The emitted ones end with their fetch.
+	ahead := readAhead && r.Telemetry && (r.Laps.Mode == "all" || r.Laps.Mode == "fastest")
+	aheadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	laptimes := make([]func() fetch.Result, len(drivers))
 	for i, d := range drivers {
-		laptimes[i] = readOnly(d + "/laptimes.json")
+		path := d + "/laptimes.json"
 		if r.Laptimes {
-			w, err := emit(mk(d+"/laptimes.json"), false)
+			w, err := emit(mk(path), false)
 			if err != nil {
 				return err
 			}
 			laptimes[i] = w
+		} else if ahead {
+			laptimes[i] = func() fetch.Result { return read(aheadCtx, mk(path)) }
+		} else {
+			laptimes[i] = readOnly(path)
+		}
+		if ahead {
+			laptimes[i] = start(laptimes[i])
 		}
 	}
 	if !r.Telemetry || r.Laps.Mode == "none" {
@@ -266,6 +304,22 @@ func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error
 		}
 	}
 	return nil
+}
+
+// start runs wait on a goroutine of its own and returns a wait for its
+// result. The goroutine blocks on nothing but wait: it ends with it,
+// whether or not its result is ever waited for.
+func start(wait func() fetch.Result) func() fetch.Result {
+	done := make(chan struct{})
+	var res fetch.Result
+	go func() {
+		defer close(done)
+		res = wait()
+	}()
+	return func() fetch.Result {
+		<-done
+		return res
+	}
 }
 
 // probe emits laps from next on until one is not found: the first 404 ends

@@ -205,12 +205,15 @@ func TestPlanAllLapsFindsEveryTelemetryFile(t *testing.T) {
 func TestPlanMarksTheProbes(t *testing.T) {
 	c, _ := client(t)
 	drivers := []string{"VER", "HAD"}
+	var mu sync.Mutex // the laptimes are waited for on goroutines of their own
 	var notFound, probeNotFound []string
 	probes := map[string]bool{}
 	emit := func(tp tuple.Tuple, probe bool) (func() fetch.Result, error) {
 		probes[tp.Path] = probe
 		return func() fetch.Result {
 			res, _ := c.FetchOne(context.Background(), tp)
+			mu.Lock()
+			defer mu.Unlock()
 			if fetch.ErrorKind(res.Err) == fetch.KindNotFound {
 				if probe {
 					probeNotFound = append(probeNotFound, tp.Path)
