@@ -35,33 +35,36 @@ func slowClient(t *testing.T, latency time.Duration, rules ...mirror.Rule) *fetc
 	return c
 }
 
-// planner is Plan, or sequential.
-type planner func(context.Context, Request, Emit, Read, Fail) error
-
-// sequential is the planner as it was: the laptimes read one by one.
-func sequential(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error {
-	return plan(ctx, r, emit, read, fail, false)
-}
-
 // expandLike plans r as f1_expand does: emit only records the tuple, and
-// its wait is a synchronous fetch through the client (as is read). It
-// returns the plan's wall time, its tuples in order and the failures.
-func expandLike(t *testing.T, c *fetch.Client, r Request, run planner) (time.Duration, []string, []string) {
-	var mu sync.Mutex
+// its wait is a synchronous fetch through the client (as is read). With
+// oneAtATime the fetches take turns, as when the planner read the laptimes
+// one by one: the reference the plan read ahead must equal, and be faster
+// than. It returns the plan's wall time, its tuples in order and the
+// failures.
+func expandLike(t *testing.T, c *fetch.Client, r Request, oneAtATime bool) (time.Duration, []string, []string) {
+	var mu, turn sync.Mutex
 	var paths, fails []string
+	fetchOne := func(ctx context.Context, tp tuple.Tuple) fetch.Result {
+		if oneAtATime {
+			turn.Lock()
+			defer turn.Unlock()
+		}
+		res, _ := c.FetchOne(ctx, tp)
+		return res
+	}
 	emit := func(tp tuple.Tuple, probe bool) (func() fetch.Result, error) {
 		mu.Lock()
 		paths = append(paths, tp.Path)
 		mu.Unlock()
-		return func() fetch.Result { res, _ := c.FetchOne(context.Background(), tp); return res }, nil
+		return func() fetch.Result { return fetchOne(context.Background(), tp) }, nil
 	}
-	read := func(ctx context.Context, tp tuple.Tuple) fetch.Result { res, _ := c.FetchOne(ctx, tp); return res }
+	read := fetchOne
 	fail := func(res fetch.Result, carried bool) error {
 		fails = append(fails, fmt.Sprintf("%s carried=%v attempts=%d: %v", res.Tuple.Path, carried, res.Attempts, res.Err))
 		return nil
 	}
 	began := time.Now()
-	if err := run(context.Background(), r, emit, read, fail); err != nil {
+	if err := Plan(context.Background(), r, emit, read, fail); err != nil {
 		t.Fatal(err)
 	}
 	return time.Since(began), paths, fails
@@ -76,13 +79,13 @@ func TestPlanReadsLaptimesAhead(t *testing.T) {
 	// Sequential reads take at least 21 round trips (the mirror sleeps
 	// latency before each answer: 1.05 s); read ahead, about 2 (110 to 340
 	// ms measured under -race with both cores of a 2-core machine busy).
-	// The bound, 14, leaves a sequential planner no way through and an
+	// The bound, 14, leaves a one-by-one planner no way through and an
 	// overlapping one twice the worst seen.
 	const bound = 14 * latency
 	for _, laptimes := range []bool{true, false} {
 		r := Request{Year: 2025, GP: gp, Session: quali, Laptimes: laptimes, Telemetry: true, Laps: Laps{Mode: "fastest"}}
-		before, seqPaths, _ := expandLike(t, c, r, sequential)
-		after, paths, _ := expandLike(t, c, r, Plan)
+		before, seqPaths, _ := expandLike(t, c, r, true)
+		after, paths, _ := expandLike(t, c, r, false)
 		t.Logf("laps: fastest, laptimes: %v, 20 drivers, %v a round trip: sequential %v, read ahead %v, %.1fx faster",
 			laptimes, latency, before.Round(time.Millisecond), after.Round(time.Millisecond), float64(before)/float64(after))
 		if !slices.Equal(paths, seqPaths) {
@@ -98,8 +101,8 @@ func TestPlanReadsLaptimesAhead(t *testing.T) {
 	// laps: all still probes each driver's laps after the timed ones one
 	// by one: the laptimes overlap, the probes do not.
 	r := Request{Year: 2025, GP: gp, Session: quali, Laptimes: true, Telemetry: true, Laps: Laps{Mode: "all"}}
-	before, _, _ := expandLike(t, c, r, sequential)
-	after, _, _ := expandLike(t, c, r, Plan)
+	before, _, _ := expandLike(t, c, r, true)
+	after, _, _ := expandLike(t, c, r, false)
 	t.Logf("laps: all, 20 drivers, %v a round trip: sequential %v, read ahead %v, %.1fx faster",
 		latency, before.Round(time.Millisecond), after.Round(time.Millisecond), float64(before)/float64(after))
 }
@@ -119,8 +122,8 @@ func TestPlanAheadPlansAsSequential(t *testing.T) {
 	for _, mode := range []string{"all", "fastest"} {
 		for _, laptimes := range []bool{true, false} {
 			r := Request{Year: 2025, GP: gp, Session: quali, Files: []string{"corners.json"}, Laptimes: laptimes, Telemetry: true, Laps: Laps{Mode: mode}}
-			_, seqPaths, seqFails := expandLike(t, c, r, sequential)
-			_, paths, fails := expandLike(t, c, r, Plan)
+			_, seqPaths, seqFails := expandLike(t, c, r, true)
+			_, paths, fails := expandLike(t, c, r, false)
 			if !slices.Equal(paths, seqPaths) {
 				t.Errorf("laps %s, laptimes %v: plan\n%v\nsequential\n%v", mode, laptimes, paths, seqPaths)
 			}

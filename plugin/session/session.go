@@ -178,12 +178,6 @@ type Fail func(res fetch.Result, carried bool) error
 // laps a driver has after the timed ones is known only from its probes,
 // and the next driver's tuples come after them.
 func Plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail) error {
-	return plan(ctx, r, emit, read, fail, true)
-}
-
-// plan is Plan; readAhead false reads the laptimes one by one in the
-// driver loop, as Plan did before (kept to measure the difference).
-func plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail, readAhead bool) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -237,7 +231,7 @@ func plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail, readA
 	// The read-only laptimes read ahead run on aheadCtx, which ends when
 	// Plan returns: an early return (an emit's error, fail's, ctx's) ends
 	// the ones still running. The emitted ones end with their fetch.
-	ahead := readAhead && r.Telemetry && (r.Laps.Mode == "all" || r.Laps.Mode == "fastest")
+	ahead := r.Telemetry && (r.Laps.Mode == "all" || r.Laps.Mode == "fastest")
 	aheadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	laptimes := make([]func() fetch.Result, len(drivers))
@@ -249,10 +243,8 @@ func plan(ctx context.Context, r Request, emit Emit, read Read, fail Fail, readA
 				return err
 			}
 			laptimes[i] = w
-		} else if ahead {
-			laptimes[i] = func() fetch.Result { return read(aheadCtx, mk(path)) }
 		} else {
-			laptimes[i] = readOnly(path)
+			laptimes[i] = func() fetch.Result { return read(aheadCtx, mk(path)) }
 		}
 		if ahead {
 			laptimes[i] = start(laptimes[i])
