@@ -36,7 +36,7 @@ const (
 // shape from messages.
 func sessionFields() []*service.ConfigField {
 	return []*service.ConfigField{
-		service.NewIntField(fieldYear).Description("Season, 2018 to 2100."),
+		service.NewAnyField(fieldYear).Description("Season, 2018 to 2100 (number or string, as in `requests`)."),
 		service.NewStringField(fieldGP).Description("Grand Prix folder, such as `Australian Grand Prix`."),
 		service.NewStringField(fieldSession).Description("Session folder, such as `Qualifying`, `Race`, `Practice 1`."),
 		service.NewStringListField(fieldFiles).Optional().
@@ -45,7 +45,7 @@ func sessionFields() []*service.ConfigField {
 		service.NewBoolField(fieldLaptimes).Default(true).Description("Fetch each driver's `laptimes.json`."),
 		service.NewBoolField(fieldTelemetry).Default(true).Description("Fetch the telemetry `{lap}_tel.json` of the selected laps."),
 		service.NewAnyField(fieldLaps).Default("all").
-			Description("`all` (laps 1 to the highest timed lap, then the next ones until a 404), `fastest` (the lap with the lowest time in `laptimes.json`), `none`, or a list of lap numbers."),
+			Description("`all` (laps 1 to the highest timed lap, then the next ones until a 404), `fastest` (the lap with the lowest time in `laptimes.json`), `none`, or a list of lap numbers (not empty: `none` says no telemetry)."),
 	}
 }
 
@@ -124,7 +124,11 @@ func init() {
 func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
 	var r session.Request
 	var err error
-	if r.Year, err = c.FieldInt(fieldYear); err != nil {
+	year, err := c.FieldAny(fieldYear)
+	if err != nil {
+		return r, err
+	}
+	if r.Year, err = tuple.YearOf(year); err != nil {
 		return r, err
 	}
 	if r.GP, err = c.FieldString(fieldGP); err != nil {

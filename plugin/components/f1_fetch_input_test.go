@@ -94,6 +94,37 @@ func BenchmarkNewFetchInput(b *testing.B) {
 	}
 }
 
+// A session's year is read as a request's (a number or a string of
+// digits; before, "2025" was refused with YAML's cannot unmarshal !!str),
+// and an empty laps list, which would mean no telemetry while the empty
+// files and drivers lists mean the default, is refused by name.
+func TestFetchInputSessionYearAndEmptyLaps(t *testing.T) {
+	conf := func(session string) (*fetchInput, error) {
+		c, err := fetchInputSpec().ParseYAML("base_urls: [ http://127.0.0.1:1 ]\nsessions: [ "+session+" ]", nil)
+		if err != nil {
+			return nil, err
+		}
+		in, err := newFetchInput(c, service.MockResources())
+		if err == nil {
+			t.Cleanup(func() { _ = in.Close(context.Background()) })
+		}
+		return in, err
+	}
+	in, err := conf(`{ year: "2025", gp: Australian Grand Prix, session: Qualifying }`)
+	if err != nil || in.sessions[0].Year != 2025 {
+		t.Fatalf("a year as a string: %v", err)
+	}
+	for session, want := range map[string]string{
+		`{ year: "20x5", gp: Australian Grand Prix, session: Qualifying }`:         `field sessions[0]: invalid tuple: field "year" value "20x5"`,
+		`{ year: "1950", gp: Australian Grand Prix, session: Qualifying }`:         `field "year" value "1950": outside 2018..2100`,
+		`{ year: 2025, gp: Australian Grand Prix, session: Qualifying, laps: [] }`: `field sessions[0]: field laps: value []: an empty list names no lap`,
+	} {
+		if _, err := conf(session); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want it to contain %q", session, err, want)
+		}
+	}
+}
+
 // A message the output rejects is sent again as it was fetched: the
 // pipeline's in-place changes to the first delivery (a mutation) are not
 // applied twice.

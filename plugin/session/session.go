@@ -10,6 +10,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -30,6 +31,10 @@ type Laps struct {
 	List []int  // with Mode "list"
 }
 
+// errNoLaps refuses an empty laps list: empty files or drivers lists mean
+// the default, so an empty laps list meaning no telemetry would mislead.
+var errNoLaps = errors.New(`field laps: value []: an empty list names no lap; use "none" for no telemetry`)
+
 // ParseLaps reads the laps setting: "all", "fastest", "none", or a list of
 // lap numbers.
 func ParseLaps(v any) (Laps, error) {
@@ -42,6 +47,9 @@ func ParseLaps(v any) (Laps, error) {
 			return Laps{Mode: x}, nil
 		}
 	case []any:
+		if len(x) == 0 {
+			return Laps{}, errNoLaps
+		}
 		l := Laps{Mode: "list"}
 		for _, e := range x {
 			n, ok := asLap(e)
@@ -52,6 +60,9 @@ func ParseLaps(v any) (Laps, error) {
 		}
 		return l, nil
 	case []int:
+		if len(x) == 0 {
+			return Laps{}, errNoLaps
+		}
 		return Laps{Mode: "list", List: x}, nil
 	}
 	return Laps{}, fmt.Errorf(`field laps: value %v: want "all", "fastest", "none" or a list of lap numbers`, v)

@@ -76,15 +76,28 @@ func New(year int, gp, session, path string) (Tuple, error) {
 // the year under Parse's rules (an integral number or a string of digits),
 // without a JSON round trip of the whole tuple.
 func FromValues(year any, gp, session, path string) (Tuple, error) {
-	raw, err := json.Marshal(year)
-	if err != nil {
-		return Tuple{}, refuse("year", fmt.Sprint(year), "not a JSON value: %v", err)
-	}
-	y, err := parseYear(raw)
+	y, err := YearOf(year)
 	if err != nil {
 		return Tuple{}, err
 	}
 	return New(y, gp, session, path)
+}
+
+// YearOf reads a decoded year (a config's field) under Parse's rules: an
+// integral number or a string of digits, within the seasons served.
+func YearOf(year any) (int, error) {
+	raw, err := json.Marshal(year)
+	if err != nil {
+		return 0, refuse("year", fmt.Sprint(year), "not a JSON value: %v", err)
+	}
+	y, err := parseYear(raw)
+	if err != nil {
+		return 0, err
+	}
+	if y < minYear || y > maxYear {
+		return 0, refuse("year", strconv.Itoa(y), "outside %d..%d", minYear, maxYear)
+	}
+	return y, nil
 }
 
 // Parse reads a tuple from a JSON object {"year","gp","session","path"} (other
