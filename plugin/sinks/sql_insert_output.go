@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
@@ -91,7 +92,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Description("The columns to insert: letters, digits and `_`. They are quoted, so a name that is an SQL keyword (`order`) works; on PostgreSQL they are lowered first, naming the columns they name unquoted.").
 				Example([]string{"year", "gp", "driver", "lap", "time"}),
 			service.NewBloblangField(sqlFieldArgsMapping).
-				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text.").
+				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text. On PostgreSQL numbers and booleans are sent as text that the server reads for the column's own type: exact into `NUMERIC`, `DOUBLE PRECISION`, `TEXT` and `JSONB`, and a number with a fraction into an `INTEGER` column fails the batch rather than being rounded (a whole number written `2.0` or `1e3` is taken).").
 				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
 			service.NewStringField(sqlFieldInitStatement).
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
@@ -433,7 +434,7 @@ func (o *sqlInsertOutput) args(mapping *service.MessageBatchBloblangExecutor, i 
 		return nil, fmt.Errorf("want %d values (one per column of %q), got %d", len(o.columns), o.columns, len(arr))
 	}
 	for j, a := range arr {
-		if arr[j], err = sqlArg(a); err != nil {
+		if arr[j], err = sqlArg(a, o.driver == "pgx"); err != nil {
 			return nil, fmt.Errorf("column %s: %w", o.columns[j], err)
 		}
 	}
@@ -441,7 +442,8 @@ func (o *sqlInsertOutput) args(mapping *service.MessageBatchBloblangExecutor, i 
 }
 
 // sqlArg stores structured values as JSON text, which neither driver takes.
-func sqlArg(v any) (any, error) {
+// For PostgreSQL (postgres) numbers and bools go as text too; see pgArg.
+func sqlArg(v any, postgres bool) (any, error) {
 	switch v := v.(type) {
 	case map[string]any, []any:
 		b, err := json.Marshal(v)
@@ -449,21 +451,130 @@ func sqlArg(v any) (any, error) {
 			return nil, err
 		}
 		return string(b), nil
-	case json.Number:
+	}
+	if postgres {
+		return pgArg(v), nil
+	}
+	if v, ok := v.(json.Number); ok {
 		if n, err := v.Int64(); err == nil {
 			return n, nil
 		}
 		if !strings.ContainsAny(v.String(), ".eE") {
 			// An integer beyond int64 (an unsigned 64-bit id): as float64 it
 			// lost its last digits in silence. As text, a TEXT column keeps
-			// every digit; on PostgreSQL a NUMERIC one does too and a BIGINT
-			// one refuses it, while SQLite's numeric affinities still turn it
+			// every digit, while SQLite's numeric affinities still turn it
 			// into a REAL: there, only a TEXT column keeps it whole.
 			return v.String(), nil
 		}
 		return v.Float64()
 	}
 	return v, nil
+}
+
+// pgArg passes a number or a bool to PostgreSQL as its text, which pgx sends
+// as it is and the server reads for the column's own type. Bound as a Go
+// number, pgx encoded a float64 into an INTEGER column by dropping its
+// fraction (2.5 was stored as 2, acknowledged), and had no plan at all for a
+// number or a bool into a TEXT column (every batch failed, retried for ever).
+// As text, a fraction into an INTEGER column is refused by the server; NUMERIC,
+// JSONB and TEXT keep every digit (an integer beyond int64 too, which BIGINT
+// refuses), DOUBLE PRECISION the nearest double. A whole number written with a
+// fraction or an exponent (2.0, 1e3) that fits an int64 is written as an
+// integer (2, 1000), which INTEGER columns read; numeric columns read the same
+// value, a TEXT one holds "2".
+func pgArg(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if n, ok := integralText(v.String()); ok {
+			return n
+		}
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return floatText(v, 64)
+	case float32:
+		return floatText(float64(v), 32)
+	case int:
+		return strconv.FormatInt(int64(v), 10)
+	case int8:
+		return strconv.FormatInt(int64(v), 10)
+	case int16:
+		return strconv.FormatInt(int64(v), 10)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case uint:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint8:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint16:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	}
+	return v
+}
+
+// floatText writes a float as the shortest text that reads back as it, a
+// whole one within int64 without exponent or fraction (so that an INTEGER
+// column takes it). PostgreSQL reads NaN and ±Inf in FormatFloat's spelling.
+func floatText(f float64, bits int) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return strconv.FormatFloat(f, 'f', -1, bits) // -0 stays -0
+	}
+	return strconv.FormatFloat(f, 'g', -1, bits)
+}
+
+// integralText rewrites a JSON number with a fraction or an exponent whose
+// value is a whole number within int64 (2.0, 1e3, 1.5E3, -0.0) as an integer
+// ("2", "1000", "1500", "-0"), exactly, from its digits; ok is false for any
+// other number (2.5, 1e30) and for an integer as written.
+func integralText(num string) (string, bool) {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(num), "e")
+	intPart, frac, hasFrac := strings.Cut(mant, ".")
+	if !hasExp && !hasFrac {
+		return "", false
+	}
+	neg := strings.HasPrefix(intPart, "-")
+	intPart = strings.TrimPrefix(intPart, "-")
+	e := 0
+	if hasExp {
+		var err error
+		if e, err = strconv.Atoi(exp); err != nil || e < -400 || e > 400 {
+			return "", false
+		}
+	}
+	digits := intPart + frac
+	point := len(intPart) + e // digits[:point] is the integer part
+	if point > 20 {
+		return "", false // beyond int64, however written
+	}
+	if point < 0 {
+		point = 0
+	}
+	if point < len(digits) {
+		if strings.Trim(digits[point:], "0") != "" {
+			return "", false // a fraction
+		}
+		digits = digits[:point]
+	} else {
+		digits += strings.Repeat("0", point-len(digits))
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		digits = "0"
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	if _, err := strconv.ParseInt(digits, 10, 64); err != nil {
+		return "", false
+	}
+	return digits, true
 }
 
 func (o *sqlInsertOutput) Close(context.Context) error {

@@ -2,7 +2,9 @@ package sinks
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,6 +114,63 @@ func TestSQLiteDSNDefaults(t *testing.T) {
 	}
 }
 
+func TestSQLArg(t *testing.T) {
+	cases := []struct {
+		in          any
+		sqlite, pgx any
+	}{
+		{json.Number("7"), int64(7), "7"},
+		{json.Number("-7"), int64(-7), "-7"},
+		{json.Number("2.5"), 2.5, "2.5"},
+		{json.Number("0.26858782065714965"), 0.26858782065714965, "0.26858782065714965"},
+		{json.Number("3.141592653589793238462643383279"), 3.141592653589793, "3.141592653589793238462643383279"},
+		{json.Number("12345678901234567891"), "12345678901234567891", "12345678901234567891"},
+		// A whole number however written: an integer for PostgreSQL.
+		{json.Number("2.0"), 2.0, "2"},
+		{json.Number("1e3"), 1000.0, "1000"},
+		{json.Number("1.5E+3"), 1500.0, "1500"},
+		{json.Number("1.0e18"), 1e18, "1000000000000000000"},
+		{json.Number("-0.0"), math.Copysign(0, -1), "-0"},
+		{json.Number("150e-2"), 1.5, "150e-2"},
+		{json.Number("250e-2"), 2.5, "250e-2"},
+		{json.Number("200e-2"), 2.0, "2"},
+		{json.Number("9223372036854775807.0"), 9223372036854775807.0, "9223372036854775807"},
+		{json.Number("9223372036854775808.0"), 9223372036854775808.0, "9223372036854775808.0"}, // beyond int64
+		{json.Number("1e30"), 1e30, "1e30"},
+		{json.Number("1e999999999"), nil, "1e999999999"}, // out of range for float64: an error on SQLite
+		// Values a mapping computed.
+		{2.5, 2.5, "2.5"},
+		{4.0, 4.0, "4"},
+		{1e-7, 1e-7, "1e-07"},
+		{1e300, 1e300, "1e+300"},
+		{int64(42), int64(42), "42"},
+		{uint64(18446744073709551615), uint64(18446744073709551615), "18446744073709551615"},
+		{true, true, "true"},
+		{false, false, "false"},
+		{"VER", "VER", "VER"},
+		{nil, nil, nil},
+		{map[string]any{"a": json.Number("1")}, `{"a":1}`, `{"a":1}`},
+	}
+	for _, c := range cases {
+		got, err := sqlArg(c.in, false)
+		if c.sqlite == nil && c.in != nil {
+			if err == nil {
+				t.Errorf("sqlite: sqlArg(%#v) = %#v, want an error", c.in, got)
+			}
+		} else if err != nil || !sameValue(got, c.sqlite) {
+			t.Errorf("sqlite: sqlArg(%#v) = %#v, %v; want %#v", c.in, got, err, c.sqlite)
+		}
+		if got, err := sqlArg(c.in, true); err != nil || !sameValue(got, c.pgx) {
+			t.Errorf("postgres: sqlArg(%#v) = %#v, %v; want %#v", c.in, got, err, c.pgx)
+		}
+	}
+}
+
+// sameValue compares type and value; -0 is not 0.
+func sameValue(a, b any) bool {
+	return fmt.Sprintf("%T %#v", a, a) == fmt.Sprintf("%T %#v", b, b)
+}
+
 // sqlTarget is a real database the output writes to and the test reads back.
 type sqlTarget struct {
 	driver string // config name
@@ -148,6 +207,52 @@ func TestSQLInsertPostgres(t *testing.T) {
 	runSQLInsertSuite(t, postgresTarget(testkit.PostgresDSN(t, "sql_insert")))
 }
 
+// On PostgreSQL a JSON number reaches the column as the number it is: the
+// server reads its text for the column's own type, so NUMERIC keeps every
+// digit, DOUBLE PRECISION the nearest double, and a whole number written
+// 2.0 or 1e3 still fits an INTEGER.
+func TestSQLInsertPostgresNumbersAsTheColumnReadsThem(t *testing.T) {
+	tg := postgresTarget(testkit.PostgresDSN(t, "sql_insert numbers"))(t)
+	table := uniqueTable(t, tg)
+	err := writeThrough(t, fmt.Sprintf(`
+sql_insert:
+  driver: postgres
+  dsn: %q
+  table: %s
+  columns: [ id, k, big, d, n, j, b ]
+  args_mapping: root = [ this.id, this.k, this.big, this.d, this.n, this.j, this.b ]
+  init_statement: 'CREATE TABLE %s (id INTEGER, k INTEGER, big BIGINT, d DOUBLE PRECISION, n NUMERIC, j JSONB, b BOOLEAN)'
+`, tg.dsn, table, table), jsonBatch(
+		`{"id":1,"k":2.0,"big":1e3,"d":5222.543351646237,"n":3.141592653589793238462643383279,"j":2.5,"b":true}`,
+		`{"id":2,"k":-0.0,"big":9223372036854775807,"d":-0.0,"n":12345678901234567891,"j":12345678901234567891,"b":false}`,
+		`{"id":3,"k":1.5e3,"big":1.0E18,"d":1e-7,"n":0.1,"j":1E2,"b":null}`,
+	))
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	type row struct {
+		k    int64
+		big  int64
+		d    float64
+		n, j string
+		b    sql.NullBool
+	}
+	want := map[int]row{
+		1: {2, 1000, 5222.543351646237, "3.141592653589793238462643383279", "2.5", sql.NullBool{Bool: true, Valid: true}},
+		2: {0, 9223372036854775807, math.Copysign(0, -1), "12345678901234567891", "12345678901234567891", sql.NullBool{Valid: true}},
+		3: {1500, 1000000000000000000, 1e-7, "0.1", "100", sql.NullBool{}},
+	}
+	for id, w := range want {
+		var got row
+		if err := tg.db.QueryRow(fmt.Sprintf("SELECT k, big, d, n::text, j::text, b FROM %s WHERE id = %d", table, id)).Scan(&got.k, &got.big, &got.d, &got.n, &got.j, &got.b); err != nil {
+			t.Fatalf("row %d: %v", id, err)
+		}
+		if got != w || math.Signbit(got.d) != math.Signbit(w.d) {
+			t.Errorf("row %d = %+v, want %+v", id, got, w)
+		}
+	}
+}
+
 func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 	t.Run("a keyword column, an integer beyond int64", func(t *testing.T) {
 		// Unquoted, the column order failed every write; as a float64 the
@@ -172,6 +277,78 @@ sql_insert:
 			t.Fatalf(`order %d, id %s (%v); want 1 and every digit of 12345678901234567891`, order, id, err)
 		}
 	})
+	t.Run("a fraction bound for an INTEGER column is stored whole or refused, never truncated", func(t *testing.T) {
+		// The first and last brake samples of TracingInsights/2022 "Abu
+		// Dhabi Grand Prix/Qualifying/VER/2_tel.json" (commit 34ddf2ac),
+		// into an INTEGER column as the shipped telemetry schemas had it;
+		// half is computed by the mapping (a float64, not a json.Number).
+		// pgx encoded a float64 into int4 by dropping the fraction: 0 and
+		// 5222 were stored and acknowledged.
+		tg := target(t)
+		table := uniqueTable(t, tg)
+		err := writeThrough(t, fmt.Sprintf(`
+sql_insert:
+  driver: %s
+  dsn: %q
+  table: %s
+  columns: [ sample, brake, half ]
+  args_mapping: root = [ this.sample, this.brake, this.sample / 2 ]
+  init_statement: 'CREATE TABLE %s (sample INTEGER PRIMARY KEY, brake INTEGER, half INTEGER)'
+`, tg.driver, tg.dsn, table, table), jsonBatch(`{"sample":1,"brake":0.26858782065714965}`, `{"sample":3,"brake":5222.543351646237}`))
+		if tg.driver == "postgres" {
+			// PostgreSQL's INTEGER has no room for a fraction: the batch
+			// is refused, loudly, and nothing of it stays.
+			requireErrorNaming(t, err, table, "message 0", "integer")
+			if n := count(t, tg, table); n != 0 {
+				t.Fatalf("rows = %d after a refused batch, want 0", n)
+			}
+			return
+		}
+		// SQLite keeps a value its INTEGER affinity cannot hold whole as a REAL.
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		for sample, want := range map[int][2]float64{1: {0.26858782065714965, 0.5}, 3: {5222.543351646237, 1.5}} {
+			var brake, half float64
+			if err := tg.db.QueryRow(fmt.Sprintf("SELECT brake, half FROM %s WHERE sample = %d", table, sample)).Scan(&brake, &half); err != nil {
+				t.Fatal(err)
+			}
+			if brake != want[0] || half != want[1] {
+				t.Fatalf("sample %d: brake %v, half %v; want %v and %v", sample, brake, half, want[0], want[1])
+			}
+		}
+	})
+
+	t.Run("numbers and bools into TEXT columns", func(t *testing.T) {
+		// pgx has no plan for an int64, a float64 or a bool into text: on
+		// PostgreSQL every such batch failed and was retried for ever.
+		tg := target(t)
+		table := uniqueTable(t, tg)
+		err := writeThrough(t, fmt.Sprintf(`
+sql_insert:
+  driver: %s
+  dsn: %q
+  table: %s
+  columns: [ driver, dn, sector, pb, twice ]
+  args_mapping: root = [ this.driver, this.dn, this.sector, this.pb, this.dn * 2 ]
+  init_statement: 'CREATE TABLE %s (driver TEXT, dn TEXT, sector TEXT, pb TEXT, twice TEXT)'
+`, tg.driver, tg.dsn, table, table), jsonBatch(`{"driver":"VER","dn":1,"sector":2.5,"pb":true}`))
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		var dn, sector, pb, twice string
+		if err := tg.db.QueryRow("SELECT dn, sector, pb, twice FROM "+table).Scan(&dn, &sector, &pb, &twice); err != nil {
+			t.Fatal(err)
+		}
+		wantPB := "true"
+		if tg.driver == "sqlite" {
+			wantPB = "1" // as before: the driver stores a bool as an integer
+		}
+		if dn != "1" || sector != "2.5" || pb != wantPB || twice != "2" {
+			t.Fatalf("dn %q, sector %q, pb %q, twice %q; want 1, 2.5, %s, 2", dn, sector, pb, wantPB, twice)
+		}
+	})
+
 	t.Run("inserts rows after init_statement", func(t *testing.T) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
