@@ -323,25 +323,188 @@ func sqliteDSN(dsn string) string {
 }
 
 // A password= parameter's value: in a URL's query it ends at &; in a
-// keyword DSN (host=db password=...) only at white space, or it is quoted
-// and may hold \' (as pgx reads it).
+// keyword DSN (host=db password=...) at white space that no \ escapes, or it
+// is quoted and may hold \' (as pgx reads it; unterminated, to the end).
 var (
 	urlPassword     = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)`)
-	keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	keywordPassword = regexp.MustCompile(`(?is)(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s\\]|\\.)+\\?)`)
 )
 
-// maskDSN hides the passwords of a DSN, as a URL user or a password=
-// parameter, so that it can be logged.
+const dsnMask = "xxxxx"
+
+// maskDSN hides the passwords of a DSN, as a URL user or a password= (or
+// sslpassword=) parameter, so that it can be logged.
 func maskDSN(dsn string) string {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if rest, ok := strings.CutPrefix(dsn, scheme); ok {
+			return urlPassword.ReplaceAllString(scheme+maskPostgresURL(rest), "${1}"+dsnMask)
+		}
+	}
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {
 			dsn = u.Redacted()
 		}
 	}
 	if strings.Contains(dsn, "://") {
-		return urlPassword.ReplaceAllString(dsn, "${1}xxxxx")
+		return urlPassword.ReplaceAllString(dsn, "${1}"+dsnMask)
 	}
-	return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	return keywordPassword.ReplaceAllString(dsn, "${1}"+dsnMask)
+}
+
+// maskPostgresURL masks the passwords of a postgres:// URL (rest is what
+// follows the scheme) where pgx, like libpq, finds them, which url.Parse does
+// not: pgx takes the userinfo up to the first '@' before any '/', so that a
+// password may hold # ? [ ] ^ { } | \ unescaped, where url.Parse refuses the
+// URL; and it percent-decodes the query's keys, so pass%77ord= is password=.
+//
+// A URL that pgx misreads or refuses (an unescaped '@' or '/' in the
+// password, which leaves an '@' before the query, a port that is not a
+// number or a query pair without one '=') cannot log in, but its password is
+// still there: then everything from the first ':' to the last '@' is masked,
+// which may hide more than the password.
+func maskPostgresURL(rest string) string {
+	var b strings.Builder
+	b.Grow(len(rest))
+	p := rest // after the userinfo
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		user, _, hasPassword := strings.Cut(rest[:i], ":")
+		b.WriteString(user)
+		if hasPassword {
+			b.WriteString(":" + dsnMask)
+		}
+		b.WriteByte('@')
+		p = rest[i+1:]
+	}
+	q := pgQueryStart(p)
+	if q < 0 {
+		b.WriteString(p)
+	} else {
+		b.WriteString(p[:q+1])
+		secret := false // the pair before was a password
+		for i, pair := range strings.Split(p[q+1:], "&") {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			key, _, hasValue := strings.Cut(pair, "=")
+			switch k := percentDecoded(key); {
+			case hasValue && (k == "password" || k == "sslpassword"):
+				b.WriteString(key + "=" + dsnMask)
+				secret = true
+			case !hasValue && secret: // the rest of a password that held '&'
+				b.WriteString(dsnMask)
+			default:
+				b.WriteString(pair)
+				secret = false
+			}
+		}
+	}
+	masked := b.String()
+	if !pgURLReadAsWritten(p) {
+		at := strings.LastIndexByte(masked, '@')
+		if c := strings.IndexByte(masked, ':'); c >= 0 && c < at {
+			masked = masked[:c+1] + dsnMask + masked[at:]
+		}
+	}
+	return masked
+}
+
+// pgURLReadAsWritten reports whether p, a postgres URL after its userinfo,
+// is one pgx reads as it looks: no '@' before the query, every port a
+// number, every query pair key=value.
+func pgURLReadAsWritten(p string) bool {
+	h := pgHostsEnd(p)
+	if h < 0 {
+		return false
+	}
+	for _, hp := range strings.Split(p[:h], ",") {
+		if strings.HasPrefix(hp, "[") {
+			hp = hp[strings.IndexByte(hp, ']')+1:]
+		}
+		_, port, _ := strings.Cut(hp, ":")
+		if strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+	}
+	q := pgQueryStart(p)
+	if q < 0 {
+		return !strings.Contains(p, "@")
+	}
+	if strings.Contains(p[:q], "@") {
+		return false
+	}
+	if q+1 == len(p) {
+		return true
+	}
+	for _, pair := range strings.Split(p[q+1:], "&") {
+		if strings.Count(pair, "=") != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// pgHostsEnd returns where the host list of p (a postgres URL after its
+// userinfo) ends, at a '/' or '?' outside [IPv6] brackets, or -1 for an
+// unclosed bracket.
+func pgHostsEnd(p string) int {
+	i := 0
+	for {
+		if i < len(p) && p[i] == '[' {
+			j := strings.IndexByte(p[i:], ']')
+			if j < 0 {
+				return -1
+			}
+			i += j + 1
+		}
+		for i < len(p) && p[i] != '/' && p[i] != '?' && p[i] != ',' {
+			i++
+		}
+		if i < len(p) && p[i] == ',' {
+			i++
+			continue
+		}
+		return i
+	}
+}
+
+// pgQueryStart returns the index of the '?' that starts the query of p (a
+// postgres URL after its userinfo), or -1, as pgx finds it: after the host
+// list, whose [IPv6] entries may hold a '?', and after the path if any.
+func pgQueryStart(p string) int {
+	i := pgHostsEnd(p)
+	switch {
+	case i < 0:
+		return strings.IndexByte(p, '?')
+	case i == len(p):
+		return -1
+	case p[i] == '?':
+		return i
+	}
+	if j := strings.IndexByte(p[i:], '?'); j >= 0 {
+		return i + j
+	}
+	return -1
+}
+
+// percentDecoded decodes the valid %XX of a URL query key, leaving any other
+// byte, and trims spaces, as pgx reads a key.
+func percentDecoded(s string) string {
+	s = strings.Trim(s, " ")
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func (o *sqlInsertOutput) Connect(ctx context.Context) error {

@@ -1,15 +1,19 @@
 package sinks
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/f1fetch/f1fetch/tests/testkit"
@@ -95,6 +99,156 @@ func TestMaskDSN(t *testing.T) {
 		if strings.Contains(got, "s3cret") || strings.Contains(got, "s e c") {
 			t.Errorf("maskDSN(%q) leaks the password: %q", in, got)
 		}
+	}
+}
+
+// A PostgreSQL URL is masked as pgx reads it, whatever url.Parse makes of
+// it: pgx (like libpq) takes the userinfo up to the first '@' before any
+// '/', so a password may hold # ? ^ { } | [ \ unescaped, where url.Parse
+// refuses the URL, and the password was logged in clear.
+func TestMaskDSNAsPgxReadsIt(t *testing.T) {
+	for _, pw := range []string{"s3#cret", "s3?cret", "s3^cret", "s3{cret}", "s3|cret", "s3[cret", `s3\cret`, "s3]cret", "s3 cret", "s3%cret", "s3:cret", "s3=cret", "s3&cret", "s3'cret"} {
+		for _, dsn := range []string{
+			"postgres://f1:" + pw + "@db.internal:5432/f1?sslmode=require",
+			"postgresql://f1:" + pw + "@db.internal/f1",
+			"postgres://f1:" + pw + "@db1:5432,db2:5433/f1?target_session_attrs=read-write",
+			"postgres://f1:" + pw + "@[::1]:5432/f1",
+			"postgres://f1:" + pw + "@db",
+		} {
+			if cfg, err := pgconn.ParseConfig(dsn); err == nil && cfg.Password != pw {
+				t.Fatalf("pgx reads password %q from %s, the test expects %q", cfg.Password, dsn, pw)
+			}
+			if got := maskDSN(dsn); strings.Contains(got, strings.TrimSpace(pw)) || strings.Contains(got, "cret") {
+				t.Errorf("maskDSN(%q) = %q: the password is shown", dsn, got)
+			}
+		}
+	}
+	cases := map[string]string{
+		"postgres://f1:s3#cret@db.internal:5432/f1?sslmode=require": "postgres://f1:xxxxx@db.internal:5432/f1?sslmode=require",
+		"postgresql://f1:s3?cret@db/f1":                             "postgresql://f1:xxxxx@db/f1",
+		"postgres://f1:s3[cret@[::1]:5432/f1":                       "postgres://f1:xxxxx@[::1]:5432/f1",
+		"postgres://f1:s3cret@db1:5432,db2:5433/f1":                 "postgres://f1:xxxxx@db1:5432,db2:5433/f1",
+		"postgres://f1@db/f1?application_name=me@home":              "postgres://f1@db/f1?application_name=me@home",
+		"postgres://f1:@db/f1":                                      "postgres://f1:xxxxx@db/f1",
+		"postgres://db/f1":                                          "postgres://db/f1",
+		// Query passwords, by the key pgx decodes; the rest kept.
+		"postgres://db/f1?user=f1&pass%77ord=s3cret&sslmode=disable": "postgres://db/f1?user=f1&pass%77ord=xxxxx&sslmode=disable",
+		"postgres://db/f1?sslpassword=s3cret":                        "postgres://db/f1?sslpassword=xxxxx",
+		"postgres://f1:s3cret@db/f1?password=s3cret2":                "postgres://f1:xxxxx@db/f1?password=xxxxx",
+		// A URL pgx misreads, best effort: an unescaped '@' or '/' in the
+		// password strands part of it after pgx's userinfo.
+		"postgres://f1:p@ss@db/f1":  "postgres://f1:xxxxx@db/f1",
+		"postgres://f1:pa/ss@db/f1": "postgres://f1:xxxxx@db/f1",
+		// Keyword form: pgx reads an unquoted value to unescaped white space.
+		`host=db user=f1 password=s3\ cret dbname=f1`: "host=db user=f1 password=xxxxx dbname=f1",
+	}
+	for in, want := range cases {
+		if got := maskDSN(in); got != want {
+			t.Errorf("maskDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Whatever characters a password holds, escaped or not, where pgx reads one
+// (the userinfo's or a query's password), it is not in maskDSN's text.
+func TestMaskDSNHidesEveryPasswordPgxReads(t *testing.T) {
+	const marker = "Zq9sEcReT"
+	templates := []string{
+		"postgres://f1:%s@db.internal:5432/f1?sslmode=disable",
+		"postgresql://f1:%s@db",
+		"postgres://f1:%s@[::1]:5432,db2/f1?application_name=me@home",
+		"postgres://:%s@db/f1",
+		"postgres://db/f1?user=f1&password=%s&sslmode=disable",
+		"postgres://db:5432?pass%%77ord=%s",
+		"postgres://f1@db/f1?sslmode=require&sslpassword=%s",
+	}
+	var pws []string
+	for c := byte(' '); c <= '~'; c++ {
+		pws = append(pws, string(c), string(c)+"x"+string(c))
+	}
+	const special = "@/?#&=:[]%' \\,"
+	for _, a := range special {
+		for _, b := range special {
+			pws = append(pws, string(a)+string(b), string(a)+"x"+string(b))
+		}
+	}
+	read := 0
+	for _, tmpl := range templates {
+		for _, pw := range pws {
+			dsn := fmt.Sprintf(tmpl, marker+pw)
+			cfg, err := pgconn.ParseConfig(dsn)
+			if err != nil || !strings.Contains(cfg.Password, marker) && !strings.Contains(tmpl, "sslpassword") {
+				continue
+			}
+			read++
+			if got := maskDSN(dsn); strings.Contains(got, marker) {
+				t.Errorf("maskDSN(%q) = %q: pgx reads password %q", dsn, got, cfg.Password)
+			}
+		}
+	}
+	if read < len(templates)*len(pws)/2 {
+		t.Fatalf("pgx read only %d of the %d DSNs", read, len(templates)*len(pws))
+	}
+}
+
+// The INFO line of a real Connect does not carry the password pgx logged
+// in with.
+func TestSQLInsertConnectLogMasksPassword(t *testing.T) {
+	base := testkit.PostgresDSN(t, "sql_insert's DSN in the log")
+	u, err := url.Parse(base)
+	if err != nil || !strings.HasPrefix(base, "postgres") || u.User == nil {
+		t.Skipf("needs a postgres://user@host URL with trust authentication, got %s", maskDSN(base))
+	}
+	if _, has := u.User.Password(); has {
+		t.Skip("the test DSN has a password of its own")
+	}
+	const pw = "s3#cret"
+	user := u.User.Username()
+	dsn := strings.Replace(base, "://"+user+"@", "://"+user+":"+pw+"@", 1)
+	if cfg, err := pgconn.ParseConfig(dsn); err != nil || cfg.Password != pw {
+		t.Fatalf("pgx does not read password %q from the test DSN: %v", pw, err)
+	}
+	tg := postgresTarget(base)(t)
+	table := uniqueTable(t, tg)
+
+	var logs testkit.LogBuffer
+	b := service.NewStreamBuilder()
+	b.SetLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	send, err := b.AddBatchProducerFunc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddOutputYAML(fmt.Sprintf(`
+sql_insert:
+  driver: postgres
+  dsn: %q
+  table: %s
+  columns: [ a ]
+  args_mapping: root = [ this.a ]
+  init_statement: 'CREATE TABLE %s (a INTEGER)'
+`, dsn, table, table)); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(ctx) }()
+	if err := send(ctx, jsonBatch(`{"a":1}`)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := stream.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if !strings.Contains(logs.String(), "writing to table "+table) {
+		t.Fatalf("no INFO line for the connection:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "cret") {
+		t.Fatalf("the log shows the DSN's password:\n%s", logs.String())
 	}
 }
 
