@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,11 +83,11 @@ Each message carries:
 		Fields(kafkaConnectionFields()...).
 		Fields(
 			service.NewStringListField(kfiFieldTopics).
-				Description("Topics to consume. An entry may hold several topics separated by commas.").
+				Description("Topics to consume. An entry may hold several topics separated by commas, unless `regexp_topics` is true.").
 				Example([]string{"f1-requests"}).
 				Example([]string{"f1-laps-2024,f1-laps-2025"}),
 			service.NewBoolField(kfiFieldRegexpTopics).
-				Description("Whether the entries of `topics` are regular expressions matched against the cluster's topics.").
+				Description("Whether the entries of `topics` are regular expressions (RE2 syntax) matched against the cluster's topics; each entry is one expression, commas included. An expression matches a topic whose name it matches anywhere (`f1-laps` also matches `old-f1-laps-2`): anchor it with `^...$` to match whole names.").
 				Default(false).
 				Advanced(),
 			service.NewStringField(kfiFieldConsumerGroup).
@@ -227,18 +228,24 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 	if err != nil {
 		return nil, err
 	}
+	asRegexp, err := conf.FieldBool(kfiFieldRegexpTopics)
+	if err != nil {
+		return nil, err
+	}
 	var topics []string
 	for _, entry := range rawTopics {
-		topics = append(topics, splitTrim(entry)...)
+		if !asRegexp {
+			topics = append(topics, splitTrim(entry)...)
+		} else if entry = strings.TrimSpace(entry); entry != "" {
+			// One pattern, commas and all: split, f1-(laps|tel){1,2}
+			// became two patterns that matched nothing meant, silently.
+			topics = append(topics, entry)
+		}
 	}
 	if len(topics) == 0 {
 		return nil, fmt.Errorf("field %s: at least one topic is required, got %q", kfiFieldTopics, rawTopics)
 	}
 	opts = append(opts, kgo.ConsumeTopics(topics...))
-	asRegexp, err := conf.FieldBool(kfiFieldRegexpTopics)
-	if err != nil {
-		return nil, err
-	}
 	if asRegexp {
 		// franz-go compiles them only at Connect, refused there for ever.
 		for _, tp := range topics {

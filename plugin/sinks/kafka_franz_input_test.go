@@ -285,6 +285,32 @@ func readerFor(t *testing.T, c *kfake.Cluster, topic, group, extra string) *fran
 	return connectDirectly(t, kafkaFranzInputSpec(), y, newFranzInput)
 }
 
+// With regexp_topics an entry is one pattern, commas and all: split at its
+// comma, f1-(laps|tel){1,2} became two patterns that matched neither topic,
+// and the input joined, reported nothing and consumed nothing.
+func TestKafkaFranzInputRegexpTopicTakenWhole(t *testing.T) {
+	c := newCluster(t, 1, "f1-laps", "f1-tel")
+	produceSpread(t, c, "f1-laps", 1, 1)
+	produceSpread(t, c, "f1-tel", 1, 1)
+	in := readerFor(t, c, `"^f1-(laps|tel){1,2}$"`, "g-regexp", "  regexp_topics: true\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	topics := map[string]bool{}
+	for len(topics) < 2 {
+		batch, ack, err := in.ReadBatch(ctx)
+		if err != nil {
+			t.Fatalf("read the records of f1-laps and f1-tel: got those of %v, then %v", topics, err)
+		}
+		for _, m := range batch {
+			topic, _ := m.MetaGetMut("kafka_topic")
+			topics[topic.(string)] = true
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestKafkaFranzInputCommitsOnlyContiguousAcks(t *testing.T) {
 	c := newCluster(t, 1, "laps")
 	produceSpread(t, c, "laps", 1, 6)
