@@ -47,14 +47,8 @@ const (
 // CreateTemp and Rename.
 const tmpGrace = time.Hour
 
-// NewDir opens (creating when needed) the directory at path and sweeps it
-// (see Sweep): without that, the files of keys never asked again and the
-// temporary files of crashed writes stay for ever, and a long-running user's
-// disk fills. The sweep runs here, synchronously, because Dir has no Close
-// that could stop a goroutine, and it is cheap enough for a start: over
-// 20,000 small files, measured at 0.25-0.45 s when all are kept and
-// 0.7-1.1 s when all are removed. A failure to list the directory does not
-// fail the opening: Get and Set still work and report their own errors.
+// NewDir opens (creating when needed) the directory at path. Its owner
+// sweeps it (see Sweep) once it uses it.
 func NewDir(path string) (*Dir, error) {
 	if path == "" {
 		return nil, errors.New("cache dir: empty path")
@@ -62,9 +56,7 @@ func NewDir(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, fmt.Errorf("cache dir %q: %w", path, err)
 	}
-	d := &Dir{path: path}
-	d.Sweep(time.Now()) // its error only says the sweep was skipped or cut short
-	return d, nil
+	return &Dir{path: path}, nil
 }
 
 // Sweep removes, in one pass over the directory, the records that expired
@@ -77,6 +69,13 @@ func NewDir(path string) (*Dir, error) {
 // a failure on a single file (often another process removing it first) is
 // skipped. As in Get, a Set renaming a fresh record into place between the
 // header read and the removal loses its write; the next fetch writes it again.
+//
+// Without it the files of keys never asked again and the temporary files of
+// crashed writes stay for ever, and a long-running user's disk fills. It is
+// meant to run when the directory is put to use (fetch.New does), in line:
+// Dir has no Close that could stop a goroutine, and a pass is cheap enough
+// for a start (20,000 small files: 0.25-0.45 s when all are kept, 0.7-1.1 s
+// when all are removed).
 func (d *Dir) Sweep(now time.Time) (removed int, err error) {
 	f, err := os.Open(d.path)
 	if err != nil {

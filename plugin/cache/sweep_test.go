@@ -118,39 +118,6 @@ func TestDirSweepManyFiles(t *testing.T) {
 	}
 }
 
-func TestNewDirSweeps(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cache")
-	d, err := NewDir(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := d.Set(ctx, "expired", []byte("v"), time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Set(ctx, "live", []byte("v"), time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	// Move the first record's expiry into the past, as if an hour went by.
-	b, err := os.ReadFile(d.file("expired"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	binary.BigEndian.PutUint64(b[1:dirHeader], uint64(time.Now().Add(-time.Second).UnixNano()))
-	writeFile(t, d.file("expired"), b, time.Now())
-	oldTmp := filepath.Join(path, ".tmp-123")
-	writeFile(t, oldTmp, []byte("crashed"), time.Now().Add(-2*time.Hour))
-
-	if _, err := NewDir(path); err != nil {
-		t.Fatal(err)
-	}
-	for name, wantKept := range map[string]bool{d.file("expired"): false, oldTmp: false, d.file("live"): true} {
-		if _, err := os.Stat(name); (err == nil) != wantKept {
-			t.Errorf("%s after NewDir: %v, want kept %v", filepath.Base(name), err, wantKept)
-		}
-	}
-}
-
 func TestDirSweepGone(t *testing.T) {
 	d, path := newDir(t)
 	if err := os.Remove(path); err != nil {

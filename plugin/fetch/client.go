@@ -99,19 +99,18 @@ type Observer interface {
 
 // New builds a client for settings s. tier is an optional persistent cache
 // tier (nil for memory only; Settings.CacheDir adds a directory tier when
-// tier is nil, and the error of opening it is a *config.FieldError). The
-// tier's failures reach the observers.
+// tier is nil, swept of expired records as it opens, and the error of
+// opening it is a *config.FieldError). The tier's failures reach the
+// observers.
 func New(s config.Settings, tier cache.Tier) (*Client, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	roots, err := loadRoots(s.TLSRootCAsFile)
+	sources, dir, err := openParts(s, tier)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
-		set:   s,
-		limit: newLimiter(s.MaxConcurrent),
+		set:     s,
+		sources: sources,
+		limit:   newLimiter(s.MaxConcurrent),
 		policy: retry.Policy{
 			MaxRetries:    s.MaxRetries,
 			BackoffFactor: s.BackoffFactor,
@@ -125,20 +124,8 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	// as well as the ref and the tuple: a persistent tier shared by runs with
 	// other options never hands out a document they did not check.
 	c.keyPfx = fmt.Sprintf("f1fetch/v1/%s/v%d n%d/", s.Ref, b2i(s.ValidatePayload), b2i(s.NormalizeMissing))
-	for _, b := range s.BaseURLs {
-		src, err := newSource(b, s, roots)
-		if err != nil {
-			c.closeSources()
-			return nil, err
-		}
-		c.sources = append(c.sources, src)
-	}
-	if tier == nil && s.CacheDir != "" {
-		dir, err := cache.NewDir(s.CacheDir)
-		if err != nil {
-			c.closeSources()
-			return nil, &config.FieldError{Field: "cache_dir", Value: strconv.Quote(s.CacheDir), Reason: err.Error()}
-		}
+	if dir != nil {
+		dir.Sweep(time.Now()) // its error only says the sweep was skipped or cut short
 		tier = dir
 	}
 	if tier != nil {
@@ -152,6 +139,46 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	c.cache = cache.New(c.mem, tier)
 	c.base, c.cancel = context.WithCancel(context.Background())
 	return c, nil
+}
+
+// Check reports what New(s, tier) would refuse (a setting, the TLS roots
+// file, a base URL, a cache_dir that cannot be a directory) without
+// building a client: nothing it makes runs or needs closing. Benthos does
+// not close the components of a stream that fails to build, so the
+// components check their settings when built and acquire their client on
+// first use.
+func Check(s config.Settings, tier cache.Tier) error {
+	_, _, err := openParts(s, tier)
+	return err
+}
+
+// openParts checks s and makes what New can be refused for: the sources,
+// and the cache directory when s names one and tier is nil. Nothing of it
+// runs until used.
+func openParts(s config.Settings, tier cache.Tier) ([]*source, *cache.Dir, error) {
+	if err := s.Validate(); err != nil {
+		return nil, nil, err
+	}
+	roots, err := loadRoots(s.TLSRootCAsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sources []*source
+	for _, b := range s.BaseURLs {
+		src, err := newSource(b, s, roots)
+		if err != nil {
+			return nil, nil, err
+		}
+		sources = append(sources, src)
+	}
+	if tier != nil || s.CacheDir == "" {
+		return sources, nil, nil
+	}
+	dir, err := cache.NewDir(s.CacheDir)
+	if err != nil {
+		return nil, nil, &config.FieldError{Field: "cache_dir", Value: strconv.Quote(s.CacheDir), Reason: err.Error()}
+	}
+	return sources, dir, nil
 }
 
 func b2i(b bool) int {

@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/plugin/cache"
 )
 
 // A cache_dir that stops answering (a file took its name, as after an
@@ -56,5 +58,66 @@ func TestNewRefusesACacheDirOnAFile(t *testing.T) {
 	fe, ok := errors.AsType[*config.FieldError](err)
 	if !ok || fe.Field != "cache_dir" || fe.Value != strconv.Quote(notDir) {
 		t.Fatalf("want a FieldError naming cache_dir and %q, got %v", notDir, err)
+	}
+}
+
+// The client sweeps its cache_dir as it opens it: an expired record and a
+// crashed write's temporary file an hour old go, a live record stays.
+func TestNewSweepsTheCacheDir(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache")
+	d, err := cache.NewDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.Set(ctx, "expired", []byte("v"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Set(ctx, "live", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(path, ".tmp-123")
+	if err := os.WriteFile(crashed, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(crashed, old, old); err != nil {
+		t.Fatal(err)
+	}
+	s := config.Defaults()
+	s.CacheDir = path
+	newClient(t, s)
+	if _, err := d.Get(ctx, "live"); err != nil {
+		t.Fatalf("the live record: %v", err)
+	}
+	if left, _ := os.ReadDir(path); len(left) != 1 {
+		t.Fatalf("%d files left in cache_dir, want the live record alone", len(left))
+	}
+}
+
+// Check refuses what New refuses, and builds nothing that runs: a cache_dir
+// on a file, a missing TLS roots file, a bad setting.
+func TestCheckRefusesWhatNewRefuses(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(*config.Settings){
+		"cache_dir":               func(s *config.Settings) { s.CacheDir = notDir },
+		"tls.root_cas_file":       func(s *config.Settings) { s.TLSRootCAsFile = filepath.Join(notDir, "ca.pem") },
+		"max_concurrent_requests": func(s *config.Settings) { s.MaxConcurrent = 0 },
+	} {
+		s := config.Defaults()
+		edit(&s)
+		checkErr := Check(s, nil)
+		_, newErr := New(s, nil)
+		if checkErr == nil || newErr == nil || checkErr.Error() != newErr.Error() || !strings.Contains(checkErr.Error(), name) {
+			t.Errorf("%s: Check %v, New %v; want the same error naming the field", name, checkErr, newErr)
+		}
+	}
+	s := config.Defaults()
+	s.CacheDir = filepath.Join(t.TempDir(), "cache")
+	if err := Check(s, nil); err != nil {
+		t.Fatalf("good settings: %v", err)
 	}
 }
