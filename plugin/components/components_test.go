@@ -690,19 +690,22 @@ func TestBrokenCacheDirIsLoggedAndTheNetworkAnswers(t *testing.T) {
 	var log testkit.LogBuffer
 	rb := service.NewResourceBuilder()
 	rb.SetLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// The answer comes 300 ms after the request, long after the directory
+	// is gone: the read of the cache found nothing, the write fails.
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{LatencyMS: 300}}})
 	in := directInput(t, rb, fmt.Sprintf(`
 base_urls: [ %q ]
 cache_dir: %q
 requests: [ { year: 2025, gp: %q, session: %q, path: VER/laptimes.json } ]
-`, m.URL, dir, gpAUS, quali)) // creates the directory
+`, m.URL, dir, gpAUS, quali))
 	defer in.Close(context.Background())
+	if err := in.Connect(context.Background()); err != nil { // opens the directory, starts the fetch
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(dir, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	msg, ack, err := in.Read(context.Background())

@@ -218,15 +218,42 @@ func fieldFrom(conf *service.ParsedConfig, field string) string {
 	return field
 }
 
-// engine is what a fetching component holds: the shared client, the
-// component's metrics and its optional rate limit.
+// engine is what a fetching component holds: its checked settings, the
+// shared client once used, the component's metrics and its optional rate
+// limit.
 type engine struct {
-	client  *fetch.Shared
-	metrics *metrics
-	stop    func()
-	log     *service.Logger
-	gate    fetch.Gate // nil without rate_limit
-	own     config.ComponentSettings
+	settings config.Settings
+	tier     cache.Tier // a cache resource, or nil
+	metrics  *metrics
+	log      *service.Logger
+	gate     fetch.Gate // nil without rate_limit
+	own      config.ComponentSettings
+
+	mu     sync.Mutex
+	shared *fetch.Shared // acquired by client, released by close
+	stop   func()        // removes metrics from the client's observers
+	closed bool
+}
+
+// client returns the client shared by equal settings, acquiring it on the
+// component's first use rather than when it is built: Benthos does not
+// close the components of a stream that fails to build (a component after
+// this one refused), and a client acquired then would never be released,
+// its connection, goroutines and memory tier kept for good.
+func (e *engine) client() (*fetch.Shared, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errors.New("f1fetch: the component is closed")
+	}
+	if e.shared == nil {
+		c, err := fetch.Acquire(e.settings, e.tier)
+		if err != nil {
+			return nil, err
+		}
+		e.shared, e.stop = c, c.Observe(e.metrics)
+	}
+	return e.shared, nil
 }
 
 // paced returns ctx carrying the component's rate limit, if any, for the
@@ -245,7 +272,11 @@ func (e *engine) paced(ctx context.Context) context.Context {
 // documents emitted. A read its context ended is not an outcome and is not
 // counted. The result carries any error.
 func (e *engine) read(ctx context.Context, t tuple.Tuple) fetch.Result {
-	r, _ := e.client.FetchOne(ctx, t)
+	c, err := e.client()
+	if err != nil {
+		return fetch.Result{Tuple: t, Err: err}
+	}
+	r, _ := c.FetchOne(ctx, t)
 	if r.Err == nil || ctx.Err() == nil {
 		counted := r
 		counted.Bytes = 0
@@ -254,8 +285,9 @@ func (e *engine) read(ctx context.Context, t tuple.Tuple) fetch.Result {
 	return r
 }
 
-// newEngine acquires the client shared by equal settings (and the same
-// cache resource) in this process.
+// newEngine checks the settings of a component as the client it will
+// share with equal settings (and the same cache resource) would, so that
+// a refusal fails the stream's build.
 func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, error) {
 	s, err := settingsFrom(conf)
 	if err != nil {
@@ -275,12 +307,10 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 		}
 		gate = &rateLimitGate{mgr: mgr, name: name}
 	}
-	client, err := fetch.Acquire(s, tier)
-	if err != nil {
+	if err := fetch.Check(s, tier); err != nil {
 		return nil, nameFields(conf, err)
 	}
-	m := newMetrics(mgr.Metrics(), mgr.Logger())
-	return &engine{client: client, metrics: m, stop: client.Observe(m), log: mgr.Logger(), gate: gate, own: s.Component}, nil
+	return &engine{settings: s, tier: tier, metrics: newMetrics(mgr.Metrics(), mgr.Logger()), log: mgr.Logger(), gate: gate, own: s.Component}, nil
 }
 
 // rateLimitGate adapts a Benthos rate_limit resource to the engine's Gate.
@@ -313,9 +343,16 @@ func (g *rateLimitGate) Wait(ctx context.Context) error {
 	}
 }
 
+// close releases the client, if the component used it; later uses fail.
 func (e *engine) close() {
-	e.stop()
-	e.client.Release()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	if e.shared != nil {
+		e.stop()
+		e.shared.Release()
+		e.shared = nil
+	}
 }
 
 // resourceTier adapts a Benthos cache resource to the engine's persistent

@@ -191,6 +191,7 @@ type fetchInput struct {
 	progress     *progress
 	every        time.Duration // progress log interval, 0 for none
 
+	client  *fetch.Shared // from Connect on
 	queue   chan *pending // planned files in order, fetched ahead
 	cancel  context.CancelFunc
 	running sync.WaitGroup // the planner, its fetches and the progress reporter
@@ -258,16 +259,22 @@ func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchIn
 	in.dropNotFound = in.eng.own.OnNotFound != "error"
 	in.every = in.eng.own.ProgressInterval
 	if in.prefetch = in.eng.own.Prefetch; in.prefetch == 0 {
-		in.prefetch = 2 * in.eng.client.Settings().MaxConcurrent
+		in.prefetch = 2 * in.eng.settings.MaxConcurrent
 	}
 	return in, nil
 }
 
-// Connect starts the planner, which fetches ahead into the bounded queue.
+// Connect acquires the client and starts the planner, which fetches ahead
+// into the bounded queue.
 func (in *fetchInput) Connect(context.Context) error {
 	if in.queue != nil {
 		return nil
 	}
+	c, err := in.eng.client()
+	if err != nil {
+		return err
+	}
+	in.client = c
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	in.queue = make(chan *pending, in.prefetch)
@@ -300,7 +307,7 @@ func (in *fetchInput) plan(ctx context.Context) {
 		in.running.Add(1)
 		go func() {
 			defer in.running.Done()
-			p.res, _ = in.eng.client.FetchOne(ctx, t)
+			p.res, _ = in.client.FetchOne(ctx, t)
 			in.progress.finish(p.res)
 			close(p.done)
 		}()
@@ -461,7 +468,7 @@ func (in *fetchInput) resend(ctx context.Context, r delivery) (*service.Message,
 		}
 	}
 	if r.msg.GetError() != nil {
-		res, _ := in.eng.client.FetchOne(in.eng.paced(ctx), r.t)
+		res, _ := in.client.FetchOne(in.eng.paced(ctx), r.t)
 		if ctx.Err() != nil {
 			in.putBack(r) // its Read was abandoned: the next one sends it
 			return nil, nil, ctx.Err()

@@ -106,7 +106,11 @@ func (p *fetchProcessor) ProcessBatch(ctx context.Context, batch service.Message
 		index[i] = len(tuples)
 		tuples = append(tuples, t)
 	}
-	results := p.eng.client.FetchMany(p.eng.paced(ctx), tuples)
+	c, err := p.eng.client()
+	if err != nil {
+		return nil, err // Benthos flags every message of the batch with it
+	}
+	results := c.FetchMany(p.eng.paced(ctx), tuples)
 
 	out := make(service.MessageBatch, 0, len(batch))
 	for i, msg := range batch {
