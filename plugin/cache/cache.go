@@ -28,32 +28,37 @@ func New(mem *Memory, tier Tier) *Cache {
 
 // Get returns the entry under key, fresh or stale. A key's second tier hit
 // is promoted into memory for the rest of its retention. A tier failure
-// reads as a miss: the caller then asks the network, which is the right
-// fallback for a cache.
-func (c *Cache) Get(ctx context.Context, key string) (Entry, bool) {
+// reads as a miss, returned as err so that it can be reported: the caller
+// then asks the network, which is the right fallback for a cache. A record
+// that fails its checksum is a miss, not a failure: the next write
+// replaces it.
+func (c *Cache) Get(ctx context.Context, key string) (e Entry, ok bool, err error) {
 	if e, ok := c.mem.Get(key); ok {
-		return e, true
+		return e, true, nil
 	}
 	if c.tier == nil {
-		return Entry{}, false
+		return Entry{}, false, nil
 	}
 	raw, err := c.tier.Get(ctx, key)
-	if err != nil {
-		return Entry{}, false
+	if errors.Is(err, ErrMiss) {
+		return Entry{}, false, nil
 	}
-	until, e, err := decodeRecord(raw)
 	if err != nil {
-		return Entry{}, false
+		return Entry{}, false, fmt.Errorf("cache: read key %q from tier: %w", key, err)
+	}
+	until, e, derr := decodeRecord(raw)
+	if derr != nil {
+		return Entry{}, false, nil
 	}
 	// A tier may ignore TTLs (Benthos' file cache does): the record's own deadline decides.
 	remaining := time.Until(until)
 	if remaining <= 0 {
-		return Entry{}, false
+		return Entry{}, false, nil
 	}
 	if c.second.admit(key) {
 		c.mem.Set(key, e, remaining)
 	}
-	return e, true
+	return e, true, nil
 }
 
 // MaxRetain caps a retention: a deadline past it would overflow the Unix

@@ -31,7 +31,7 @@ func TestCachePromotesSecondTierHit(t *testing.T) {
 	mem := NewMemory(64 * mb)
 	c := New(mem, d)
 	defer c.Close()
-	got, ok := c.Get(ctx, "k")
+	got, ok, _ := c.Get(ctx, "k")
 	if !ok {
 		t.Fatal("tier hit not found")
 	}
@@ -39,7 +39,7 @@ func TestCachePromotesSecondTierHit(t *testing.T) {
 	if mem.Len() != 0 {
 		t.Fatalf("the first tier hit entered memory (%d entries), want it left to the tier", mem.Len())
 	}
-	if got, ok = c.Get(ctx, "k"); !ok {
+	if got, ok, _ = c.Get(ctx, "k"); !ok {
 		t.Fatal("second tier hit not found")
 	}
 	sameEntry(t, got, e)
@@ -47,7 +47,7 @@ func TestCachePromotesSecondTierHit(t *testing.T) {
 		t.Fatalf("promoted into memory = %v until %s, want the entry's remaining hour", ok, exp)
 	}
 	os.RemoveAll(d.path) // the next Get must be served by memory alone
-	if got, ok := c.Get(ctx, "k"); !ok || got.ETag != `"e"` {
+	if got, ok, _ := c.Get(ctx, "k"); !ok || got.ETag != `"e"` {
 		t.Fatal("promoted entry not served from memory")
 	}
 }
@@ -78,7 +78,7 @@ func TestCacheKeepsStaleForRevalidation(t *testing.T) {
 	ctx := context.Background()
 	New(NewMemory(mb), d).Set(ctx, "k", Entry{Status: 200, Body: []byte("{}"), ETag: `"v1"`, Expires: time.Now().Add(10 * time.Millisecond)}, time.Second)
 	time.Sleep(30 * time.Millisecond)
-	got, ok := New(NewMemory(mb), d).Get(ctx, "k")
+	got, ok, _ := New(NewMemory(mb), d).Get(ctx, "k")
 	if !ok || got.Fresh(time.Now(), time.Hour) || got.ETag != `"v1"` {
 		t.Fatalf("got ok=%v fresh=%v etag=%q, want the stale entry with its ETag", ok, got.Fresh(time.Now(), time.Hour), got.ETag)
 	}
@@ -111,11 +111,11 @@ func TestCacheHonoursRetentionOverTTLBlindTier(t *testing.T) {
 	ctx := context.Background()
 	New(NewMemory(mb), tier).Set(ctx, "k", Entry{Status: 200, Body: []byte("{}")}, 20*time.Millisecond)
 	time.Sleep(40 * time.Millisecond)
-	if _, ok := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
+	if _, ok, _ := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
 		t.Fatal("entry past its retention served from a tier that ignores TTLs")
 	}
 	tier.m["k"] = []byte("garbage")
-	if _, ok := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
+	if _, ok, _ := New(NewMemory(mb), tier).Get(ctx, "k"); ok {
 		t.Fatal("corrupt tier record served")
 	}
 }
@@ -127,7 +127,7 @@ func TestCacheNegativeEntryRoundTrip(t *testing.T) {
 	if err := New(NewMemory(mb), d).Set(ctx, "2025@main/X/Race/drivers.json", neg, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	got, ok := New(NewMemory(mb), d).Get(ctx, "2025@main/X/Race/drivers.json")
+	got, ok, _ := New(NewMemory(mb), d).Get(ctx, "2025@main/X/Race/drivers.json")
 	if !ok {
 		t.Fatal("negative entry lost")
 	}
@@ -146,7 +146,7 @@ func TestCacheSetReturnsTierErrorAndStillWritesMemory(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Set err = %v, want the tier's error wrapped", err)
 	}
-	if _, ok := c.Get(context.Background(), "k"); !ok {
+	if _, ok, _ := c.Get(context.Background(), "k"); !ok {
 		t.Fatal("memory not written when the tier failed")
 	}
 }
@@ -155,19 +155,19 @@ func TestCacheWithoutTier(t *testing.T) {
 	c := New(NewMemory(mb), nil)
 	defer c.Close()
 	ctx := context.Background()
-	if _, ok := c.Get(ctx, "k"); ok {
+	if _, ok, _ := c.Get(ctx, "k"); ok {
 		t.Fatal("hit in an empty cache")
 	}
 	if err := c.Set(ctx, "k", Entry{Status: 200, Body: []byte("{}")}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.Get(ctx, "k"); !ok {
+	if _, ok, _ := c.Get(ctx, "k"); !ok {
 		t.Fatal("miss after Set")
 	}
 	nilMem := New(nil, nil)
 	defer nilMem.Close()
 	nilMem.Set(ctx, "k", Entry{}, time.Hour)
-	if _, ok := nilMem.Get(ctx, "k"); ok {
+	if _, ok, _ := nilMem.Get(ctx, "k"); ok {
 		t.Fatal("New(nil, nil) stored an entry")
 	}
 }
@@ -186,7 +186,7 @@ func BenchmarkCacheGetHit(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := c.Get(ctx, key); !ok {
+		if _, ok, _ := c.Get(ctx, key); !ok {
 			b.Fatal("miss")
 		}
 	}
@@ -202,7 +202,7 @@ func TestCacheRecordFailingItsChecksumIsAMiss(t *testing.T) {
 	if err := New(NewMemory(mb), d).Set(ctx, "k", e, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := New(NewMemory(mb), d).Get(ctx, "k"); !ok || !bytes.Equal(got.Body, body) {
+	if got, ok, _ := New(NewMemory(mb), d).Get(ctx, "k"); !ok || !bytes.Equal(got.Body, body) {
 		t.Fatal("the intact record is not a hit with its body")
 	}
 	raw, err := os.ReadFile(d.file("k"))
@@ -213,7 +213,7 @@ func TestCacheRecordFailingItsChecksumIsAMiss(t *testing.T) {
 	if err := os.WriteFile(d.file("k"), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := New(NewMemory(mb), d).Get(ctx, "k"); ok {
+	if got, ok, _ := New(NewMemory(mb), d).Get(ctx, "k"); ok {
 		t.Fatalf("a record with a flipped byte was served (%d body bytes), want a miss", len(got.Body))
 	}
 	// The retention deadline is covered too.
@@ -244,7 +244,7 @@ func TestCacheSetRefusesNoRetention(t *testing.T) {
 	if err := c.Set(ctx, "k", Entry{Status: 404, Expires: now, Stored: now}, 0); err == nil || !strings.Contains(err.Error(), "retention") {
 		t.Fatalf("Set with retention 0: %v, want it refused", err)
 	}
-	if e, ok := c.Get(ctx, "k"); !ok || string(e.Body) != `"old"` {
+	if e, ok, _ := c.Get(ctx, "k"); !ok || string(e.Body) != `"old"` {
 		t.Fatalf("the refused Set changed the entry: %+v %v", e, ok)
 	}
 }
@@ -267,7 +267,7 @@ func TestCacheRefreshKeepsAdmission(t *testing.T) {
 	mem := NewMemory(1 << 20)
 	c := New(mem, d) // a new process over the same directory
 	defer c.Close()
-	if _, ok := c.Get(ctx, "k"); !ok {
+	if _, ok, _ := c.Get(ctx, "k"); !ok {
 		t.Fatal("tier entry not found")
 	}
 	if err := c.Refresh(ctx, "k", e, time.Hour); err != nil {
@@ -276,10 +276,31 @@ func TestCacheRefreshKeepsAdmission(t *testing.T) {
 	if mem.Len() != 0 {
 		t.Fatalf("refreshed on its first tier read, the entry entered memory (%d entries)", mem.Len())
 	}
-	if _, ok := c.Get(ctx, "k"); !ok || mem.Len() != 1 {
+	if _, ok, _ := c.Get(ctx, "k"); !ok || mem.Len() != 1 {
 		t.Fatalf("second read: in memory %d entries, want 1", mem.Len())
 	}
 	if err := c.Refresh(ctx, "k", e, time.Hour); err != nil || mem.Len() != 1 {
 		t.Fatalf("refresh of an entry in memory: %v, %d entries", err, mem.Len())
+	}
+}
+
+// A tier that fails a read is a miss whose error is returned (for the
+// caller to report); a tier's plain miss is no error.
+func TestCacheGetReturnsTheTierFailure(t *testing.T) {
+	d, path := newDir(t)
+	c := New(NewMemory(mb), d)
+	defer c.Close()
+	ctx := context.Background()
+	if _, ok, err := c.Get(ctx, "k"); ok || err != nil {
+		t.Fatalf("a missing key: ok %v, err %v; want a plain miss", ok, err)
+	}
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil { // reads now fail: not a directory
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Get(ctx, "k"); ok || err == nil || !strings.Contains(err.Error(), `read key "k"`) {
+		t.Fatalf("a failing tier: ok %v, err %v; want a miss with the tier's error", ok, err)
 	}
 }

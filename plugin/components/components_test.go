@@ -766,3 +766,39 @@ func processorConfigError(yaml string) error {
 	defer cancel()
 	return s.Run(ctx)
 }
+
+// A tier failure counts once, in the component whose fetch met it, however
+// many components share the client: two processors of equal settings over
+// a cache resource that fails every read and write, two batches of one
+// tuple each (the first processor looks up and writes each tuple; the
+// second finds it in memory). Before, every component sharing the client
+// counted and logged each failure (6 here).
+func TestTierErrorsCountOncePerFailure(t *testing.T) {
+	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
+	r, tl := tallyRun(t)
+	r.must(r.sb.AddCacheYAML(`{ label: remote, f1fetch_test_broken: {} }`))
+	produce, err := r.sb.AddBatchProducerFunc()
+	r.must(err)
+	proc := fmt.Sprintf(`f1_fetch: { base_urls: [ %q ], cache_resource: remote }`, m.URL)
+	r.must(r.sb.AddProcessorYAML(proc))
+	r.must(r.sb.AddProcessorYAML(`mapping: 'root = {"year": @f1_year, "gp": @f1_gp, "session": @f1_session, "path": @f1_path}'`))
+	r.must(r.sb.AddProcessorYAML(proc))
+	r.must(r.sb.AddBatchConsumerFunc(r.got.add))
+	stream, err := r.sb.Build()
+	r.must(err)
+	done := make(chan error, 1)
+	go func() { done <- stream.Run(context.Background()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range []string{"VER/3_tel.json", "VER/4_tel.json"} {
+		r.must(produce(ctx, service.MessageBatch{service.NewMessage([]byte(tupleJSON(p)))}))
+	}
+	r.must(stream.Stop(ctx))
+	<-done
+	if msgs := r.got.all(); len(msgs) != 2 || firstErr(msgs) != nil {
+		t.Fatalf("%d messages (first error %v)", len(msgs), firstErr(msgs))
+	}
+	if got := tl().count("f1_cache_tier_errors"); got != 4 {
+		t.Fatalf("f1_cache_tier_errors summed over the stream = %d, want 4 (2 fetches, a lookup and a write each)", got)
+	}
+}

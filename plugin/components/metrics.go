@@ -57,6 +57,11 @@ func (m *metrics) record(r fetch.Result) {
 	if kind == fetch.KindOK {
 		m.bytes.Incr(int64(r.Bytes))
 	}
+	// A failing cache_dir or cache resource: the fetch went on without it.
+	for _, err := range r.TierErrors {
+		m.tierErrors.Incr(1)
+		m.log.Warnf("f1fetch: %v", err)
+	}
 }
 
 // InFlight implements fetch.Observer.
@@ -75,11 +80,4 @@ func (m *metrics) ConcurrencyLimit(n int) {
 	if old := m.lastLimit.Swap(int64(n)); old != 0 && old != int64(n) {
 		m.log.Infof("f1fetch: concurrency limit %d -> %d", old, n)
 	}
-}
-
-// TierError implements fetch.Observer: a failing cache_dir or cache
-// resource is logged and counted (the fetch went on without it).
-func (m *metrics) TierError(err error) {
-	m.tierErrors.Incr(1)
-	m.log.Warnf("f1fetch: %v", err)
 }

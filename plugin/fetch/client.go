@@ -50,6 +50,13 @@ type Result struct {
 	Duration time.Duration
 	Bytes    int // document bytes
 	Err      error
+
+	// TierErrors are the failures of the persistent cache tier met while
+	// serving this result (its lookup; for the caller whose fetch went to
+	// the network, the write of what came back). The fetch went on
+	// without the tier, so nothing is lost, but a cache that stopped
+	// answering must not go unnoticed.
+	TierErrors []error
 }
 
 // Client fetches tuples. It is safe for concurrent use; share one per
@@ -87,21 +94,19 @@ type Client struct {
 func (c *Client) CacheBytes() int64 { return c.mem.Bytes() }
 
 // Observer receives the client-wide gauges: requests in flight, breaker
-// states and the in-flight limit (which moves only in adaptive mode), and
-// the failures of the persistent cache tier, which no Result carries: a
-// fetch goes on without the tier. Per-request facts travel in Result.
+// states and the in-flight limit (which moves only in adaptive mode).
+// Per-request facts travel in Result.
 type Observer interface {
 	InFlight(n int)
 	BreakerState(source, state string)
 	ConcurrencyLimit(n int)
-	TierError(err error)
 }
 
 // New builds a client for settings s. tier is an optional persistent cache
 // tier (nil for memory only; Settings.CacheDir adds a directory tier when
 // tier is nil, swept of expired records as it opens, and the error of
-// opening it is a *config.FieldError). The tier's failures reach the
-// observers.
+// opening it is a *config.FieldError). The tier's failures travel in the
+// Results they touched (Result.TierErrors).
 func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	sources, dir, err := openParts(s, tier)
 	if err != nil {
@@ -127,9 +132,6 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	if dir != nil {
 		dir.Sweep(time.Now()) // its error only says the sweep was skipped or cut short
 		tier = dir
-	}
-	if tier != nil {
-		tier = observedTier{tier, c}
 	}
 	if s.Adaptive {
 		c.adapt = newAIMD(s.AdaptiveMin, s.MaxConcurrent)
@@ -241,14 +243,6 @@ func (c *Client) learn(start time.Time, l lesson, latency time.Duration) {
 	}
 }
 
-func (c *Client) notifyTierError(err error) {
-	c.obsMu.Lock()
-	defer c.obsMu.Unlock()
-	for _, o := range c.observers {
-		o.TierError(err)
-	}
-}
-
 func (c *Client) notifyBreaker(src *source) {
 	st := src.state()
 	c.obsMu.Lock()
@@ -350,12 +344,17 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	}
 	key := c.keyPfx + t.String()
 	var stale *cache.Entry
+	var lookupErr error
 	if c.set.UseCache {
 		// A shared persistent tier may hold a document a run with a larger
 		// max_body_bytes stored: this client would refuse it, so it is not
 		// served (the network answers, and is held to the limit). The limit
 		// is on the body as sent, which normalising may lengthen.
-		if e, ok := c.cache.Get(ctx, key); ok && int64(e.Size) <= c.set.MaxBodyBytes {
+		e, ok, err := c.cache.Get(ctx, key)
+		if ctx.Err() == nil {
+			lookupErr = err
+		}
+		if ok && int64(e.Size) <= c.set.MaxBodyBytes {
 			if e.Fresh(time.Now(), c.ttlOf(e)) {
 				return c.fromCache(t, e)
 			}
@@ -373,8 +372,12 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	})
 	if shared {
 		// It joined another caller's fetch and sent no request: the tries
-		// (and retries) are that caller's, counted once.
-		res.Attempts = 0
+		// (and retries), and the write of what came back, are that
+		// caller's, counted once.
+		res.Attempts, res.TierErrors = 0, nil
+	}
+	if lookupErr != nil {
+		res.TierErrors = append([]error{lookupErr}, res.TierErrors...)
 	}
 	return res
 }
@@ -440,7 +443,7 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 		res.Err = &NotFoundError{Tuple: t, URL: res.URL}
 		if c.set.WriteCache && c.set.NotFoundTTL > 0 {
 			now := time.Now()
-			_ = c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: now.Add(c.set.NotFoundTTL), Stored: now}, c.set.NotFoundTTL)
+			res.tierFailed(ctx, c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: now.Add(c.set.NotFoundTTL), Stored: now}, c.set.NotFoundTTL))
 		}
 		return res
 	case errors.Is(err, errBodyTooLarge), errors.Is(err, errNotJSON):
@@ -454,7 +457,7 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 	if ans.status == 304 && stale != nil {
 		res.Cache, res.Doc, res.Bytes = CacheRevalidated, stale.Body, len(stale.Body)
 		if e, retain, ok := c.storable(*stale); ok {
-			_ = c.cache.Refresh(ctx, key, e, retain)
+			res.tierFailed(ctx, c.cache.Refresh(ctx, key, e, retain))
 		}
 		return res
 	}
@@ -474,7 +477,11 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 		return res
 	}
 	res.Doc, res.Bytes = doc, len(doc)
-	c.store(ctx, key, cache.Entry{Status: 200, Body: doc, ETag: ans.etag, LastModified: ans.lastModified, Source: res.Source, Size: len(ans.body)})
+	if e, retain, ok := c.storable(cache.Entry{Status: 200, Body: doc, ETag: ans.etag, LastModified: ans.lastModified, Source: res.Source, Size: len(ans.body)}); ok {
+		// A failing tier does not fail the fetch: the document is good and
+		// the memory tier holds it.
+		res.tierFailed(ctx, c.cache.Set(ctx, key, e, retain))
+	}
 	return res
 }
 
@@ -486,11 +493,11 @@ func (c *Client) ttlOf(e cache.Entry) time.Duration {
 	return c.set.CacheTTL
 }
 
-// store writes a document entry. A failing persistent tier must not fail
-// the fetch: the document is good and the memory tier holds it.
-func (c *Client) store(ctx context.Context, key string, e cache.Entry) {
-	if e, retain, ok := c.storable(e); ok {
-		_ = c.cache.Set(ctx, key, e, retain)
+// tierFailed keeps err, a failed write to the persistent tier, unless it
+// is nil or the fetch's context ended (no failure of the tier).
+func (r *Result) tierFailed(ctx context.Context, err error) {
+	if err != nil && ctx.Err() == nil {
+		r.TierErrors = append(r.TierErrors, err)
 	}
 }
 

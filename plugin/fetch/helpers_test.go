@@ -146,12 +146,11 @@ func waitGoroutines(t testing.TB, want int) {
 	}
 }
 
-// observerLog is an Observer that records the concurrency limits and the
-// tier failures it is told.
+// observerLog is an Observer that records the concurrency limits it is
+// told.
 type observerLog struct {
-	mu       sync.Mutex
-	limits   []int
-	tierErrs []error
+	mu     sync.Mutex
+	limits []int
 }
 
 func (l *observerLog) InFlight(int)                {}
@@ -161,18 +160,8 @@ func (l *observerLog) ConcurrencyLimit(n int) {
 	l.limits = append(l.limits, n)
 	l.mu.Unlock()
 }
-func (l *observerLog) TierError(err error) {
-	l.mu.Lock()
-	l.tierErrs = append(l.tierErrs, err)
-	l.mu.Unlock()
-}
 func (l *observerLog) seen() []int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]int(nil), l.limits...)
-}
-func (l *observerLog) tierErrors() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.tierErrs...)
 }

@@ -26,8 +26,6 @@ func (b *breakerLog) InFlight(int) {}
 
 func (b *breakerLog) ConcurrencyLimit(int) {}
 
-func (b *breakerLog) TierError(error) {}
-
 func (b *breakerLog) BreakerState(source, state string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
