@@ -62,8 +62,9 @@ telemetry of all laps, the fastest lap or a list of laps. The plan of a session 
 Documents are emitted one message each, in plan order, while up to `+"`prefetch`"+` files are fetched ahead: memory
 stays bounded by `+"`prefetch`"+` documents however slow the output. A message the output rejects is sent again
 (at-least-once), before the next document, after a wait from its third rejection on (1 ms, doubling up to about a
-second, as Benthos retries nacks); a rejected failure is fetched again rather than replayed, since its source may
-have recovered. When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
+second, as Benthos retries nacks); a rejected fetch failure is fetched again rather than replayed, since its source
+may have recovered (a failure the plan reported in a document's place is replayed: fetching that file again would not
+plan what it stands for). When every message is delivered the input ends, so `+"`f1fetch run`"+` exits 0.
 
 Failures are emitted as messages flagged with an error and `+"`f1_error_kind`"+`, whose content is the tuple; 404s
 are dropped and counted unless `+"`on_not_found: error`"+`. A document a session's plan needs but does not emit
@@ -166,18 +167,22 @@ func sessionRequest(c *service.ParsedConfig) (session.Request, error) {
 
 // pending is one planned file: its fetch runs ahead, its place is fixed.
 type pending struct {
-	t       tuple.Tuple
-	probe   bool // a lap after the timed ones: its 404 ends the driver's laps
-	counted bool // a failure the plan reports, its fetch counted where it was made
-	done    chan struct{}
-	res     fetch.Result
+	t     tuple.Tuple
+	probe bool // a lap after the timed ones: its 404 ends the driver's laps
+	// planFailure: a document the plan needed and could not read or use,
+	// reported in its place; its fetch is counted where it was made.
+	planFailure bool
+	done        chan struct{}
+	res         fetch.Result
 }
 
 // delivery is a message the input sends, with what sending it again needs.
 type delivery struct {
-	msg      *service.Message // as emitted (the pipeline has a copy)
-	t        tuple.Tuple      // fetched again when msg is a failure
-	attempts int              // deliveries the output rejected so far
+	msg         *service.Message // as emitted (the pipeline has a copy)
+	t           tuple.Tuple      // fetched again when msg is a fetch's failure
+	probe       bool             // as its pending's: a 404 fetched again ends the laps
+	planFailure bool             // sent again as it is: fetching the file would not plan what it stands for
+	attempts    int              // deliveries the output rejected so far
 }
 
 func (p *pending) wait() fetch.Result { <-p.done; return p.res }
@@ -323,7 +328,7 @@ func (in *fetchInput) plan(ctx context.Context) {
 		}
 		// Its fetch is in the metrics already (engine.read, or the Read of
 		// the emitted document): emitting it counts no second request.
-		p := &pending{t: res.Tuple, done: make(chan struct{}), res: res, counted: true}
+		p := &pending{t: res.Tuple, done: make(chan struct{}), res: res, planFailure: true}
 		close(p.done)
 		select {
 		case in.queue <- p:
@@ -381,7 +386,7 @@ func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFu
 			in.requeue(p)
 			return nil, nil, ctx.Err()
 		}
-		if !p.counted {
+		if !p.planFailure {
 			in.eng.metrics.record(r)
 		}
 		if p.probe && isNotFound(r.Err) {
@@ -391,7 +396,7 @@ func (in *fetchInput) Read(ctx context.Context) (*service.Message, service.AckFu
 		if !ok {
 			continue
 		}
-		return in.track(delivery{msg: msg, t: p.t})
+		return in.track(delivery{msg: msg, t: p.t, probe: p.probe, planFailure: p.planFailure})
 	}
 }
 
@@ -453,9 +458,12 @@ func resendBackoff(attempts int) time.Duration {
 }
 
 // resend sends r again after its backoff. A document goes as fetched; a
-// failure is fetched again, since the source may have recovered (and the
-// output may be rejecting flagged messages, reject_errored, to have them
-// retried). Nil with no error: the new fetch was a 404 to drop.
+// fetch's failure is fetched again, since the source may have recovered
+// (and the output may be rejecting flagged messages, reject_errored, to
+// have them retried). A failure the plan reported goes as it is: the file
+// fetched again would be a document nobody asked for, and the laps or
+// drivers it stood for would stay unplanned in silence. Nil with no error:
+// the new fetch was a 404 to drop, or the probe's 404 that ends the laps.
 func (in *fetchInput) resend(ctx context.Context, r delivery) (*service.Message, service.AckFunc, error) {
 	if wait := resendBackoff(r.attempts); wait > 0 {
 		t := time.NewTimer(wait)
@@ -467,13 +475,16 @@ func (in *fetchInput) resend(ctx context.Context, r delivery) (*service.Message,
 			return nil, nil, ctx.Err()
 		}
 	}
-	if r.msg.GetError() != nil {
+	if r.msg.GetError() != nil && !r.planFailure {
 		res, _ := in.client.FetchOne(in.eng.paced(ctx), r.t)
 		if ctx.Err() != nil {
 			in.putBack(r) // its Read was abandoned: the next one sends it
 			return nil, nil, ctx.Err()
 		}
 		in.eng.metrics.record(res)
+		if r.probe && isNotFound(res.Err) {
+			return nil, nil, nil
+		}
 		msg, ok := in.message(res)
 		if !ok {
 			return nil, nil, nil
