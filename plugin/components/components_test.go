@@ -802,3 +802,18 @@ func TestTierErrorsCountOncePerFailure(t *testing.T) {
 		t.Fatalf("f1_cache_tier_errors summed over the stream = %d, want 4 (2 fetches, a lookup and a write each)", got)
 	}
 }
+
+// f1_expand reads a session's year as the input and every tuple do
+// (tuple.YearOf): 2025.0 and "2025" are taken, "20x5" and 1950 refused by
+// name. Before, it had its own rule and refused 2025.0.
+func TestExpandReadsTheYearAsTuplesDo(t *testing.T) {
+	for year, want := range map[string]string{`2025.0`: "", `"2025"`: "", `"20x5"`: `field "year" value "20x5"`, `1950`: `field "year" value "1950": outside`} {
+		r, err := parseSessionMessage([]byte(`{"year": ` + year + `, "gp": "Australian Grand Prix", "session": "Qualifying"}`))
+		switch {
+		case want == "" && (err != nil || r.Year != 2025):
+			t.Errorf("year %s: %v (year %d), want 2025", year, err, r.Year)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("year %s: error %v, want it to contain %q", year, err, want)
+		}
+	}
+}

@@ -74,14 +74,14 @@ type expandProcessor struct{ eng *engine }
 
 // sessionMessage is the JSON shape of a session request.
 type sessionMessage struct {
-	Year      json.Number `json:"year"`
-	GP        string      `json:"gp"`
-	Session   string      `json:"session"`
-	Files     []string    `json:"files"`
-	Drivers   []string    `json:"drivers"`
-	Laptimes  *bool       `json:"laptimes"`
-	Telemetry *bool       `json:"telemetry"`
-	Laps      any         `json:"laps"`
+	Year      any      `json:"year"` // as a tuple's: tuple.YearOf
+	GP        string   `json:"gp"`
+	Session   string   `json:"session"`
+	Files     []string `json:"files"`
+	Drivers   []string `json:"drivers"`
+	Laptimes  *bool    `json:"laptimes"`
+	Telemetry *bool    `json:"telemetry"`
+	Laps      any      `json:"laps"`
 }
 
 // parseSessionMessage reads and checks a session request. An unknown key is
@@ -97,16 +97,16 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return session.Request{}, errors.New("session request: more than one JSON value")
 	}
-	year, err := m.Year.Int64()
+	year, err := tuple.YearOf(m.Year)
 	if err != nil {
-		return session.Request{}, fmt.Errorf("field year: value %q: want a whole number", m.Year.String())
+		return session.Request{}, err
 	}
 	laps, err := session.ParseLaps(m.Laps)
 	if err != nil {
 		return session.Request{}, err
 	}
 	r := session.Request{
-		Year: int(year), GP: m.GP, Session: m.Session, Files: m.Files, Drivers: m.Drivers,
+		Year: year, GP: m.GP, Session: m.Session, Files: m.Files, Drivers: m.Drivers,
 		Laptimes: m.Laptimes == nil || *m.Laptimes, Telemetry: m.Telemetry == nil || *m.Telemetry, Laps: laps,
 	}.EmptyListsDefault()
 	return r, r.Validate()
