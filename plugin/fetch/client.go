@@ -145,7 +145,8 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 
 // Check reports what New(s, tier) would refuse (a setting, the TLS roots
 // file, a base URL, a cache_dir that cannot be a directory) without
-// building a client: nothing it makes runs or needs closing. Benthos does
+// building a client: nothing it makes runs or needs closing (it creates a
+// missing cache_dir, as New would). Benthos does
 // not close the components of a stream that fails to build, so the
 // components check their settings when built and acquire their client on
 // first use.

@@ -95,16 +95,6 @@ func TestPlanReadsLaptimesAhead(t *testing.T) {
 			t.Errorf("laptimes %v: the plan took %v, want under %v: are the laptimes read one by one again?", laptimes, after, bound)
 		}
 	}
-	if testing.Short() {
-		return
-	}
-	// laps: all still probes each driver's laps after the timed ones one
-	// by one: the laptimes overlap, the probes do not.
-	r := Request{Year: 2025, GP: gp, Session: quali, Laptimes: true, Telemetry: true, Laps: Laps{Mode: "all"}}
-	before, _, _ := expandLike(t, c, r, true)
-	after, _, _ := expandLike(t, c, r, false)
-	t.Logf("laps: all, 20 drivers, %v a round trip: sequential %v, read ahead %v, %.1fx faster",
-		latency, before.Round(time.Millisecond), after.Round(time.Millisecond), float64(before)/float64(after))
 }
 
 // Reading ahead changes neither the plan nor its failures: the same
