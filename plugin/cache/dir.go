@@ -72,17 +72,17 @@ func NewDir(path string) (*Dir, error) {
 //
 // Without it the files of keys never asked again and the temporary files of
 // crashed writes stay for ever, and a long-running user's disk fills. It is
-// meant to run when the directory is put to use (fetch.New does), in line:
-// Dir has no Close that could stop a goroutine, and a pass is cheap enough
-// for a start (20,000 small files: 0.25-0.45 s when all are kept, 0.7-1.1 s
-// when all are removed).
-func (d *Dir) Sweep(now time.Time) (removed int, err error) {
+// meant to run when the directory is put to use (fetch.New starts it on a
+// goroutine its Close stops through ctx, checked between batches of names).
+// A pass over 20,000 small files took 0.25-0.45 s when all were kept,
+// 0.7-1.1 s when all were removed.
+func (d *Dir) Sweep(ctx context.Context, now time.Time) (removed int, err error) {
 	f, err := os.Open(d.path)
 	if err != nil {
 		return 0, fmt.Errorf("cache dir %q: sweep: %w", d.path, err)
 	}
 	defer f.Close()
-	for {
+	for ctx.Err() == nil {
 		// Batches rather than os.ReadDir: no list of every name, sorted, in memory.
 		entries, err := f.ReadDir(256)
 		for _, e := range entries {
@@ -101,6 +101,7 @@ func (d *Dir) Sweep(now time.Time) (removed int, err error) {
 			return removed, fmt.Errorf("cache dir %q: sweep: %w", d.path, err)
 		}
 	}
+	return removed, ctx.Err()
 }
 
 // sweepable reports whether Sweep removes the regular file e, at path name:

@@ -73,7 +73,7 @@ func TestDirSweep(t *testing.T) {
 		files[sub] = file{kept: true}
 	}
 
-	removed, err := d.Sweep(now)
+	removed, err := d.Sweep(context.Background(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestDirSweepManyFiles(t *testing.T) {
 		}
 		writeFile(t, d.file(strconv.Itoa(i)), record(exp, "v"), now)
 	}
-	if removed, err := d.Sweep(now); err != nil || removed != n/2 {
+	if removed, err := d.Sweep(context.Background(), now); err != nil || removed != n/2 {
 		t.Fatalf("Sweep = %d, %v; want %d, nil", removed, err, n/2)
 	}
 	if left, _ := os.ReadDir(d.path); len(left) != n/2 {
@@ -123,7 +123,7 @@ func TestDirSweepGone(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Sweep(time.Now()); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
+	if _, err := d.Sweep(context.Background(), time.Now()); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
 		t.Errorf("Sweep of a removed directory: err = %v, want one naming it and wrapping ErrNotExist", err)
 	}
 }
@@ -142,7 +142,7 @@ func TestDirSweepUnlistable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewDir over an unlistable directory: %v", err)
 	}
-	if _, err := d.Sweep(time.Now()); err == nil || !strings.Contains(err.Error(), "sweep") {
+	if _, err := d.Sweep(context.Background(), time.Now()); err == nil || !strings.Contains(err.Error(), "sweep") {
 		t.Errorf("Sweep of an unlistable directory: err = %v, want a sweep error", err)
 	}
 	ctx := context.Background()
@@ -151,5 +151,18 @@ func TestDirSweepUnlistable(t *testing.T) {
 	}
 	if got, err := d.Get(ctx, "k"); err != nil || string(got) != "v" {
 		t.Errorf("Get from an unlistable directory: %q, %v", got, err)
+	}
+}
+
+// A cancelled sweep stops before its next batch of names and says why.
+func TestDirSweepStopsWhenCancelled(t *testing.T) {
+	d, _ := newDir(t)
+	if err := d.Set(context.Background(), "expired", []byte("v"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if removed, err := d.Sweep(ctx, time.Now().Add(time.Hour)); removed != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sweep after cancel = %d, %v; want 0 and the cancellation", removed, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eapache/go-resiliency/breaker"
@@ -88,6 +89,9 @@ type Client struct {
 	learnMu sync.Mutex
 
 	closeOnce sync.Once
+
+	sweeping sync.WaitGroup        // the sweep of cache_dir, stopped by Close
+	sweepErr atomic.Pointer[error] // its failure, told with the next Result
 }
 
 // CacheBytes is the size of the in-memory cache tier.
@@ -130,7 +134,6 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	// other options never hands out a document they did not check.
 	c.keyPfx = fmt.Sprintf("f1fetch/v1/%s/v%d n%d/", s.Ref, b2i(s.ValidatePayload), b2i(s.NormalizeMissing))
 	if dir != nil {
-		dir.Sweep(time.Now()) // its error only says the sweep was skipped or cut short
 		tier = dir
 	}
 	if s.Adaptive {
@@ -140,6 +143,17 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 	c.mem = cache.NewMemory(s.CacheMaxBytes)
 	c.cache = cache.New(c.mem, tier)
 	c.base, c.cancel = context.WithCancel(context.Background())
+	if dir != nil {
+		// On a goroutine: New runs under the registry's lock, which a pass
+		// over a season's files would hold for a second or more.
+		c.sweeping.Add(1)
+		go func() {
+			defer c.sweeping.Done()
+			if _, err := dir.Sweep(c.base, time.Now()); err != nil && c.base.Err() == nil {
+				c.sweepErr.Store(&err)
+			}
+		}()
+	}
 	return c, nil
 }
 
@@ -262,6 +276,7 @@ func (c *Client) notifyBreaker(src *source) {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.cancel()
+		c.sweeping.Wait()
 		c.closeSources()
 		c.cache.Close()
 	})
@@ -330,6 +345,10 @@ func (a *admission) admitted() {
 func (c *Client) FetchOne(ctx context.Context, t tuple.Tuple) (Result, error) {
 	start := time.Now()
 	res := c.fetchOne(ctx, t)
+	if err := c.sweepErr.Swap(nil); err != nil {
+		// A cache_dir that cannot be swept fills the disk: said once.
+		res.TierErrors = append(res.TierErrors, *err)
+	}
 	res.Tuple = t
 	res.Kind = payload.KindOf(t.Path)
 	res.Duration = time.Since(start)

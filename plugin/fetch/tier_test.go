@@ -84,11 +84,32 @@ func TestNewSweepsTheCacheDir(t *testing.T) {
 	s := config.Defaults()
 	s.CacheDir = path
 	newClient(t, s)
+	deadline := time.Now().Add(10 * time.Second) // the sweep runs on its own goroutine
+	for left, _ := os.ReadDir(path); len(left) != 1; left, _ = os.ReadDir(path) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files left in cache_dir, want the live record alone", len(left))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if _, err := d.Get(ctx, "live"); err != nil {
 		t.Fatalf("the live record: %v", err)
 	}
-	if left, _ := os.ReadDir(path); len(left) != 1 {
-		t.Fatalf("%d files left in cache_dir, want the live record alone", len(left))
+}
+
+// A sweep that failed is told once, with the next result (a cache_dir that
+// cannot be swept fills the disk), in its tier errors.
+func TestASweepFailureIsToldOnce(t *testing.T) {
+	srv := newH2Server(t, corpusHandler(t))
+	c := newClient(t, fastSettings(srv.caFile, srv.URL))
+	err := errors.New("cache dir \"x\": sweep: permission denied")
+	c.sweepErr.Store(&err)
+	ctx := context.Background()
+	res, _ := c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
+	if len(res.TierErrors) != 1 || res.TierErrors[0] != err {
+		t.Fatalf("first result's tier errors %v, want the sweep's", res.TierErrors)
+	}
+	if res, _ = c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "NOR/laptimes.json")); len(res.TierErrors) != 0 {
+		t.Fatalf("second result's tier errors %v, want none", res.TierErrors)
 	}
 }
 
