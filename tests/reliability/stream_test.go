@@ -3,8 +3,10 @@ package reliability
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -246,4 +248,90 @@ func TestStreamBreakerMetric(t *testing.T) {
 	record(t, row{Scenario: "Benthos stream: the only source down", Tuples: len(raws), Documents: o.docs, Flagged: o.flagged,
 		Lost: o.lost, Duplicated: o.dup, Retries: o.retries, Requests: 0, Wall: r.wall,
 		Happened: "every message flagged network; metric f1_breaker_state{source} = 2 (open)"})
+}
+
+// TestInputOutputRejects runs the f1_fetch input into an output that
+// rejects every flagged message (as reject_errored does) and a seeded 20%
+// of the documents, while the mirror fails 10% of requests with a 500 and
+// no retries are allowed: each rejected document is sent again as fetched,
+// each rejected failure fetched again, until every file is taken exactly
+// once as its document, and the input then ends.
+func TestInputOutputRejects(t *testing.T) {
+	leakCheck(t)
+	ts := corpusTuples(t)
+	m := startMirror(t, true, mirror.Faults{Seed: 7, Rules: []mirror.Rule{{StatusRate: map[int]float64{500: 0.10}}}})
+	var requests []string
+	for _, tp := range ts {
+		requests = append(requests, fmt.Sprintf("{ year: 2025, gp: %q, session: %q, path: %q }", gpAUS, quali, tp.Path))
+	}
+	sb := service.NewStreamBuilder()
+	var logs testkit.LogBuffer
+	sb.SetLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err := sb.AddInputYAML(fmt.Sprintf(`
+f1_fetch:
+  base_urls: [ %q ]
+  max_retries: 0
+  breaker_failures: 100000
+  use_cache: false
+  write_cache: false
+  tls: { root_cas_file: %q }
+  requests: [ %s ]
+`, m.URL, m.CAFile, strings.Join(requests, ", "))); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var deliveries, rejectedDocs, rejectedFailures int
+	rng := rand.New(rand.NewPCG(7, 7))
+	if err := sb.AddConsumerFunc(func(_ context.Context, msg *service.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		deliveries++
+		if err := msg.GetError(); err != nil {
+			rejectedFailures++
+			return err
+		}
+		if rng.Float64() < 0.2 {
+			rejectedDocs++
+			return errors.New("rejected")
+		}
+		p, _ := msg.MetaGet("f1_path")
+		taken[p]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := stream.Run(ctxFor(t, time.Minute)); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	lost, dup := 0, 0
+	for _, tp := range ts {
+		switch taken[tp.Path] {
+		case 0:
+			lost++
+		case 1:
+		default:
+			dup++
+		}
+	}
+	wantExact(t, "files taken", len(taken), len(ts))
+	wantExact(t, "lost", lost, 0)
+	wantExact(t, "taken twice", dup, 0)
+	counts := m.Counts()
+	// Every request is a first fetch or the new fetch of a rejected failure.
+	wantExact(t, "mirror requests", int(counts.Total), len(ts)+rejectedFailures)
+	if rejectedDocs == 0 || rejectedFailures == 0 {
+		t.Fatalf("the run rejected %d documents and %d failures: it proves nothing", rejectedDocs, rejectedFailures)
+	}
+	record(t, row{Scenario: "f1_fetch input, output rejecting every failure and 20% of documents (seeded), 10% HTTP 500, no retries", Tuples: len(ts),
+		Documents: len(taken), Flagged: 0, Lost: lost, Duplicated: dup, Retries: rejectedFailures, Requests: counts.Total, Wall: elapsed,
+		Happened: fmt.Sprintf("%d deliveries: %d rejected documents sent again as fetched, %d rejected failures fetched again; every file taken once, then the input ended", deliveries, rejectedDocs, rejectedFailures)})
 }
