@@ -1,9 +1,12 @@
 package sinks
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -221,6 +224,47 @@ sql_insert:
 		}
 	})
 
+	t.Run("connections are kept for the next batches", func(t *testing.T) {
+		// database/sql keeps 2 idle connections unless told: 4 batches in
+		// flight opened and closed connections again and again.
+		tg := target(t)
+		table := uniqueTable(t, tg)
+		o := connectDirectly(t, sqlInsertOutputSpec(), outputFields(sqlOutputYAML(tg, table, lapsTable(table), "")), newSQLInsertOutput)
+		const writers, batches = 4, 10
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*batches)
+		for w := range writers {
+			wg.Go(func() {
+				for b := range batches {
+					errs <- o.WriteBatch(ctx, seqBatch(50, func(i int) string {
+						return lap(2025, fmt.Sprintf("D%d", w), b*50+i, 1)
+					}))
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, tg, table); n != writers*batches*50 {
+			t.Fatalf("rows = %d, want %d", n, writers*batches*50)
+		}
+		st := o.db.Stats()
+		if st.MaxIdleClosed != 0 || st.OpenConnections > writers {
+			t.Fatalf("%d connections closed for want of idle room, %d open, after %d batches %d at a time; want none closed, at most %d open", st.MaxIdleClosed, st.OpenConnections, writers*batches, writers, writers)
+		}
+	})
+}
+
+// outputFields is the YAML of sqlOutputYAML's output without its sql_insert
+// key, for connectDirectly.
+func outputFields(yaml string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(yaml, "\nsql_insert:"), "\n  ", "\n")
 }
 
 // autoID is a column type the database fills with increasing numbers.

@@ -108,7 +108,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 			service.NewBatchPolicyField(sqlFieldBatching),
 			service.NewOutputMaxInFlightField(),
 			service.NewIntField(sqlFieldConnMaxOpen).
-				Description("The most open connections to the database. Defaults to 1 for sqlite and to no limit for postgres.").
+				Description("The most open connections to the database; as many are kept open between batches, to be used again. Defaults to 1 for sqlite and to no limit for postgres, where up to `max_in_flight` are kept open.").
 				Optional().
 				Advanced(),
 		).
@@ -138,6 +138,7 @@ type sqlInsertOutput struct {
 	initStmt    string
 	insert      string
 	connMaxOpen int // 0: no limit
+	maxInFlight int // batches written at once
 	log         *service.Logger
 
 	mu sync.RWMutex
@@ -228,6 +229,9 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 		}
 	default:
 		return nil, fmt.Errorf("field %s: unknown value %q (want do_nothing or upsert)", sqlFieldConflict, conflict)
+	}
+	if o.maxInFlight, err = conf.FieldMaxInFlight(); err != nil {
+		return nil, err
 	}
 	o.insert = insertStatement(name, o.table, o.columns, conflict, keys)
 	return o, nil
@@ -518,6 +522,9 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 		return fmt.Errorf("sql_insert: opening %s database: %w", o.driver, err)
 	}
 	db.SetMaxOpenConns(o.connMaxOpen)
+	// database/sql keeps 2 idle connections unless told: with more batches in
+	// flight, connections were opened and closed again for every batch.
+	db.SetMaxIdleConns(max(o.connMaxOpen, o.maxInFlight)) // at most connMaxOpen when set
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("sql_insert: connecting to %s database: %w", o.driver, err)
