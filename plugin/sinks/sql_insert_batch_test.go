@@ -137,6 +137,16 @@ sql_insert:
 			t.Fatalf("write: %v", err)
 		}
 		requireLapTimes(t, tg, table, 700, lastWins)
+		// So it is with statements of several rows alone: a statement
+		// ends before a repeat.
+		if _, err := tg.db.Exec("DELETE FROM " + table); err != nil {
+			t.Fatal(err)
+		}
+		o := connectDirectly(t, sqlInsertOutputSpec(), outputFields(out), newSQLInsertOutput)
+		if err := writeMultiRow(t, o, repeats()); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		requireLapTimes(t, tg, table, 700, lastWins)
 	})
 
 	t.Run("do_nothing: of a key repeated in one batch the first row stays", func(t *testing.T) {
@@ -156,6 +166,16 @@ sql_insert:
 			t.Fatalf("write: %v", err)
 		}
 		requireLapTimes(t, tg, table, 700, firstStays)
+		// So it is with statements of several rows alone, repeats and all:
+		// DO NOTHING skips a row that one before it in the statement stored.
+		if _, err := tg.db.Exec("DELETE FROM " + table + " WHERE lap <> 5"); err != nil {
+			t.Fatal(err)
+		}
+		o := connectDirectly(t, sqlInsertOutputSpec(), outputFields(out), newSQLInsertOutput)
+		if err := writeMultiRow(t, o, repeats()); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		requireLapTimes(t, tg, table, 700, firstStays)
 	})
 
 	t.Run("upsert: a repeat only the database sees", func(t *testing.T) {
@@ -166,18 +186,22 @@ sql_insert:
 		// time, and the last row wins as it always did.
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ k, v ]
-  args_mapping: root = [ this.k, this.v ]
-  init_statement: 'CREATE TABLE %s (k DOUBLE PRECISION PRIMARY KEY, v TEXT)'
-  conflict: upsert
-  conflict_columns: [ k ]
-`, tg.driver, tg.dsn, table, table), jsonBatch(`{"k":1.5,"v":"first"}`, `{"k":2,"v":"other"}`, `{"k":15e-1,"v":"last"}`))
-		if err != nil {
+		o := connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
+driver: %s
+dsn: %q
+table: %s
+columns: [ k, v ]
+args_mapping: root = [ this.k, this.v ]
+init_statement: 'CREATE TABLE %s (k DOUBLE PRECISION PRIMARY KEY, v TEXT)'
+conflict: upsert
+conflict_columns: [ k ]
+`, tg.driver, tg.dsn, table, table), newSQLInsertOutput)
+		batch := jsonBatch(`{"k":1.5,"v":"first"}`, `{"k":2,"v":"other"}`, `{"k":15e-1,"v":"last"}`)
+		if tg.driver == "postgres" {
+			// Several rows to a statement alone fail here.
+			requireErrorNaming(t, writeMultiRow(t, o, batch), "messages 0 to 2", "cannot affect row a second time")
+		}
+		if err := o.WriteBatch(context.Background(), batch); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		var v string
@@ -259,6 +283,23 @@ sql_insert:
 			t.Fatalf("%d connections closed for want of idle room, %d open, after %d batches %d at a time; want none closed, at most %d open", st.MaxIdleClosed, st.OpenConnections, writers*batches, writers, writers)
 		}
 	})
+}
+
+// writeMultiRow writes batch through o's statements of several rows alone,
+// with no second try one row per statement. (On SQLite a statement takes one
+// row: there it is what WriteBatch does.)
+func writeMultiRow(t *testing.T, o *sqlInsertOutput, batch service.MessageBatch) error {
+	t.Helper()
+	mapping := batch.BloblangExecutor(o.argsMapping)
+	args := make([][]any, len(batch))
+	for i := range batch {
+		var err error
+		if args[i], err = o.args(mapping, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := o.writeTx(context.Background(), args, o.insertChunks)
+	return err
 }
 
 // outputFields is the YAML of sqlOutputYAML's output without its sql_insert
