@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
@@ -599,6 +600,10 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	// database/sql keeps 2 idle connections unless told: with more batches in
 	// flight, connections were opened and closed again for every batch.
 	db.SetMaxIdleConns(max(o.connMaxOpen, o.maxInFlight)) // at most connMaxOpen when set
+	// But not for ever: a burst may have opened max_in_flight connections
+	// (64 by default), and a PostgreSQL server's slots are few (100 by
+	// default) and shared.
+	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("sql_insert: connecting to %s database: %w", o.driver, err)
