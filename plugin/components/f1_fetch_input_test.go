@@ -18,21 +18,27 @@ import (
 	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
+// configuredInput builds an f1_fetch input from fields (YAML) and a base
+// nothing listens on, closed when the test ends: its config's checks.
+func configuredInput(t *testing.T, fields string) (*fetchInput, error) {
+	t.Helper()
+	c, err := fetchInputSpec().ParseYAML("base_urls: [ http://127.0.0.1:1 ]\n"+fields, nil)
+	if err != nil {
+		return nil, err
+	}
+	in, err := newFetchInput(c, service.MockResources())
+	if err == nil {
+		t.Cleanup(func() { _ = in.Close(context.Background()) })
+	}
+	return in, err
+}
+
 // The requests list is read as plain values (requestTuples): every bad
 // element must still be refused with its index, field and value.
 func TestFetchInputRequestsReadAndRefusedByName(t *testing.T) {
 	const gp = `gp: Australian Grand Prix, session: Qualifying`
 	conf := func(t *testing.T, requests string) (*fetchInput, error) {
-		t.Helper()
-		c, err := fetchInputSpec().ParseYAML("base_urls: [ http://127.0.0.1:1 ]\nrequests: "+requests, nil)
-		if err != nil {
-			return nil, err
-		}
-		in, err := newFetchInput(c, service.MockResources())
-		if err == nil {
-			t.Cleanup(func() { _ = in.Close(context.Background()) })
-		}
-		return in, err
+		return configuredInput(t, "requests: "+requests)
 	}
 
 	in, err := conf(t, `[ {year: 2025, `+gp+`, path: VER/3_tel.json}, {year: "2024", `+gp+`, path: drivers.json}, {year: 2023.0, `+gp+`, path: x.json} ]`)
@@ -100,15 +106,7 @@ func BenchmarkNewFetchInput(b *testing.B) {
 // files and drivers lists mean the default, is refused by name.
 func TestFetchInputSessionYearAndEmptyLaps(t *testing.T) {
 	conf := func(session string) (*fetchInput, error) {
-		c, err := fetchInputSpec().ParseYAML("base_urls: [ http://127.0.0.1:1 ]\nsessions: [ "+session+" ]", nil)
-		if err != nil {
-			return nil, err
-		}
-		in, err := newFetchInput(c, service.MockResources())
-		if err == nil {
-			t.Cleanup(func() { _ = in.Close(context.Background()) })
-		}
-		return in, err
+		return configuredInput(t, "sessions: [ "+session+" ]")
 	}
 	in, err := conf(`{ year: "2025", gp: Australian Grand Prix, session: Qualifying }`)
 	if err != nil || in.sessions[0].Year != 2025 {
@@ -238,6 +236,28 @@ func rejectingStream(t *testing.T, inYAML string, reject func(*service.Message) 
 	return s
 }
 
+// deliveries runs the f1_fetch input inYAML to its end (30 s at most) into
+// an output that calls reject with each message's outcome, and returns the
+// outcomes in delivery order with the run's error.
+func deliveries(t *testing.T, inYAML string, reject func(outcome string, msg *service.Message) error) ([]string, error) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	s := rejectingStream(t, inYAML, func(msg *service.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		o := outcome(msg)
+		seen = append(seen, o)
+		return reject(o, msg)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.Run(ctx)
+	mu.Lock() // a run cut short leaves the output running
+	defer mu.Unlock()
+	return append([]string(nil), seen...), err
+}
+
 // A document the output always rejects is never lost: the input keeps
 // sending it and does not end. Before, a nack landing between drain's look
 // at the queue and its look at the outstanding count ended the input (Run
@@ -305,29 +325,14 @@ func TestResendBackoff(t *testing.T) {
 func TestFetchInputFetchesARejectedFailureAgain(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/drivers.json", FailFirstN: 1, FailStatus: 500}}})
-	var mu sync.Mutex
-	var seen []string
-	s := rejectingStream(t, fmt.Sprintf(`
+	seen, err := deliveries(t, fmt.Sprintf(`
 f1_fetch:
   base_urls: [ %q ]
   max_retries: 0
   requests: [ { year: 2025, gp: %q, session: %q, path: drivers.json } ]
-`, m.URL, gpAUS, quali), func(msg *service.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, outcome(msg))
-		return msg.GetError()
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.Run(ctx)
-	mu.Lock() // a run cut short leaves the output running
-	defer mu.Unlock()
-	if err != nil {
-		t.Fatalf("run: %v (deliveries %v)", err, seen)
-	}
-	if fmt.Sprint(seen) != "[drivers.json(network) drivers.json]" {
-		t.Fatalf("%d deliveries, the first %v; want the failure, then the document fetched again", len(seen), seen[:min(len(seen), 3)])
+`, m.URL, gpAUS, quali), func(_ string, msg *service.Message) error { return msg.GetError() })
+	if err != nil || fmt.Sprint(seen) != "[drivers.json(network) drivers.json]" {
+		t.Fatalf("run: %v; %d deliveries, the first %v; want the failure, then the document fetched again", err, len(seen), seen[:min(len(seen), 3)])
 	}
 }
 
@@ -383,32 +388,21 @@ func telemetryFiles(t *testing.T, driver string) int {
 func TestFetchInputReplaysARejectedPlanFailure(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/drivers.json", FailFirstN: 1, FailStatus: 500}}})
-	var mu sync.Mutex
-	var seen []string
-	s := rejectingStream(t, fmt.Sprintf(`
+	rejections := 0
+	seen, err := deliveries(t, fmt.Sprintf(`
 f1_fetch:
   base_urls: [ %q ]
   max_retries: 0
   sessions: [ { year: 2025, gp: %q, session: %q, files: [ corners.json ], laps: fastest } ]
-`, m.URL, gpAUS, quali), func(msg *service.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, outcome(msg))
-		if len(seen) < 4 {
-			return msg.GetError() // the failure is rejected twice, then taken
+`, m.URL, gpAUS, quali), func(_ string, msg *service.Message) error {
+		if msg.GetError() != nil && rejections < 2 { // the failure is rejected twice, then taken
+			rejections++
+			return msg.GetError()
 		}
 		return nil
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.Run(ctx)
-	mu.Lock() // a run cut short leaves the output running
-	defer mu.Unlock()
-	if err != nil {
-		t.Fatalf("run: %v (deliveries %v)", err, seen)
-	}
-	if fmt.Sprint(seen) != "[corners.json drivers.json(network) drivers.json(network) drivers.json(network)]" {
-		t.Fatalf("deliveries %v, want corners.json, then the plan's failure three times as it was", seen)
+	if err != nil || fmt.Sprint(seen) != "[corners.json drivers.json(network) drivers.json(network) drivers.json(network)]" {
+		t.Fatalf("run: %v; deliveries %v, want corners.json, then the plan's failure three times as it was", err, seen)
 	}
 }
 
@@ -419,32 +413,19 @@ func TestFetchInputResentProbeEndsTheLaps(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	probe := fmt.Sprintf("HAD/%d_tel.json", telemetryFiles(t, "HAD")+1)
 	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{PathPrefix: "/2025@main/" + gpAUS + "/" + quali + "/" + probe, FailFirstN: 1, FailStatus: 500}}})
-	var mu sync.Mutex
-	var seen []string
-	s := rejectingStream(t, fmt.Sprintf(`
+	seen, err := deliveries(t, fmt.Sprintf(`
 f1_fetch:
   base_urls: [ %q ]
   max_retries: 0
   on_not_found: error
   sessions: [ { year: 2025, gp: %q, session: %q, files: [ corners.json ], drivers: [ HAD ], laptimes: false, laps: all } ]
-`, m.URL, gpAUS, quali), func(msg *service.Message) error {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, outcome(msg))
-		if outcome(msg) == probe+"(network)" {
+`, m.URL, gpAUS, quali), func(o string, msg *service.Message) error {
+		if o == probe+"(network)" {
 			return msg.GetError()
 		}
 		return nil
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.Run(ctx)
-	mu.Lock() // a run cut short leaves the output running
-	defer mu.Unlock()
-	if err != nil {
-		t.Fatalf("run: %v (deliveries %v)", err, seen)
-	}
-	if last := seen[len(seen)-1]; last != probe+"(network)" || len(seen) != telemetryFiles(t, "HAD")+2 {
-		t.Fatalf("deliveries end with %v; want corners.json, the laps, then the probe's failure once, and nothing for its 404", seen[max(0, len(seen)-3):])
+	if err != nil || seen[len(seen)-1] != probe+"(network)" || len(seen) != telemetryFiles(t, "HAD")+2 {
+		t.Fatalf("run: %v; deliveries end with %v; want corners.json, the laps, then the probe's failure once, and nothing for its 404", err, seen[max(0, len(seen)-3):])
 	}
 }
