@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
@@ -324,4 +326,37 @@ func telKeys(driver string, n int) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// watcher checks what a rebuild test waits for: documents in an output
+// file, and the connections the mirror accepted and both sides hold open.
+type watcher struct {
+	t     *testing.T
+	m     *mirrortest.Mirror
+	port  int
+	pid   int           // the f1fetch process
+	state func() string // what a failure prints
+}
+
+// wantDocs waits for file to hold want's documents, and checks them.
+func (w watcher) wantDocs(file string, want []string) {
+	w.t.Helper()
+	waitUntil(w.t, 15*time.Second, fmt.Sprintf("%s holds %d documents", filepath.Base(file), len(want)),
+		func() bool { return countLines(file) >= len(want) }, w.state)
+	if got := jsonlKeys(w.t, file); !reflect.DeepEqual(got, want) {
+		w.t.Fatalf("%s: documents %q\nwant %q", filepath.Base(file), got, want)
+	}
+}
+
+// conns waits for the mirror to have accepted accepted connections and for
+// open of them to be open on both sides, and logs the counts.
+func (w watcher) conns(accepted, open int, when string) {
+	w.t.Helper()
+	since := time.Now()
+	waitUntil(w.t, 10*time.Second, fmt.Sprintf("%s: the mirror accepted %d connections and %d are open on both sides", when, accepted, open),
+		func() bool {
+			return w.m.Counts().Connections == int64(accepted) && serverSideOpen(w.t, w.port) == open && clientSideOpen(w.t, w.pid, w.port) == open
+		}, w.state)
+	w.t.Logf("%s: connections accepted %d, open %d (mirror side %d, f1fetch side %d), closed %d (settled in %s)",
+		when, accepted, open, serverSideOpen(w.t, w.port), clientSideOpen(w.t, w.pid, w.port), accepted-open, time.Since(since).Round(time.Millisecond))
 }

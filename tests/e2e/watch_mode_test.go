@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -40,24 +39,8 @@ func TestWatchModeRebuildClosesTheOldClient(t *testing.T) {
 		return fmt.Sprintf("mirror: %d connections accepted, %d open on its side, %d held by f1fetch\n%s",
 			m.Counts().Connections, serverSideOpen(t, port), clientSideOpen(t, pid, port), d.logs())
 	}
-	wantDocs := func(file string, want []string) {
-		t.Helper()
-		waitUntil(t, 15*time.Second, fmt.Sprintf("%s holds %d documents", filepath.Base(file), len(want)),
-			func() bool { return countLines(file) >= len(want) }, state)
-		if got := jsonlKeys(t, file); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: documents %q\nwant %q", filepath.Base(file), got, want)
-		}
-	}
-	conns := func(accepted, open int, when string) {
-		t.Helper()
-		since := time.Now()
-		waitUntil(t, 10*time.Second, fmt.Sprintf("%s: the mirror accepted %d connections and %d are open on both sides", when, accepted, open),
-			func() bool {
-				return m.Counts().Connections == int64(accepted) && serverSideOpen(t, port) == open && clientSideOpen(t, pid, port) == open
-			}, state)
-		t.Logf("%s: connections accepted %d, open %d (mirror side %d, f1fetch side %d), closed %d (settled in %s)",
-			when, accepted, open, serverSideOpen(t, port), clientSideOpen(t, pid, port), accepted-open, time.Since(since).Round(time.Millisecond))
-	}
+	w := watcher{t: t, m: m, port: port, pid: pid, state: state}
+	wantDocs, conns := w.wantDocs, w.conns
 
 	wantDocs(out("w1"), telKeys("ALO", 13))
 	conns(1, 1, "v1 (processor, max_concurrent_requests 4) fetched")
