@@ -9,7 +9,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,12 +21,7 @@ func TestFailedStreamCreateHoldsNoClient(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	port := portOf(t, m)
 	dir := t.TempDir()
-	apiPort := freePort(t)
-	obs := filepath.Join(dir, "observability.yaml")
-	if err := os.WriteFile(obs, []byte(observability(apiPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, apiPort, "streams", "-o", obs)
+	d := startStreamsMode(t, dir)
 	pid := d.cmd.Process.Pid
 	out := func(name string) string { return filepath.Join(dir, name+".jsonl") }
 	state := func() string {

@@ -360,3 +360,15 @@ func (w watcher) conns(accepted, open int, when string) {
 	w.t.Logf("%s: connections accepted %d, open %d (mirror side %d, f1fetch side %d), closed %d (settled in %s)",
 		when, accepted, open, serverSideOpen(w.t, w.port), clientSideOpen(w.t, w.pid, w.port), accepted-open, time.Since(since).Round(time.Millisecond))
 }
+
+// startStreamsMode starts `f1fetch streams` with its HTTP API on a free
+// loopback port, its observability config written in dir.
+func startStreamsMode(t *testing.T, dir string) *daemon {
+	t.Helper()
+	apiPort := freePort(t)
+	obs := filepath.Join(dir, "observability.yaml")
+	if err := os.WriteFile(obs, []byte(observability(apiPort)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startDaemon(t, apiPort, "streams", "-o", obs)
+}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,12 +74,7 @@ func TestStreamsModeRebuildsLeaveNothingBehind(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	port := portOf(t, m)
 	dir := t.TempDir()
-	apiPort := freePort(t)
-	obs := filepath.Join(dir, "observability.yaml")
-	if err := os.WriteFile(obs, []byte(observability(apiPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, apiPort, "streams", "-o", obs)
+	d := startStreamsMode(t, dir)
 	pid := d.cmd.Process.Pid
 	out := func(name string) string { return filepath.Join(dir, name+".jsonl") }
 	state := func() string {
