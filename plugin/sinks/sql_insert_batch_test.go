@@ -26,15 +26,8 @@ func runSQLInsertBatchSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
 		const n = 2345 // on PostgreSQL 4 statements of 500 rows and one of 345
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ seq, driver, v ]
-  args_mapping: root = [ this.seq, this.driver, this.v ]
-  init_statement: 'CREATE TABLE %s (id %s, seq INTEGER NOT NULL, driver TEXT, v DOUBLE PRECISION)'
-`, tg.driver, tg.dsn, table, table, autoID(tg)), seqBatch(n, func(i int) string {
+		err := writeThrough(t, insertYAML(tg, table, `seq, driver, v`, `this.seq, this.driver, this.v`,
+			`id `+autoID(tg)+`, seq INTEGER NOT NULL, driver TEXT, v DOUBLE PRECISION`), seqBatch(n, func(i int) string {
 			return fmt.Sprintf(`{"seq":%d,"driver":"VER","v":%d.5}`, i, i)
 		}))
 		if err != nil {
@@ -74,15 +67,7 @@ sql_insert:
 			this = append(this, fmt.Sprintf("this.c%d", j))
 			ddl = append(ddl, fmt.Sprintf("c%d INTEGER", j))
 		}
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ %s ]
-  args_mapping: root = [ %s ]
-  init_statement: 'CREATE TABLE %s (%s)'
-`, tg.driver, tg.dsn, table, strings.Join(names, ", "), strings.Join(this, ", "), table, strings.Join(ddl, ", ")),
+		err := writeThrough(t, insertYAML(tg, table, strings.Join(names, ", "), strings.Join(this, ", "), strings.Join(ddl, ", ")),
 			seqBatch(n, func(i int) string {
 				var kv []string
 				for j := range cols {

@@ -413,15 +413,8 @@ func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 		// id lost its last digits in silence.
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ driver, Order, id ]
-  args_mapping: root = [ this.driver, this.order, this.id ]
-  init_statement: 'CREATE TABLE %s (driver TEXT, "order" INTEGER, id TEXT)'
-`, tg.driver, tg.dsn, table, table), jsonBatch(`{"driver":"VER","order":1,"id":12345678901234567891}`))
+		err := writeThrough(t, insertYAML(tg, table, `driver, Order, id`, `this.driver, this.order, this.id`, `driver TEXT, "order" INTEGER, id TEXT`),
+			jsonBatch(`{"driver":"VER","order":1,"id":12345678901234567891}`))
 		if err != nil {
 			t.Fatalf("write: %v", err)
 		}
@@ -440,15 +433,8 @@ sql_insert:
 		// 5222 were stored and acknowledged.
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ sample, brake, half ]
-  args_mapping: root = [ this.sample, this.brake, this.sample / 2 ]
-  init_statement: 'CREATE TABLE %s (sample INTEGER PRIMARY KEY, brake INTEGER, half INTEGER)'
-`, tg.driver, tg.dsn, table, table), jsonBatch(`{"sample":1,"brake":0.26858782065714965}`, `{"sample":3,"brake":5222.543351646237}`))
+		err := writeThrough(t, insertYAML(tg, table, `sample, brake, half`, `this.sample, this.brake, this.sample / 2`, `sample INTEGER PRIMARY KEY, brake INTEGER, half INTEGER`),
+			jsonBatch(`{"sample":1,"brake":0.26858782065714965}`, `{"sample":3,"brake":5222.543351646237}`))
 		if tg.driver == "postgres" {
 			// PostgreSQL's INTEGER has no room for a fraction: the batch
 			// is refused, loudly, and nothing of it stays.
@@ -478,15 +464,8 @@ sql_insert:
 		// PostgreSQL every such batch failed and was retried for ever.
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		err := writeThrough(t, fmt.Sprintf(`
-sql_insert:
-  driver: %s
-  dsn: %q
-  table: %s
-  columns: [ driver, dn, sector, pb, twice ]
-  args_mapping: root = [ this.driver, this.dn, this.sector, this.pb, this.dn * 2 ]
-  init_statement: 'CREATE TABLE %s (driver TEXT, dn TEXT, sector TEXT, pb TEXT, twice TEXT)'
-`, tg.driver, tg.dsn, table, table), jsonBatch(`{"driver":"VER","dn":1,"sector":2.5,"pb":true}`))
+		err := writeThrough(t, insertYAML(tg, table, `driver, dn, sector, pb, twice`, `this.driver, this.dn, this.sector, this.pb, this.dn * 2`, `driver TEXT, dn TEXT, sector TEXT, pb TEXT, twice TEXT`),
+			jsonBatch(`{"driver":"VER","dn":1,"sector":2.5,"pb":true}`))
 		if err != nil {
 			t.Fatalf("write: %v", err)
 		}
@@ -612,6 +591,20 @@ sql_insert:
 			t.Fatalf("rows = %d, want 0", n)
 		}
 	})
+}
+
+// insertYAML is an sql_insert of columns, from mapping's array, into table,
+// which init_statement makes with ddl (its columns).
+func insertYAML(tg sqlTarget, table, columns, mapping, ddl string) string {
+	return fmt.Sprintf(`
+sql_insert:
+  driver: %s
+  dsn: %q
+  table: %s
+  columns: [ %s ]
+  args_mapping: root = [ %s ]
+  init_statement: 'CREATE TABLE %s (%s)'
+`, tg.driver, tg.dsn, table, columns, mapping, table, ddl)
 }
 
 func sqlOutputYAML(tg sqlTarget, table, init, extra string) string {
