@@ -395,8 +395,8 @@ func (c *Client) fetchOne(ctx context.Context, t tuple.Tuple) Result {
 	})
 	if shared {
 		// It joined another caller's fetch and sent no request: the tries
-		// (and retries), and the write of what came back, are that
-		// caller's, counted once.
+		// (and retries), and the write of what came back, are counted
+		// once, by that caller (or, had it left, the first joiner).
 		res.Attempts, res.TierErrors = 0, nil
 	}
 	if lookupErr != nil {

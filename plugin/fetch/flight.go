@@ -18,12 +18,17 @@ type flight struct {
 	done    chan struct{}
 	res     Result
 	waiters int
+	left    bool // the caller that started it left before the end
+	taken   bool // a caller has received res as its own (see do)
 	cancel  context.CancelFunc
 }
 
 // do returns fn's result for key, running fn at most once among concurrent
-// callers. shared reports whether this caller joined another's flight;
-// joined, when not nil, is called as it joins, before it waits.
+// callers. shared is false for the one caller that receives the result as
+// its own: the caller that started the flight, or, when it left before the
+// end, the first joiner to receive it; true for the others, who must not
+// count again what the fetch did (its attempts, its cache writes). joined,
+// when not nil, is called as a caller joins, before it waits.
 func (g *flights) do(ctx, base context.Context, key string, joined func(), fn func(ctx context.Context) Result) (res Result, shared bool) {
 	g.mu.Lock()
 	if g.m == nil {
@@ -56,10 +61,15 @@ func (g *flights) do(ctx, base context.Context, key string, joined func(), fn fu
 
 	select {
 	case <-f.done:
-		return f.res, ok
+		g.mu.Lock()
+		shared = ok && !(f.left && !f.taken)
+		f.taken = f.taken || !shared
+		g.mu.Unlock()
+		return f.res, shared
 	case <-ctx.Done():
 		g.mu.Lock()
 		f.waiters--
+		f.left = f.left || !ok
 		if f.waiters == 0 {
 			// Abandoned: cancel it, and let a caller arriving while it
 			// unwinds start a flight of its own rather than join this one

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -137,5 +138,66 @@ func TestCheckRefusesWhatNewRefuses(t *testing.T) {
 	s.CacheDir = filepath.Join(t.TempDir(), "cache")
 	if err := Check(s, nil); err != nil {
 		t.Fatalf("good settings: %v", err)
+	}
+}
+
+// writeFailingTier holds nothing and refuses every write.
+type writeFailingTier struct{}
+
+func (writeFailingTier) Get(context.Context, string) ([]byte, error) { return nil, cache.ErrMiss }
+func (writeFailingTier) Set(context.Context, string, []byte, time.Duration) error {
+	return errors.New("backend down")
+}
+
+// When the caller that started a fetch leaves while another waits on it,
+// the fetch goes on, and its failed cache write (and its attempts) are told
+// to the caller that receives the result: before, the joiner had them
+// cleared as the leader's and the leader had left, so nobody told them.
+func TestTierWriteFailureOfALeftFlightIsToldOnce(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release
+		serve(w, r)
+	})
+	c, err := New(fastSettings(srv.caFile, srv.URL), writeFailingTier{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	key := c.keyPfx + tp.String()
+	lctx, leave := context.WithCancel(context.Background())
+	leader, joiner := make(chan Result, 1), make(chan Result, 1)
+	go func() { r, _ := c.FetchOne(lctx, tp); leader <- r }()
+	<-arrived
+	go func() { r, _ := c.FetchOne(context.Background(), tp); joiner <- r }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.flights.mu.Lock()
+		n := 0
+		if f := c.flights.m[key]; f != nil {
+			n = f.waiters
+		}
+		c.flights.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second caller did not join")
+		}
+	}
+	leave()
+	l := <-leader
+	close(release)
+	j := <-joiner
+	if j.Err != nil {
+		t.Fatalf("joiner: %v", j.Err)
+	}
+	if told := len(l.TierErrors) + len(j.TierErrors); told != 1 || j.Attempts != 1 {
+		t.Fatalf("failed write told %d times (leader %v, joiner %v), joiner attempts %d; want once and 1", told, l.TierErrors, j.TierErrors, j.Attempts)
 	}
 }
