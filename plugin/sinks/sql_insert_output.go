@@ -293,14 +293,9 @@ func sqlColumns(conf *service.ParsedConfig, field string) ([]string, error) {
 	return cols, nil
 }
 
-// insertStatement builds the INSERT of one row, with the placeholders of the
-// driver and the conflict clause both SQLite and PostgreSQL understand.
-func insertStatement(driver, table string, columns []string, conflict string, keys []string) string {
-	return newInsertSQL(driver, table, columns, conflict, keys).rows(1)
-}
-
 // insertSQL builds the INSERT of a number of rows: head, a VALUES list of
-// placeholders, and the conflict clause.
+// placeholders (the driver's), and the conflict clause both SQLite and
+// PostgreSQL understand.
 type insertSQL struct {
 	head, clause string
 	columns      int
@@ -598,12 +593,16 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	}
 	db.SetMaxOpenConns(o.connMaxOpen)
 	// database/sql keeps 2 idle connections unless told: with more batches in
-	// flight, connections were opened and closed again for every batch.
-	db.SetMaxIdleConns(max(o.connMaxOpen, o.maxInFlight)) // at most connMaxOpen when set
-	// But not for ever: a burst may have opened max_in_flight connections
-	// (64 by default), and a PostgreSQL server's slots are few (100 by
-	// default) and shared.
-	db.SetConnMaxIdleTime(time.Minute)
+	// flight, connections were opened and closed again for every batch. (It
+	// caps the idle ones at conn_max_open itself.)
+	db.SetMaxIdleConns(o.maxInFlight)
+	if o.driver == "pgx" {
+		// But not for ever: a burst may have opened max_in_flight
+		// connections (64 by default), and a PostgreSQL server's slots are
+		// few (100 by default) and shared. Not SQLite's: its one connection
+		// is an in-memory database's whole life.
+		db.SetConnMaxIdleTime(time.Minute)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("sql_insert: connecting to %s database: %w", o.driver, err)

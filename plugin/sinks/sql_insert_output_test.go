@@ -74,7 +74,7 @@ func TestInsertStatement(t *testing.T) {
 		{"sqlite", "upsert", cols, `INSERT INTO laps ("year", "driver", "lap", "time") VALUES (?, ?, ?, ?) ON CONFLICT ("year", "driver", "lap", "time") DO NOTHING`},
 	}
 	for _, c := range cases {
-		if got := insertStatement(c.driver, "laps", cols, c.conflict, c.keys); got != c.want {
+		if got := newInsertSQL(c.driver, "laps", cols, c.conflict, c.keys).rows(1); got != c.want {
 			t.Errorf("%s %s %v:\n got %s\nwant %s", c.driver, c.conflict, c.keys, got, c.want)
 		}
 	}
