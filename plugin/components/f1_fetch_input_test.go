@@ -425,7 +425,7 @@ f1_fetch:
 		}
 		return nil
 	})
-	if err != nil || seen[len(seen)-1] != probe+"(network)" || len(seen) != telemetryFiles(t, "HAD")+2 {
+	if err != nil || len(seen) != telemetryFiles(t, "HAD")+2 || seen[len(seen)-1] != probe+"(network)" {
 		t.Fatalf("run: %v; deliveries end with %v; want corners.json, the laps, then the probe's failure once, and nothing for its 404", err, seen[max(0, len(seen)-3):])
 	}
 }
