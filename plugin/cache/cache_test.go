@@ -300,7 +300,11 @@ func TestCacheGetReturnsTheTierFailure(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil { // reads now fail: not a directory
 		t.Fatal(err)
 	}
-	if _, ok, err := c.Get(ctx, "k"); ok || err == nil || !strings.Contains(err.Error(), `read key "k"`) {
+	_, ok, err := c.Get(ctx, "k")
+	if ok || err == nil || !strings.Contains(err.Error(), `read key "k"`) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("a failing tier: ok %v, err %v; want a miss with the tier's error", ok, err)
+	}
+	if n := strings.Count(err.Error(), `"k"`); n != 1 {
+		t.Errorf("the error names the key %d times, want once: %v", n, err)
 	}
 }

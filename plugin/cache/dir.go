@@ -168,7 +168,7 @@ func (d *Dir) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, ErrMiss
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cache dir: read key %q: %w", key, err)
+		return nil, fmt.Errorf("cache dir: read: %w", err) // names the file
 	}
 	if !live(b, time.Now()) {
 		// A Set racing this removal loses its write; the next fetch writes it again.
@@ -194,7 +194,7 @@ func (d *Dir) Set(ctx context.Context, key string, value []byte, ttl time.Durati
 
 	tmp, err := os.CreateTemp(d.path, ".tmp-*") // the dot keeps it apart from hex key names
 	if err != nil {
-		return fmt.Errorf("cache dir: write key %q: %w", key, err)
+		return fmt.Errorf("cache dir: write: %w", err) // names the file
 	}
 	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err == nil {
@@ -205,7 +205,7 @@ func (d *Dir) Set(ctx context.Context, key string, value []byte, ttl time.Durati
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("cache dir: write key %q: %w", key, err)
+		return fmt.Errorf("cache dir: write: %w", err) // names the file
 	}
 	return nil
 }

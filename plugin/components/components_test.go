@@ -713,7 +713,7 @@ requests: [ { year: 2025, gp: %q, session: %q, path: VER/laptimes.json } ]
 		t.Fatalf("read: %v, message error %v; want the document from the network", err, msg.GetError())
 	}
 	_ = ack(context.Background(), nil)
-	if !strings.Contains(log.String(), "cache dir: write key") {
+	if !strings.Contains(log.String(), "write key") || !strings.Contains(log.String(), "cache dir") {
 		t.Fatalf("the failed cache_dir write is not in the log:\n%s", log.String())
 	}
 }
