@@ -345,9 +345,10 @@ func (a *admission) admitted() {
 func (c *Client) FetchOne(ctx context.Context, t tuple.Tuple) (Result, error) {
 	start := time.Now()
 	res := c.fetchOne(ctx, t)
-	// A cache_dir that cannot be swept fills the disk: said once. Load
-	// first: a Swap on every fetch would write the shared word each time.
-	if c.sweepErr.Load() != nil {
+	// A cache_dir that cannot be swept fills the disk: said once, with a
+	// result its caller still waits for. Load first: a Swap on every fetch
+	// would write the shared word each time.
+	if c.sweepErr.Load() != nil && ctx.Err() == nil {
 		if err := c.sweepErr.Swap(nil); err != nil {
 			res.TierErrors = append(res.TierErrors, *err)
 		}

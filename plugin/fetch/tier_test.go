@@ -97,13 +97,18 @@ func TestNewSweepsTheCacheDir(t *testing.T) {
 	}
 }
 
-// A sweep that failed is told once, with the next result (a cache_dir that
-// cannot be swept fills the disk), in its tier errors.
+// A sweep that failed is told once, with the next result a caller waits for
+// (a cache_dir that cannot be swept fills the disk), in its tier errors.
 func TestASweepFailureIsToldOnce(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	c := newClient(t, fastSettings(srv.caFile, srv.URL))
 	err := errors.New("cache dir \"x\": sweep: permission denied")
 	c.sweepErr.Store(&err)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel() // a caller that left: its result is dropped, so it does not take the failure
+	if res, _ := c.FetchOne(gone, mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); len(res.TierErrors) != 0 {
+		t.Fatalf("a cancelled fetch's tier errors %v, want none", res.TierErrors)
+	}
 	ctx := context.Background()
 	res, _ := c.FetchOne(ctx, mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json"))
 	if len(res.TierErrors) != 1 || res.TierErrors[0] != err {
