@@ -77,14 +77,25 @@ func describe(field, text string) string {
 // for the three components that share them: their lint rules are Bloblang,
 // compiled when built, and compiling them was most of the binary's start-up
 // work of this package.
+// remoteHTTPLint refuses at lint time a remote http:// base that building
+// the component would refuse. It is the component's rule, not base_urls',
+// to see allow_insecure_http. Lint rules cannot read the environment: with
+// F1FETCH_ALLOW_INSECURE_HTTP set when the process starts there is no rule,
+// and the build, which reads the variable, decides.
+func remoteHTTPLint() string {
+	if os.Getenv("F1FETCH_ALLOW_INSECURE_HTTP") != "" {
+		return ""
+	}
+	return `let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
+root = if this.allow_insecure_http.or(false) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`
+}
+
 var engineFields = sync.OnceValue(func() []*service.ConfigField {
 	d := config.Defaults()
 	return []*service.ConfigField{
 		service.NewStringListField(fieldBaseURLs).Optional().
 			Description(describe("base_urls", fmt.Sprintf("Sources tried in order. An entry without placeholders is a base under which the jsDelivr layout `{year}@{ref}/{gp}/{session}/{path}` is appended (a local mirror: `http://127.0.0.1:8080`); an entry with placeholders `{year}`, `{ref}`, `{gp}`, `{session}`, `{path}` is a full template. Remote sources must be `https://`; `http://` is for loopback mirrors (spoken as h2c). Default `%s`.", strings.Join(d.BaseURLs, "`, `")))).
-			Example([]string{"http://127.0.0.1:8080"}).
-			LintRule(`let urls = if this.type() == "array" { this } else { [] }
-root = $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@")))`),
+			Example([]string{"http://127.0.0.1:8080"}),
 		service.NewStringField(fieldRef).Optional().Description(describe("ref", "Git ref of the data repositories (a branch or commit). Default `main`.")),
 		service.NewIntField(fieldMaxConcurrent).Optional().
 			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")).

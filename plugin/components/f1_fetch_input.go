@@ -88,6 +88,7 @@ processor.`).
 				LintRule(`root = if this < 0 { ["field prefetch: value %v: must not be negative".format(this)] }`),
 			onNotFoundField(),
 		}, engineFields()...)...).
+		LintRule(remoteHTTPLint()).
 		Example("Fastest laps", "The fastest lap of every driver in a session, with lap times, to stdout.", `
 input:
   f1_fetch:

@@ -129,6 +129,25 @@ func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
 	}
 }
 
+// A remote http:// base that allow_insecure_http allows, in the config or
+// as F1FETCH_ALLOW_INSECURE_HTTP, passes lint (which run applies too). Only
+// lint runs: the source is not on this machine.
+func TestAllowInsecureHTTPPassesLint(t *testing.T) {
+	write := func(fields string) string {
+		path := filepath.Join(t.TempDir(), "insecure.yaml")
+		conf := "input:\n  f1_fetch:\n    requests: []\n    base_urls: [ http://10.0.0.7:8080 ]\n" + fields + "output:\n  drop: {}\n"
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	ok(t, cmd{args: []string{"lint", write("    allow_insecure_http: true\n")}})
+	ok(t, cmd{args: []string{"lint", write("")}, env: map[string]string{"F1FETCH_ALLOW_INSECURE_HTTP": "true"}})
+	if r := f1fetch(t, cmd{args: []string{"lint", write("")}}); r.err == nil || !strings.Contains(r.stdout+r.stderr, "allow_insecure_http") {
+		t.Errorf("lint of a remote http:// base, nothing allowing it: want a failure naming allow_insecure_http:\n%s", r)
+	}
+}
+
 // The mirror command refuses a negative fault flag, as the same value in a
 // faults file is refused, instead of starting without the fault.
 func TestMirrorRefusesNegativeFaultFlags(t *testing.T) {

@@ -1,0 +1,55 @@
+package components
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// A remote http:// base is refused at lint time unless allow_insecure_http
+// allows it, by the three components that take the engine's fields; an
+// allowed one builds. (F1FETCH_ALLOW_INSECURE_HTTP, read when the process
+// starts, is tested on the binary in tests/e2e.)
+func TestRemoteHTTPLintFollowsAllowInsecureHTTP(t *testing.T) {
+	const base = `"http://10.0.0.7:8080"`
+	linter := service.GlobalEnvironment().NewComponentConfigLinter()
+	for _, c := range []struct{ kind, name, fields string }{
+		{"input", "f1_fetch", "requests: [], "},
+		{"processor", "f1_fetch", ""},
+		{"processor", "f1_expand", ""},
+	} {
+		t.Run(c.name+" "+c.kind, func(t *testing.T) {
+			lint := func(extra string) string {
+				yaml := c.name + ": { " + c.fields + extra + "base_urls: [ " + base + " ] }"
+				lints, err := linter.LintYAML(c.kind, []byte(yaml))
+				if err != nil {
+					t.Fatalf("lint %s: %v", yaml, err)
+				}
+				var msgs []string
+				for _, l := range lints {
+					msgs = append(msgs, l.What)
+				}
+				return strings.Join(msgs, "; ")
+			}
+			if got := lint(""); !strings.Contains(got, "field base_urls: value "+base) {
+				t.Errorf("without allow_insecure_http: lints %q, want one naming base_urls and %s", got, base)
+			}
+			if got := lint("allow_insecure_http: false, "); !strings.Contains(got, "field base_urls: value "+base) {
+				t.Errorf("allow_insecure_http: false: lints %q, want one naming base_urls and %s", got, base)
+			}
+			if got := lint("allow_insecure_http: true, "); got != "" {
+				t.Errorf("allow_insecure_http: true: lints %q, want none", got)
+			}
+			allowed := c.name + ": { " + c.fields + "allow_insecure_http: true, base_urls: [ " + base + " ] }"
+			sb := service.NewStreamBuilder()
+			add := sb.AddProcessorYAML
+			if c.kind == "input" {
+				add = sb.AddInputYAML
+			}
+			if err := add(allowed); err != nil {
+				t.Errorf("allow_insecure_http: true: %v", err)
+			}
+		})
+	}
+}
