@@ -470,7 +470,7 @@ func (c *Client) fetchNetwork(ctx context.Context, t tuple.Tuple, key string, st
 			res.tierFailed(ctx, c.cache.Set(ctx, key, cache.Entry{Status: 404, Source: res.Source, Expires: now.Add(c.set.NotFoundTTL), Stored: now}, c.set.NotFoundTTL))
 		}
 		return res
-	case errors.Is(err, errBodyTooLarge), errors.Is(err, errNotJSON):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errNotJSON), errors.Is(err, errEncoding):
 		res.Err = &InvalidDataError{Tuple: t, URL: res.URL, Reason: err.Error(), Err: err}
 		return res
 	default:

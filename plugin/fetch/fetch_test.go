@@ -692,17 +692,25 @@ func TestBodyLimitAndGzip(t *testing.T) {
 		return buf.Bytes()
 	}()
 	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
-		body := file
-		if strings.Contains(r.URL.Path, "/BOMB/") {
-			body = bomb
-		} else if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		// /BOMB/ and /GZ/ answer in gzip whatever the request asked (RFC
+		// 9110 lets a server choose when it did not), /BR/ in brotli; other
+		// paths in gzip when asked.
+		body, coding := file, ""
+		switch {
+		case strings.Contains(r.URL.Path, "/BOMB/"):
+			body, coding = bomb, "gzip"
+		case strings.Contains(r.URL.Path, "/BR/"):
+			coding = "br"
+		case strings.Contains(r.URL.Path, "/GZ/") || strings.Contains(r.Header.Get("Accept-Encoding"), "gzip"):
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
 			_, _ = zw.Write(file)
 			_ = zw.Close()
-			body = buf.Bytes()
+			body, coding = buf.Bytes(), "gzip"
 		}
-		w.Header().Set("Content-Encoding", "gzip")
+		if coding != "" {
+			w.Header().Set("Content-Encoding", coding)
+		}
 		_, _ = w.Write(body)
 	})
 	s := fastSettings(srv.caFile, srv.URL)
@@ -735,6 +743,21 @@ func TestBodyLimitAndGzip(t *testing.T) {
 	c3 := newClient(t, s)
 	if res, err := c3.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/2_tel.json")); err != nil || res.Bytes != len(file) {
 		t.Fatalf("max_body_bytes %d: %d bytes, %v", s.MaxBodyBytes, res.Bytes, err)
+	}
+	// A loopback source, not asked for gzip, answers in gzip anyway: the
+	// body is decoded, under the same limit; a coding nobody decodes is
+	// invalid data, not retried.
+	s.MaxBodyBytes = 1 << 20
+	c4 := newClient(t, s)
+	if res, err := c4.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "GZ/2_tel.json")); err != nil || res.Bytes != len(file) {
+		t.Fatalf("gzip a loopback source sent unasked: %d bytes, %v; want the %d decoded", res.Bytes, err, len(file))
+	}
+	if _, err := c4.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "BOMB/2_tel.json")); ErrorKind(err) != KindInvalid || !strings.Contains(err.Error(), "max_body_bytes") {
+		t.Fatalf("a bomb sent unasked: %v, want invalid data naming max_body_bytes", err)
+	}
+	res, err = c4.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "BR/2_tel.json"))
+	if ErrorKind(err) != KindInvalid || !strings.Contains(err.Error(), `Content-Encoding "br"`) || res.Attempts != 1 {
+		t.Fatalf("brotli: %v after %d attempts, want invalid data naming the coding, at once", err, res.Attempts)
 	}
 }
 

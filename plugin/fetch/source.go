@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,6 +34,10 @@ var errBodyTooLarge = errors.New("body exceeds max_body_bytes")
 
 // errNotJSON is an HTML answer (an error page, a captive portal): never retried.
 var errNotJSON = errors.New("content type is not JSON")
+
+// errEncoding is a body in a content coding other than gzip, which no
+// request asked for: never retried.
+var errEncoding = errors.New("content encoding not supported")
 
 // errProbeAbandoned is the breaker's verdict on a half-open probe whose
 // caller gave up before the source answered: it proves nothing, so the
@@ -211,12 +216,17 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
 		return a, retry.Permanent(fmt.Errorf("GET %s: %w: %q", shown, errNotJSON, ct))
 	}
-	if resp.ContentLength > set.MaxBodyBytes {
+	encoding := contentEncoding(resp)
+	if encoding == "" && resp.ContentLength > set.MaxBodyBytes {
 		return a, retry.Permanent(fmt.Errorf("GET %s: %w (%d > %d)", shown, errBodyTooLarge, resp.ContentLength, set.MaxBodyBytes))
 	}
-	// The transport decodes gzip itself, so the limit counts decoded bytes:
-	// a decompression bomb stops at max_body_bytes.
-	body, err := readBody(resp, set.MaxBodyBytes)
+	if encoding != "" && encoding != "gzip" {
+		return a, retry.Permanent(fmt.Errorf("GET %s: %w: Content-Encoding %q", shown, errEncoding, encoding))
+	}
+	// gzip is decoded by the transport, or by readBody when the request
+	// did not ask for it, so the limit counts decoded bytes: a
+	// decompression bomb stops at max_body_bytes.
+	body, err := readBody(resp, encoding == "gzip", set.MaxBodyBytes)
 	if err != nil {
 		return a, fmt.Errorf("GET %s: read body: %w", shown, err)
 	}
@@ -266,11 +276,38 @@ func (s *source) state() string {
 // server announcing a large body cannot make us reserve memory it never sends.
 const maxPrealloc = 8 << 20
 
-// readBody reads at most limit+1 bytes, in one allocation when the length
-// is announced (the common case on CDNs) instead of growing a buffer. A
-// limit of MaxInt64 (no limit) must not wrap to a negative one.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	r := io.LimitReader(resp.Body, min(limit, math.MaxInt64-1)+1)
+// contentEncoding is the coding of a body the transport did not decode,
+// lower case, "" for none. A source the request did not ask for gzip (a
+// loopback mirror, see newSource) may send it anyway: with no
+// Accept-Encoding, RFC 9110 (12.5.3) lets a server choose any coding.
+func contentEncoding(resp *http.Response) string {
+	if resp.Uncompressed {
+		return ""
+	}
+	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
+	switch enc {
+	case "identity":
+		return ""
+	case "x-gzip": // RFC 9110 (8.4.1.3): the same as gzip
+		return "gzip"
+	}
+	return enc
+}
+
+// readBody reads at most limit+1 bytes of the body, decoded from gzip when
+// gunzip says so, in one allocation when the length is announced (the
+// common case on CDNs) instead of growing a buffer. A limit of MaxInt64 (no
+// limit) must not wrap to a negative one.
+func readBody(resp *http.Response, gunzip bool, limit int64) ([]byte, error) {
+	limit = min(limit, math.MaxInt64-1) + 1
+	if gunzip {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return io.ReadAll(io.LimitReader(zr, limit))
+	}
+	r := io.LimitReader(resp.Body, limit)
 	if n := resp.ContentLength; n > 0 && !resp.Uncompressed {
 		// bytes.Buffer wants MinRead spare bytes to read the final EOF
 		// without growing.
