@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,5 +177,40 @@ func TestHalfOpenSingleSourceFailsFastDuringTheProbe(t *testing.T) {
 	}
 	if el := time.Since(start); el > s.Timeout/2 {
 		t.Fatalf("during the probe the request took %v; want it to fail at once", el)
+	}
+}
+
+// Only transport errors, 429 and 5xx count against a source (SPEC): a batch
+// of missing laps (404), a refused file (403) and bodies that are not JSON
+// leave its breaker closed, with breaker_failures: 2.
+func TestOnlySourceFailuresCountAgainstTheBreaker(t *testing.T) {
+	serve := corpusHandler(t)
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "/NF"):
+			http.NotFound(w, r)
+		case strings.Contains(r.URL.Path, "/FB/"):
+			w.WriteHeader(http.StatusForbidden)
+		case strings.Contains(r.URL.Path, "/IN"):
+			_, _ = w.Write([]byte("not json"))
+		default:
+			serve(w, r)
+		}
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.BreakerFailures = 2
+	s.MaxRetries = 1
+	s.UseCache = false
+	c := newClient(t, s)
+	for _, p := range []string{"NF1/laptimes.json", "NF2/laptimes.json", "FB/laptimes.json", "IN1/laptimes.json", "IN2/laptimes.json"} {
+		if _, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, p)); err == nil {
+			t.Fatalf("%s: no error", p)
+		}
+	}
+	if st := c.sources[0].state(); st != "closed" {
+		t.Fatalf("breaker %s after 404, 403 and invalid answers only, want closed", st)
+	}
+	if _, err := c.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil {
+		t.Fatalf("the source after those answers: %v", err)
 	}
 }
