@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -685,7 +686,18 @@ func (o *sqlInsertOutput) writeTx(ctx context.Context, rows [][]any, insert func
 }
 
 // insertChunks inserts rows in order, as many to a statement as chunks
-// allows; a statement is prepared once for each number of rows it takes.
+// allows. On PostgreSQL a statement whose values are all text or NULL, as
+// pgArg leaves numbers and bools, goes in one round trip, as pgx's
+// QueryExecModeExec sends it: parsed as the unnamed statement, which the
+// next one replaces, so that no prepared statement of hundreds of rows stays
+// on the server, and bound with its values as text, which the server reads
+// for each column's type as it read them from a prepared statement. Any
+// other statement is prepared, once for each number of rows it takes, and
+// closed at the end: three round trips (prepare, execute, close). Those are
+// SQLite's, and PostgreSQL's with a []byte or a time.Time value, which pgx
+// encodes for the column's type when it knows it from preparing and as its
+// own Go type's otherwise (a []byte as bytea, refused by JSONB, stored as
+// \x... hex by TEXT).
 func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][]any) error {
 	var key func([]any) (string, bool)
 	if o.upsertKeys != nil {
@@ -697,22 +709,28 @@ func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][
 			s.Close()
 		}
 	}()
-	var args []any
+	// args[0] is the mode for pgx, which takes it off; args[1:] the values.
+	args := []any{pgx.QueryExecModeExec}
 	for _, c := range chunks(rows, o.maxRows, key) {
 		first, n := c[0], c[1]-c[0]
-		stmt := stmts[n]
-		if stmt == nil {
-			var err error
-			if stmt, err = tx.PrepareContext(ctx, o.statement.rows(n)); err != nil {
-				return fmt.Errorf("preparing insert of %d rows: %w", n, err)
-			}
-			stmts[n] = stmt
-		}
-		args = args[:0]
+		args = args[:1]
 		for _, r := range rows[first:c[1]] {
 			args = append(args, r...)
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		var err error
+		if o.driver == "pgx" && textOrNull(args[1:]) {
+			_, err = tx.ExecContext(ctx, o.statement.rows(n), args...)
+		} else {
+			stmt := stmts[n]
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, o.statement.rows(n)); err != nil {
+					return fmt.Errorf("preparing insert of %d rows: %w", n, err)
+				}
+				stmts[n] = stmt
+			}
+			_, err = stmt.ExecContext(ctx, args[1:]...)
+		}
+		if err != nil {
 			if n == 1 {
 				return fmt.Errorf("inserting message %d: %w", first, err)
 			}
@@ -720,6 +738,19 @@ func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][
 		}
 	}
 	return nil
+}
+
+// textOrNull reports whether every value is a string or nil: values pgx
+// sends alike whether or not it knows the column's type.
+func textOrNull(values []any) bool {
+	for _, v := range values {
+		switch v.(type) {
+		case string, nil:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // chunks cuts rows into runs of at most maxRows, in order, given as [first,
