@@ -1,10 +1,10 @@
 package sinks
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestInsertStatementOfRows(t *testing.T) {
@@ -88,6 +88,7 @@ func TestChunks(t *testing.T) {
 		{"after a cut the run starts afresh", rows("a", "b", "a", "b", "c"), 1000, true, [][2]int{{0, 2}, {2, 5}}, ""},
 		{"NULL keys repeat nothing", rows(nil, nil, "a", nil), 1000, true, [][2]int{{0, 4}}, ""},
 		{"types apart", rows(int64(1), "1", 1.0, true), 1000, true, [][2]int{{0, 4}}, ""},
+		{"text from a string and a []byte", rows("VER", []byte("VER")), 1000, true, [][2]int{{0, 1}, {1, 2}}, "the database receives one text"},
 		{"all one key", rows("a", "a", "a"), 1000, true, [][2]int{{0, 1}, {1, 2}, {2, 3}}, ""},
 	}
 	for _, c := range cases {
@@ -103,7 +104,8 @@ func TestChunks(t *testing.T) {
 }
 
 // A key of several columns is the values together: no two tuples of values
-// give one key, whatever their text holds.
+// give one key, whatever their text holds, unless the database receives
+// them alike.
 func TestConflictKeyOfColumns(t *testing.T) {
 	o := &sqlInsertOutput{upsertKeys: []int{0, 2}}
 	key := func(a ...any) string {
@@ -113,21 +115,38 @@ func TestConflictKeyOfColumns(t *testing.T) {
 		}
 		return k
 	}
-	seen := map[string]string{}
-	for _, r := range [][]any{
-		{"a", "x", "b"}, {"a", "y", "b"}, // the same key: column 1 is none of it
-		{"a\x00", 0, "b"}, {"a", 0, "\x00b"}, {"a b", 0, ""}, {"a", 0, "b "},
-		{int64(1), 0, "b"}, {"1", 0, "b"}, {1.0, 0, "b"}, {[]byte("a"), 0, "b"},
-	} {
-		k := key(r...)
-		desc := fmt.Sprintf("%#v %#v", r[0], r[2])
-		if prev, ok := seen[k]; ok && prev != desc {
-			t.Errorf("%s and %s give the one key %q", prev, desc, k)
-		}
-		seen[k] = desc
+	sydney := time.FixedZone("AEDT", 11*3600)
+	at := time.Date(2025, 3, 16, 5, 0, 0, 123456000, time.UTC)
+	// Each group is one key, no two groups one.
+	groups := [][][]any{
+		{{"a", "x", "b"}, {"a", "y", "b"}, {[]byte("a"), 0, "b"}, {"a", 0, []byte("b")}}, // column 1 is none of it; text is its bytes
+		{{"a\x00", 0, "b"}},
+		{{"a", 0, "\x00b"}},
+		{{"a b", 0, ""}},
+		{{"a", 0, "b "}},
+		{{"a", 0, `b"`}},
+		{{int64(1), 0, "b"}},
+		{{"1", 0, "b"}, {[]byte("1"), 0, "b"}},
+		{{1.0, 0, "b"}},
+		{{at, 0, "b"}, {at.In(sydney), 0, "b"}, {at.Add(999 * time.Nanosecond), 0, "b"}}, // an instant, to the microsecond
+		{{at.Add(time.Microsecond), 0, "b"}},
+		{{at.Format(time.RFC3339Nano), 0, "b"}}, // text is text
 	}
-	if len(seen) != 9 {
-		t.Errorf("%d keys, want 9", len(seen))
+	seen := map[string]int{}
+	for g, rows := range groups {
+		for _, r := range rows {
+			k := key(r...)
+			if prev, ok := seen[k]; ok && prev != g {
+				t.Errorf("%#v %#v gives the key %q of group %d, want group %d's own", r[0], r[2], k, prev, g)
+			}
+			seen[k] = g
+		}
+		if k0, k := key(rows[0]...), key(rows[len(rows)-1]...); k0 != k {
+			t.Errorf("group %d: %#v %#v and %#v %#v give keys %q and %q, want one", g, rows[0][0], rows[0][2], rows[len(rows)-1][0], rows[len(rows)-1][2], k0, k)
+		}
+	}
+	if len(seen) != len(groups) {
+		t.Errorf("%d keys, want %d", len(seen), len(groups))
 	}
 	if k := key("a", 0, nil); k != "<none>" {
 		t.Errorf("a NULL in the key gives key %q, want none", k)

@@ -783,15 +783,34 @@ func chunks(rows [][]any, maxRows int, key func([]any) (string, bool)) [][2]int 
 	return runs
 }
 
-// conflictKey gives the values of a row's conflict key as text, and false
-// if one is NULL: a unique key holds any number of those.
+// conflictKey gives the values of a row's conflict key as the database
+// receives them, and false if one is NULL: a unique key holds any number of
+// those. Values the database receives alike are one key whatever their Go
+// type: text by its bytes, from a string or a []byte (numbers and bools are
+// text already on PostgreSQL, pgArg made them so: 5 and "5" are "5"), a
+// time.Time by its instant to the microsecond, as pgx sends it to a
+// TIMESTAMPTZ. Two values that are one key here but two to the database
+// only end a statement early (one instant in two zones into a TIMESTAMP,
+// which keeps each one's clock; a string and a []byte on SQLite, TEXT and
+// BLOB); two values that are two keys here but one to the database (1.5 and
+// 15e-1 into DOUBLE PRECISION) make PostgreSQL refuse the statement, and
+// the batch is written again one row a statement.
 func (o *sqlInsertOutput) conflictKey(row []any) (string, bool) {
 	var b []byte
 	for _, j := range o.upsertKeys {
-		if row[j] == nil {
+		switch v := row[j].(type) {
+		case nil:
 			return "", false
+		case string:
+			b = strconv.AppendQuote(append(b, "text "...), v)
+		case []byte:
+			b = strconv.AppendQuote(append(b, "text "...), string(v))
+		case time.Time:
+			b = v.UTC().Truncate(time.Microsecond).AppendFormat(append(b, "time "...), time.RFC3339Nano)
+		default:
+			b = fmt.Appendf(b, "%T %#v", v, v)
 		}
-		b = fmt.Appendf(b, "%T %#v\x00", row[j], row[j])
+		b = append(b, 0)
 	}
 	return string(b), true
 }
