@@ -29,7 +29,8 @@ import (
 // NOTHING), one statement per row (as sql_insert did, and still does on
 // SQLite) and several rows to a statement (as it does on PostgreSQL; on
 // SQLite as many as on PostgreSQL, to compare), alternating in one process,
-// and logs rows/s and the ratio. Into SQLite, and with
+// and logs rows/s and the ratio; on PostgreSQL also statements of several
+// rows prepared, executed and closed (as sql_insert sent them before). Into SQLite, and with
 // F1FETCH_TEST_POSTGRES_DSN into PostgreSQL on loopback and through a proxy
 // that holds every read for a while each way (a database further away; the
 // log gives the round trip measured). Not a check: run it with
@@ -107,20 +108,24 @@ func TestSQLInsertSpeed(t *testing.T) {
 			rows [][]byte
 		}{{"one file, 740 rows", file}, {"2000 rows", three}} {
 			write(batch.rows, o.insertChunks) // warm up: connection, statements, table
-			var old, multi []time.Duration
+			var old, multi, prepared []time.Duration
 			for r := range tg.rounds {
 				if r%2 == 0 {
 					old = append(old, write(batch.rows, o.insertOneByOne))
 					multi = append(multi, write(batch.rows, o.insertChunks))
+					prepared = append(prepared, write(batch.rows, preparedChunks(o)))
 				} else {
+					prepared = append(prepared, write(batch.rows, preparedChunks(o)))
 					multi = append(multi, write(batch.rows, o.insertChunks))
 					old = append(old, write(batch.rows, o.insertOneByOne))
 				}
 			}
-			mo, mm := median(old), median(multi)
+			mo, mm, mp := median(old), median(multi), median(prepared)
 			n := float64(len(batch.rows))
 			t.Logf("%-22s %-19s a row a statement %8.0f rows/s (%v a batch), %d rows a statement %8.0f rows/s (%v): %.1fx; %d rounds, medians",
 				tg.name, batch.name, n/mo.Seconds(), mo.Round(10*time.Microsecond), o.maxRows, n/mm.Seconds(), mm.Round(10*time.Microsecond), mo.Seconds()/mm.Seconds(), tg.rounds)
+			t.Logf("%-22s %-19s %d rows a statement prepared, executed, closed %8.0f rows/s (%v a batch), as sql_insert sends them %8.0f rows/s (%v): %.2fx",
+				tg.name, batch.name, o.maxRows, n/mp.Seconds(), mp.Round(10*time.Microsecond), n/mm.Seconds(), mm.Round(10*time.Microsecond), mp.Seconds()/mm.Seconds())
 		}
 		if mode == "sweep" {
 			// Rows to a statement against the statements to prepare: each
@@ -149,6 +154,40 @@ func TestSQLInsertSpeed(t *testing.T) {
 				t.Logf("%-22s %d rows, rows/s by rows a statement: %s", tg.name, len(b), strings.Join(line, ", "))
 			}
 		}
+	}
+}
+
+// preparedChunks inserts as insertChunks did before a statement of text
+// went to PostgreSQL in one round trip: each statement prepared (once for
+// each number of rows), executed and closed, three round trips.
+func preparedChunks(o *sqlInsertOutput) func(context.Context, *sql.Tx, [][]any) error {
+	return func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+		stmts := map[int]*sql.Stmt{}
+		defer func() {
+			for _, s := range stmts {
+				s.Close()
+			}
+		}()
+		var args []any
+		for _, c := range chunks(rows, o.maxRows, nil) {
+			n := c[1] - c[0]
+			stmt := stmts[n]
+			if stmt == nil {
+				var err error
+				if stmt, err = tx.PrepareContext(ctx, o.statement.rows(n)); err != nil {
+					return err
+				}
+				stmts[n] = stmt
+			}
+			args = args[:0]
+			for _, r := range rows[c[0]:c[1]] {
+				args = append(args, r...)
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
