@@ -67,7 +67,7 @@ func TestSessionToFilesWritesAServableCopy(t *testing.T) {
 func TestFastestLapsToStdout(t *testing.T) {
 	m := mirrortest.Start(t, mirrortest.SharedConfig(t))
 	r := ok(t, cmd{args: []string{"run", pipeline("fastest_laps_to_stdout.yaml")},
-		env: map[string]string{"F1FETCH_BASE_URLS": m.URL}})
+		env: map[string]string{"F1FETCH_BASE_URLS": m.URL, "F1_LOG_LEVEL": "INFO"}}) // logs must stay off stdout
 	if e := errorLines(t, r.stderr); len(e) > 0 {
 		t.Fatalf("error lines on stderr: %+v\n%s", e, r)
 	}
@@ -124,6 +124,9 @@ func TestTuplesStdinToStdout(t *testing.T) {
 		{text: `[2025, "Australian Grand Prix", "Race", "VER/99_tel.json"]`, kind: "not_found"},
 		{text: `[2025, "Australian Grand Prix", "Race", "../drivers.json"]`, kind: "bad_request"},
 		{text: `{"year": "2025", "gp": "Australian Grand Prix", "session": "Race", "path": "HAD/1_tel.json"}`, file: "HAD/1_tel.json"},
+		// Over the 64 KiB Benthos' stdin reads by default: refused, and
+		// the lines after it are read.
+		{text: `[2025, "` + strings.Repeat("G", 100<<10) + `", "Race", "drivers.json"]`, kind: "bad_request"},
 	}
 	// Then ALO's 33 laps backwards, interleaved with lap times: fetched
 	// concurrently, printed in input order.
@@ -150,7 +153,7 @@ func TestTuplesStdinToStdout(t *testing.T) {
 			m.Reset()
 			m.SetFaults(mirror.Faults{Seed: 7, Rules: []mirror.Rule{{JitterMS: run.jitterMS}}})
 			r := ok(t, cmd{args: []string{"run", pipeline("tuples_stdin_to_stdout.yaml")}, stdin: stdin.String(),
-				env: map[string]string{"F1FETCH_BASE_URLS": m.URL, "F1_ON_NOT_FOUND": onNotFound, "F1_BATCH": run.batch}})
+				env: map[string]string{"F1FETCH_BASE_URLS": m.URL, "F1_ON_NOT_FOUND": onNotFound, "F1_BATCH": run.batch, "F1_LOG_LEVEL": "INFO"}}) // logs must stay off stdout
 			var wantDocs []string
 			var wantErrs []line
 			distinct := map[string]bool{}
