@@ -817,3 +817,22 @@ func TestExpandReadsTheYearAsTuplesDo(t *testing.T) {
 		}
 	}
 }
+
+// f1_expand refuses a bad session request naming the field, its value and
+// what the field takes, in the request's terms, not Go's.
+func TestExpandNamesTheFieldAndValueOfABadRequest(t *testing.T) {
+	const head = `"year": 2025, "gp": "Australian Grand Prix", "session": "Qualifying"`
+	for msg, want := range map[string]string{
+		`{` + head + `, "laptimes": "no"}`:                              `field laptimes: value "no": want true or false`,
+		`{` + head + `, "drivers": "VER"}`:                              `field drivers: value "VER": want a list of strings`,
+		`{` + head + `, "files": [1]}`:                                  `field files: value [1]: want a list of strings`,
+		`{"year": 2025, "gp": 7, "session": "Q"}`:                       `field gp: value 7: want a string`,
+		`{` + head + `, "telemtry": false}`:                             `field "telemtry" not recognised`,
+		`[2025, "Australian Grand Prix", "Qualifying", "drivers.json"]`: `want a JSON object of year, gp, session, files, drivers, laptimes, telemetry and laps, got a JSON array`,
+	} {
+		_, err := parseSessionMessage([]byte(msg))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "components.") {
+			t.Errorf("%s: error %v, want it to say %q and no Go type", msg, err, want)
+		}
+	}
+}

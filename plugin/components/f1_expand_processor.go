@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -93,7 +94,7 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return session.Request{}, fmt.Errorf("session request is not a JSON object of year, gp, session, files, drivers, laptimes, telemetry and laps: %w", err)
+		return session.Request{}, sessionMessageError(raw, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return session.Request{}, errors.New("session request: more than one JSON value")
@@ -111,6 +112,29 @@ func parseSessionMessage(raw []byte) (session.Request, error) {
 		Laptimes: m.Laptimes == nil || *m.Laptimes, Telemetry: m.Telemetry == nil || *m.Telemetry, Laps: laps,
 	}.EmptyListsDefault()
 	return r, r.Validate()
+}
+
+// sessionMessageFields are the keys of a session request, for errors.
+const sessionMessageFields = "year, gp, session, files, drivers, laptimes, telemetry and laps"
+
+// sessionMessageError says in the request's own terms (its field, its value,
+// what the field takes) why encoding/json refused it.
+func sessionMessageError(raw []byte, err error) error {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if te.Field == "" {
+			return fmt.Errorf("session request: want a JSON object of %s, got a JSON %s", sessionMessageFields, te.Value)
+		}
+		var fields map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &fields)
+		field, _, _ := strings.Cut(te.Field, ".")
+		want := map[string]string{"gp": "a string", "session": "a string", "files": "a list of strings",
+			"drivers": "a list of strings", "laptimes": "true or false", "telemetry": "true or false"}[field]
+		return fmt.Errorf("session request: field %s: value %s: want %s", field, tuple.Clip(string(fields[field])), want)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("session request: field %s not recognised (the fields are %s)", name, sessionMessageFields)
+	}
+	return fmt.Errorf("session request is not a JSON object of %s: %w", sessionMessageFields, err)
 }
 
 func (p *expandProcessor) ProcessBatch(ctx context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {

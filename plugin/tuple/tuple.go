@@ -48,11 +48,12 @@ func (e *Error) Error() string {
 }
 
 func refuse(field, value, reason string, args ...any) *Error {
-	return &Error{Field: field, Value: truncate(value), Reason: fmt.Sprintf(reason, args...)}
+	return &Error{Field: field, Value: Clip(value), Reason: fmt.Sprintf(reason, args...)}
 }
 
-// truncate cuts s to maxValueLen bytes on a rune boundary.
-func truncate(s string) string {
+// Clip cuts a value shown in an error to maxValueLen bytes on a rune
+// boundary.
+func Clip(s string) string {
 	if len(s) <= maxValueLen {
 		return s
 	}
