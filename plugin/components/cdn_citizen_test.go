@@ -329,9 +329,10 @@ f1_fetch:
 	var docBytes int64
 	for i, msg := range warm {
 		c, _ := msg.MetaGet(metaCache)
+		status, _ := msg.MetaGet(metaStatus)
 		was, _ := cold[i].MetaGet(metaCache)
-		if c != "revalidated" || was != "miss" || msg.GetError() != nil {
-			t.Fatalf("message %d: f1_cache %q warm, %q cold (err %v); want revalidated after miss", i, c, was, msg.GetError())
+		if c != "hit" || status != "304" || was != "miss" || msg.GetError() != nil {
+			t.Fatalf("message %d: f1_cache %q (f1_status %s) warm, %q cold (err %v); want a hit confirmed by a 304 after a miss", i, c, status, was, msg.GetError())
 		}
 		a, _ := msg.AsBytes()
 		b, _ := cold[i].AsBytes()

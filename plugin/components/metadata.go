@@ -67,7 +67,13 @@ func applyResult(msg *service.Message, r fetch.Result) {
 	if r.Status != 0 {
 		msg.MetaSetMut(metaStatus, r.Status)
 	}
-	if r.Cache != "" {
+	switch r.Cache {
+	case "":
+	case fetch.CacheRevalidated:
+		// SPEC: f1_cache is hit or miss. The document is the cache's; its
+		// f1_status 304 says the source confirmed it.
+		msg.MetaSetMut(metaCache, fetch.CacheHit)
+	default:
 		msg.MetaSetMut(metaCache, r.Cache)
 	}
 	msg.MetaSetMut(metaAttempts, r.Attempts)
