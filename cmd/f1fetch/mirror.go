@@ -139,6 +139,13 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 	if c.Float64("fail-rate") < 0 {
 		return cfg, fmt.Errorf("--fail-rate %v: want a fraction in [0,1]", c.Float64("fail-rate"))
 	}
+	// A flag that changes nothing without its partner is a mistake too.
+	if c.IsSet("fail-status") && c.Float64("fail-rate") == 0 {
+		return cfg, fmt.Errorf("--fail-status %d: it is the status of --fail-rate answers; set --fail-rate too", c.Int("fail-status"))
+	}
+	if c.IsSet("lognormal-sigma") && rule.LognormalMedianMS == 0 {
+		return cfg, fmt.Errorf("--lognormal-sigma %v: set --lognormal-median too", rule.LognormalSigma)
+	}
 	if rule.LatencyMS > 0 || rule.JitterMS > 0 || rule.LognormalMedianMS > 0 || rule.StatusRate != nil ||
 		rule.Status429Rate > 0 || rule.QuotaRPS > 0 || rule.RetryAfterS > 0 {
 		// After the file's rules: those name paths, this one is the

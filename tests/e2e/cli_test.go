@@ -149,13 +149,16 @@ func TestAllowInsecureHTTPPassesLint(t *testing.T) {
 }
 
 // The mirror command refuses a negative fault flag, as the same value in a
-// faults file is refused, instead of starting without the fault.
+// faults file is refused, and a flag that does nothing without its partner,
+// instead of starting without the fault.
 func TestMirrorRefusesNegativeFaultFlags(t *testing.T) {
 	for _, c := range []struct{ flag, want string }{
 		{"--latency=-5s", "latency_ms"},
 		{"--quota-rps=-3", "quota_rps"},
 		{"--rate-429=-0.5", "status_429_rate"},
 		{"--fail-rate=-0.5", "--fail-rate"},
+		{"--fail-status=404", "set --fail-rate too"},
+		{"--lognormal-sigma=0.5", "set --lognormal-median too"},
 	} {
 		r := f1fetch(t, cmd{args: []string{"mirror", "--root", t.TempDir(), "--addr", "127.0.0.1:0", c.flag}, timeout: 10 * time.Second})
 		if r.err == nil || r.elapsed > 5*time.Second || !strings.Contains(r.stdout+r.stderr, c.want) {
