@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -15,10 +16,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // Field names of the sql_insert output, as in Redpanda Connect.
@@ -70,9 +72,22 @@ func sqlInsertOutputSpec() *service.ConfigSpec {
 		Description(`
 A batch is written in one transaction, in its order: on PostgreSQL several rows to a
 statement, saving round trips (up to 500, fewer when the columns are many, as a statement
-binds at most 65535 values), on SQLite one row to a statement. Either every row of it is
-stored or, on any error, none is and the batch is retried by the pipeline; the error names
-the message that failed. With
+binds at most 65535 values), on SQLite one row to a statement.
+
+A row the database refuses for its data does not hold the others back: a constraint
+(`+"`NOT NULL`"+`, a key, `+"`CHECK`"+`, a foreign key) or a value its column cannot take
+(PostgreSQL's SQLSTATE classes 22 and 23, SQLite's `+"`SQLITE_CONSTRAINT`"+` and
+`+"`SQLITE_MISMATCH`"+`). The batch is then written again one row to a statement, each in
+a savepoint, the rows the database takes are committed, and only the refused messages
+fail, each with an error naming the table, the message and the database's reason; a
+message `+"`args_mapping`"+` fails on fails alone likewise. Wrap the output in a
+`+"`fallback`"+` to send those messages somewhere (see the `+"`session_to_sqlite.yaml`"+`
+pipeline); without one, the input retries them.
+
+Any other failure (the database down or unreachable, a connection lost, SQLite busy, a
+failed commit) is not the data's fault and no message fails for it: the output logs it,
+reports itself disconnected, and the batch is written again, whole, once it connects again,
+however long that takes; a `+"`fallback`"+` never sees it. With
 `+"`conflict`"+`, reruns are idempotent (`+"`do_nothing`"+`) or update the stored rows
 (`+"`upsert`"+`), so loading the same session twice does not duplicate laps.
 
@@ -582,7 +597,20 @@ func percentDecoded(s string) string {
 	return b.String()
 }
 
+// Connect opens the database, or, called again by Benthos after WriteBatch
+// reported itself not connected, checks that the database answers: an error
+// then makes Benthos wait (backing off) and call it again, rather than write
+// the batch to a database that is not there.
 func (o *sqlInsertOutput) Connect(ctx context.Context) error {
+	o.mu.RLock()
+	db := o.db
+	o.mu.RUnlock()
+	if db != nil {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
+		}
+		return nil
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.db != nil {
@@ -590,7 +618,7 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	}
 	db, err := sql.Open(o.driver, o.dsn)
 	if err != nil {
-		return fmt.Errorf("sql_insert: opening %s database: %w", o.driver, err)
+		return fmt.Errorf("sql_insert: field %s: opening %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
 	}
 	db.SetMaxOpenConns(o.connMaxOpen)
 	// database/sql keeps 2 idle connections unless told: with more batches in
@@ -606,7 +634,9 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return fmt.Errorf("sql_insert: connecting to %s database: %w", o.driver, err)
+		// Name the DSN (masked): SQLite's "unable to open database file
+		// (14)" says nothing of which file.
+		return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
 	}
 	if o.initStmt != "" {
 		if _, err := db.ExecContext(ctx, o.initStmt); err != nil {
@@ -619,46 +649,177 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	return nil
 }
 
+// retryPause is how long WriteBatch waits before reporting a failure that is
+// not the data's (the batch is then written again), so that a database that
+// answers pings but fails writes is not hammered.
+var retryPause = time.Second
+
+// WriteBatch writes the batch. It returns nil when every message is stored;
+// a service.BatchError failing only the messages the database refused for
+// their data (see refusal) or args_mapping failed on, the others stored; or,
+// for any other failure (nothing is stored then), service.ErrNotConnected:
+// Benthos then calls Connect until it succeeds and writes the batch again
+// itself, so that such a failure never reaches a fallback output as a failed
+// message (a fallback passes on every error but that one).
 func (o *sqlInsertOutput) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
+	err := o.writeBatch(ctx, batch)
+	var refused *service.BatchError
+	if err == nil || errors.As(err, &refused) || errors.Is(err, service.ErrNotConnected) {
+		return err
+	}
+	o.log.Errorf("%v; the batch of %d messages is written again", err, len(batch))
+	select {
+	case <-ctx.Done():
+	case <-time.After(retryPause):
+	}
+	// Benthos turns this into its own not-connected error, dropping err's
+	// text (logged above).
+	return fmt.Errorf("%w: %w", service.ErrNotConnected, err)
+}
+
+func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageBatch) error {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.db == nil {
 		return service.ErrNotConnected
 	}
+	var failed *service.BatchError
+	fail := func(i int, err error) {
+		if failed == nil {
+			failed = service.NewBatchError(batch, err)
+		}
+		failed.Failed(i, err)
+	}
 	mapping := batch.BloblangExecutor(o.argsMapping)
-	rows := make([][]any, len(batch))
+	rows := make([][]any, 0, len(batch))
+	index := make([]int, 0, len(batch)) // rows[r] is message index[r]
 	for i := range batch {
-		var err error
-		if rows[i], err = o.args(mapping, i); err != nil {
-			return fmt.Errorf("sql_insert: field %s: message %d: %w", sqlFieldArgsMapping, i, err)
+		args, err := o.args(mapping, i)
+		if err != nil {
+			// The same message fails the same way every time.
+			fail(i, fmt.Errorf("sql_insert: field %s: message %d: %w", sqlFieldArgsMapping, i, err))
+			continue
+		}
+		rows = append(rows, args)
+		index = append(index, i)
+	}
+	if len(rows) > 0 {
+		refused, err := o.write(ctx, rows)
+		if err != nil {
+			return err
+		}
+		for _, r := range refused {
+			fail(index[r.row], fmt.Errorf("sql_insert: table %s: the database refused message %d: %w", o.table, index[r.row], r.err))
 		}
 	}
-
-	return o.write(ctx, rows)
+	if failed == nil {
+		return nil
+	}
+	return failed
 }
 
-// write inserts rows in one transaction, maxRows to a statement. Should
-// statements of several rows fail, the batch is written again in a
-// transaction of its own, one row per statement: that stores what one
-// statement per row stores (the database may see a repeated key that chunks
-// did not), or names the message that fails.
-func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) error {
-	if o.maxRows == 1 {
-		_, err := o.writeTx(ctx, rows, o.insertOneByOne)
-		return err
+// refusal reports whether err is the database refusing a row for its data,
+// which writing it again will not change: on PostgreSQL an error of SQLSTATE
+// class 22 (data exception: a value its column cannot take, such as "None"
+// into an INTEGER) or 23 (integrity constraint violation: NOT NULL, a key,
+// CHECK, a foreign key); on SQLite SQLITE_CONSTRAINT (with any extended
+// code) or SQLITE_MISMATCH. Anything else (a connection refused or lost,
+// SQLite busy, a missing table, a serialization failure) is not.
+func refusal(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
 	}
-	stage, err := o.writeTx(ctx, rows, o.insertChunks)
-	if stage != stageInsert || len(rows) == 1 || ctx.Err() != nil {
-		return err
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff { // the primary code
+		case sqliteConstraint, sqliteMismatch:
+			return true
+		}
 	}
-	stage, err1 := o.writeTx(ctx, rows, o.insertOneByOne)
+	return false
+}
+
+// SQLite's primary result codes of a refusal (sqlite3.h).
+const (
+	sqliteConstraint = 19 // SQLITE_CONSTRAINT
+	sqliteMismatch   = 20 // SQLITE_MISMATCH
+)
+
+// refusedRow is a row of a batch the database refused, by its index in the
+// rows written, and why.
+type refusedRow struct {
+	row int
+	err error
+}
+
+// write inserts rows in one transaction, maxRows to a statement. Should that
+// fail inserting, on a refusal or, with several rows to a statement, on any
+// error, the batch is written again in a transaction of its own, one row per
+// statement, each in a savepoint (insertEach): that stores what one statement
+// per row stores (the database may see a repeated key that chunks did not),
+// and commits every row but those the database refuses, returned. An error
+// is a failure that is not the data's: nothing is stored then.
+func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow, error) {
+	first := o.insertOneByOne
+	if o.maxRows > 1 {
+		first = o.insertChunks
+	}
+	stage, err := o.writeTx(ctx, rows, first)
+	if stage != stageInsert || ctx.Err() != nil || o.maxRows == 1 && !refusal(err) {
+		return nil, err
+	}
+	var refused []refusedRow
+	stage, err1 := o.writeTx(ctx, rows, func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+		var err error
+		refused, err = o.insertEach(ctx, tx, rows)
+		return err
+	})
 	switch {
 	case stage == stageBegin:
-		return err
-	case err1 == nil:
+		return nil, err
+	case err1 != nil:
+		return nil, err1
+	case len(refused) == 0:
 		o.log.Warnf("sql_insert: table %s: a batch of %d rows, refused in statements of several rows (%v), was written one row per statement", o.table, len(rows), err)
+	default:
+		o.log.Warnf("sql_insert: table %s: %d of %d rows of a batch refused, the others stored (first: %v)", o.table, len(refused), len(rows), refused[0].err)
 	}
-	return err1
+	return refused, nil
+}
+
+// insertEach inserts rows one statement each, through one prepared
+// statement, each in a savepoint: a row the database refuses (see refusal)
+// is rolled back alone and returned, and the transaction goes on (PostgreSQL
+// aborts a whole transaction on any error, unless rolled back to a
+// savepoint). Any other error ends it.
+func (o *sqlInsertOutput) insertEach(ctx context.Context, tx *sql.Tx, rows [][]any) ([]refusedRow, error) {
+	stmt, err := tx.PrepareContext(ctx, o.insert)
+	if err != nil {
+		return nil, fmt.Errorf("preparing insert: %w", err)
+	}
+	defer stmt.Close()
+	var refused []refusedRow
+	for i, args := range rows {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT sql_insert_row"); err != nil {
+			return nil, fmt.Errorf("message %d: savepoint: %w", i, err)
+		}
+		_, err := stmt.ExecContext(ctx, args...)
+		switch {
+		case err == nil:
+		case refusal(err):
+			refused = append(refused, refusedRow{row: i, err: err})
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sql_insert_row"); err != nil {
+				return nil, fmt.Errorf("message %d: rolling back to savepoint: %w", i, err)
+			}
+		default:
+			return nil, fmt.Errorf("inserting message %d: %w", i, err)
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sql_insert_row"); err != nil {
+			return nil, fmt.Errorf("message %d: releasing savepoint: %w", i, err)
+		}
+	}
+	return refused, nil
 }
 
 // Where a transaction of writeTx failed.
