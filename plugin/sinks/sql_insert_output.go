@@ -616,6 +616,12 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	if o.db != nil {
 		return nil
 	}
+	// The first connection runs init_statement, which creates the table a
+	// reader of the database expects even when no row came for it: a
+	// pipeline that ends early (a fallback closes its outputs at once) must
+	// not cancel it half way. Bounded instead.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
 	db, err := sql.Open(o.driver, o.dsn)
 	if err != nil {
 		return fmt.Errorf("sql_insert: field %s: opening %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
@@ -648,6 +654,9 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	o.db = db
 	return nil
 }
+
+// connectTimeout bounds a first connection and its init_statement.
+const connectTimeout = 30 * time.Second
 
 // retryPause is how long WriteBatch waits before reporting a failure that is
 // not the data's (the batch is then written again), so that a database that
