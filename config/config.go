@@ -150,16 +150,29 @@ var Vars = []Env{
 // finds. A variable with a malformed value is an error naming it and the value.
 func FromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	s := Defaults()
+	err := ApplyEnv(&s, lookup, nil)
+	return s, err
+}
+
+// ApplyEnv overrides s with the F1FETCH_* variables that lookup finds,
+// except those whose field isSet reports set (a component's config sets
+// it): such a variable is not read at all, so a malformed value of it is
+// no error, as the field is what counts. isSet may be nil. A variable with
+// a malformed value is an error naming it and the value.
+func ApplyEnv(s *Settings, lookup func(string) (string, bool), isSet func(field string) bool) error {
 	for _, e := range Vars {
+		if isSet != nil && isSet(e.Field) {
+			continue
+		}
 		v, ok := lookup(e.Name)
 		if !ok || strings.TrimSpace(v) == "" {
 			continue
 		}
-		if err := e.set(&s, strings.TrimSpace(v)); err != nil {
-			return s, fmt.Errorf("environment variable %s=%q: %w", e.Name, v, err)
+		if err := e.set(s, strings.TrimSpace(v)); err != nil {
+			return fmt.Errorf("environment variable %s=%q: %w", e.Name, v, err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // FieldError is a setting with a value that cannot work.

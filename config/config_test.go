@@ -256,3 +256,21 @@ func TestValidRef(t *testing.T) {
 		}
 	}
 }
+
+// A variable whose field is set elsewhere (isSet) is neither applied nor
+// parsed: its malformed value is no error, as the field wins.
+func TestApplyEnvSkipsVariablesOfSetFields(t *testing.T) {
+	env := lookup(map[string]string{"F1FETCH_MAX_CONCURRENT": "abc", "F1FETCH_TLS_SKIP_VERIFY": "maybe", "F1FETCH_MAX_RETRIES": "7"})
+	s := Defaults()
+	set := func(field string) bool { return field == "max_concurrent_requests" || field == "tls.skip_cert_verify" }
+	if err := ApplyEnv(&s, env, set); err != nil {
+		t.Fatalf("variables of set fields were parsed: %v", err)
+	}
+	if s.MaxConcurrent != Defaults().MaxConcurrent || s.MaxRetries != 7 {
+		t.Fatalf("want max_concurrent_requests untouched and max_retries from the environment: %+v", s)
+	}
+	s = Defaults()
+	if err := ApplyEnv(&s, env, nil); err == nil || !strings.Contains(err.Error(), "F1FETCH_MAX_CONCURRENT") || !strings.Contains(err.Error(), `"abc"`) {
+		t.Fatalf("unset field: want an error naming F1FETCH_MAX_CONCURRENT and \"abc\", got %v", err)
+	}
+}

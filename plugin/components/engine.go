@@ -136,22 +136,19 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 // settingsFrom reads the engine fields over the F1FETCH_* environment and
 // the defaults, and validates the result.
 func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
-	s, err := config.FromEnv(os.LookupEnv)
-	if err != nil {
+	// A variable is read only for a field the config leaves unset: the
+	// field wins, and a malformed variable it overrides is no error.
+	s := config.Defaults()
+	if err := config.ApplyEnv(&s, os.LookupEnv, func(field string) bool {
+		return fieldSet(conf, strings.Split(field, ".")...)
+	}); err != nil {
 		return s, err
 	}
 	read := []struct {
 		path []string
 		set  func(p []string) error
 	}{
-		{[]string{fieldBaseURLs}, func(p []string) error {
-			// Benthos fills an unset optional list with []: empty means unset.
-			urls, err := conf.FieldStringList(p...)
-			if len(urls) > 0 {
-				s.BaseURLs = urls
-			}
-			return err
-		}},
+		{[]string{fieldBaseURLs}, func(p []string) (err error) { s.BaseURLs, err = conf.FieldStringList(p...); return }},
 		{[]string{fieldRef}, func(p []string) (err error) { s.Ref, err = conf.FieldString(p...); return }},
 		{[]string{fieldMaxConcurrent}, func(p []string) (err error) { s.MaxConcurrent, err = conf.FieldInt(p...); return }},
 		{[]string{fieldAdaptive}, func(p []string) (err error) { s.Adaptive, err = conf.FieldBool(p...); return }},
@@ -194,7 +191,7 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 		}},
 	}
 	for _, r := range read {
-		if !conf.Contains(r.path...) {
+		if !fieldSet(conf, r.path...) {
 			continue
 		}
 		if err := r.set(r.path); err != nil {
@@ -202,6 +199,21 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 		}
 	}
 	return s, nameFields(conf, s.Validate())
+}
+
+// fieldSet reports whether the config sets the field at path, which then
+// wins over its F1FETCH_* variable. Benthos fills an unset optional list
+// with [], so an empty base_urls is unset (no source at all is never
+// meant).
+func fieldSet(conf *service.ParsedConfig, path ...string) bool {
+	if !conf.Contains(path...) {
+		return false
+	}
+	if len(path) == 1 && path[0] == fieldBaseURLs {
+		urls, err := conf.FieldStringList(path...)
+		return err != nil || len(urls) > 0 // a malformed list is set, and refused when read
+	}
+	return true
 }
 
 // nameFields names the fields of err's *config.FieldErrors (err may join
