@@ -1,6 +1,9 @@
 package components
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,5 +32,47 @@ func TestSetFieldIgnoresItsMalformedVariable(t *testing.T) {
 	}
 	if _, err := settingsFrom(conf); err == nil || !strings.Contains(err.Error(), "F1FETCH_MAX_CONCURRENT") || !strings.Contains(err.Error(), `"abc"`) {
 		t.Fatalf("F1FETCH_MAX_CONCURRENT=abc, field unset: want an error naming the variable and the value, got %v", err)
+	}
+}
+
+// Every refusal of a value taken from an F1FETCH_* variable names the
+// variable and the value (a base without its credentials): an empty
+// base_urls, which Benthos fills in for an unset list, is no setting of the
+// field, and a CA file or a base refused past Validate is named as any
+// other field.
+func TestErrorsFromVariablesNameVariableAndValue(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env, value string
+		want       []string
+		secret     string
+	}{
+		{"F1FETCH_BASE_URLS", "ftp://x", []string{`field base_urls (from F1FETCH_BASE_URLS): value "ftp://x": `}, ""},
+		{"F1FETCH_BASE_URLS", "https://mirror.example/{year}/{gp}", []string{`field base_urls (from F1FETCH_BASE_URLS): value "https://mirror.example/{year}/{gp}": template has no {path}`}, ""},
+		{"F1FETCH_BASE_URLS", "https://f1:s3cret@{year}.mirror.example/{path}", []string{`field base_urls (from F1FETCH_BASE_URLS): value "…@{year}.mirror.example/{path}": `}, "s3cret"},
+		{"F1FETCH_TLS_CA_FILE", "/nonexistent/ca.pem", []string{`field tls.root_cas_file (from F1FETCH_TLS_CA_FILE): value "/nonexistent/ca.pem": open: `}, ""},
+		{"F1FETCH_TLS_CA_FILE", notPEM, []string{`field tls.root_cas_file (from F1FETCH_TLS_CA_FILE): value ` + strconv.Quote(notPEM) + `: no PEM certificate found`}, ""},
+	} {
+		t.Setenv(c.env, c.value)
+		for _, yaml := range []string{`f1_fetch: {}`, `f1_fetch: { base_urls: [] }`, `f1_expand: {}`} {
+			err := processorConfigError(yaml)
+			for _, w := range c.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("%s=%s, %s: got %v, want %q", c.env, c.value, yaml, err, w)
+				}
+			}
+			if err != nil && c.secret != "" && strings.Contains(err.Error(), c.secret) {
+				t.Errorf("%s: the error shows the password: %v", c.env, err)
+			}
+		}
+		t.Setenv(c.env, "")
+	}
+	// Set in the config, the field is named alone.
+	if err := processorConfigError(`f1_fetch: { tls: { root_cas_file: /nonexistent/ca.pem } }`); err == nil ||
+		!strings.Contains(err.Error(), `field tls.root_cas_file: value "/nonexistent/ca.pem": open: `) {
+		t.Errorf("tls.root_cas_file set in the config: got %v", err)
 	}
 }

@@ -6,10 +6,13 @@ package components
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -235,7 +238,7 @@ func nameFields(conf *service.ParsedConfig, err error) error {
 // value came from when the config does not set it, since a component may
 // not even have the field (F1FETCH_PREFETCH read by f1_expand).
 func fieldFrom(conf *service.ParsedConfig, field string) string {
-	if env := envOf(field); env != "" && !conf.Contains(strings.Split(field, ".")...) && strings.TrimSpace(os.Getenv(env)) != "" {
+	if env := envOf(field); env != "" && !fieldSet(conf, strings.Split(field, ".")...) && strings.TrimSpace(os.Getenv(env)) != "" {
 		return fmt.Sprintf("%s (from %s)", field, env)
 	}
 	return field
@@ -330,10 +333,45 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 		}
 		gate = &rateLimitGate{mgr: mgr, name: name}
 	}
+	if err := checkSourcesAndRoots(s); err != nil {
+		return nil, nameFields(conf, err)
+	}
 	if err := fetch.Check(s, tier); err != nil {
 		return nil, nameFields(conf, err)
 	}
 	return &engine{settings: s, tier: tier, metrics: newMetrics(mgr.Metrics(), mgr.Logger()), log: mgr.Logger(), gate: gate, own: s.Component}, nil
+}
+
+// checkSourcesAndRoots refuses, as *config.FieldErrors, what fetch.Check
+// would refuse past Validate without a FieldError: a base that
+// tuple.ParseSource refuses (a placeholder in the host, a template without
+// {path}) and a tls.root_cas_file that cannot be read or holds no PEM
+// certificate. As FieldErrors they are named by nameFields, so the error
+// names the F1FETCH_* variable a value came from, and the value (a base
+// without its credentials).
+func checkSourcesAndRoots(s config.Settings) error {
+	var errs []error
+	for _, b := range s.BaseURLs {
+		if _, err := tuple.ParseSource(b); err != nil {
+			value := strconv.Quote(config.HideCredentials(b))
+			errs = append(errs, &config.FieldError{Field: fieldBaseURLs, Value: value, Reason: strings.TrimPrefix(err.Error(), "base URL "+value+": ")})
+		}
+	}
+	if file := s.TLSRootCAsFile; file != "" {
+		reason := ""
+		pem, err := os.ReadFile(file)
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			reason = pe.Op + ": " + pe.Err.Error() // the path is the value
+		} else if err != nil {
+			reason = err.Error()
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			reason = "no PEM certificate found"
+		}
+		if reason != "" {
+			errs = append(errs, &config.FieldError{Field: fieldTLS + "." + fieldTLSRootCAsFile, Value: strconv.Quote(file), Reason: reason})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // rateLimitGate adapts a Benthos rate_limit resource to the engine's Gate.
