@@ -64,6 +64,16 @@ type ComponentSettings struct {
 	RateLimit        string        // label of a Benthos rate_limit resource every attempt waits on; "" for none
 }
 
+// MaxPrefetch bounds prefetch. The input makes a queue of prefetch slots
+// when it connects (8 bytes each, 800 KB at the bound) and holds up to
+// prefetch documents ahead of its output; unbounded, a value such as
+// 4000000000 killed the process (out of memory) at that allocation and
+// 100000000 took 820 MB before the first fetch. 100000 is five times the
+// largest default (twice max_concurrent_requests at its bound of 10000)
+// and more than a read-ahead can use: at most max_concurrent_requests
+// fetches are in flight, the rest of the window only holds documents.
+const MaxPrefetch = 100000
+
 // DefaultBaseURLs are jsDelivr, then raw.githubusercontent as a fallback.
 var DefaultBaseURLs = []string{
 	"https://cdn.jsdelivr.net/gh/TracingInsights",
@@ -249,8 +259,8 @@ func (s Settings) Validate() error {
 	if c := s.Component; c.OnNotFound != "" && c.OnNotFound != "drop" && c.OnNotFound != "error" {
 		bad("on_not_found", strconv.Quote(c.OnNotFound), "must be drop or error")
 	}
-	if s.Component.Prefetch < 0 {
-		bad("prefetch", s.Component.Prefetch, "must not be negative (0 means twice max_concurrent_requests)")
+	if s.Component.Prefetch < 0 || s.Component.Prefetch > MaxPrefetch {
+		bad("prefetch", s.Component.Prefetch, fmt.Sprintf("must be between 0 and %d (0 means twice max_concurrent_requests)", MaxPrefetch))
 	}
 	if s.Component.ProgressInterval < 0 {
 		bad("progress_interval", s.Component.ProgressInterval, "must not be negative (0s turns it off)")

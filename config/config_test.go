@@ -95,6 +95,8 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.Component.OnNotFound = "skip" }, "on_not_found", `"skip"`},
 		{func(s *Settings) { s.CacheTTL = 250 * 365 * 24 * time.Hour }, "cache_ttl", "2190000h0m0s"},
 		{func(s *Settings) { s.Component.Prefetch = -1 }, "prefetch", "-1"},
+		{func(s *Settings) { s.Component.Prefetch = MaxPrefetch + 1 }, "prefetch", "100001"},
+		{func(s *Settings) { s.Component.Prefetch = 4000000000 }, "prefetch", "4000000000"},
 		{func(s *Settings) { s.Component.ProgressInterval = -time.Second }, "progress_interval", "-1s"},
 		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
@@ -272,5 +274,19 @@ func TestApplyEnvSkipsVariablesOfSetFields(t *testing.T) {
 	s = Defaults()
 	if err := ApplyEnv(&s, env, nil); err == nil || !strings.Contains(err.Error(), "F1FETCH_MAX_CONCURRENT") || !strings.Contains(err.Error(), `"abc"`) {
 		t.Fatalf("unset field: want an error naming F1FETCH_MAX_CONCURRENT and \"abc\", got %v", err)
+	}
+}
+
+// The largest prefetch that a default can take (twice the largest
+// max_concurrent_requests) is within MaxPrefetch.
+func TestMaxPrefetchAdmitsTheLargestDefault(t *testing.T) {
+	s := Defaults()
+	s.MaxConcurrent, s.Component.Prefetch = 10000, 2*10000
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s.Component.Prefetch = MaxPrefetch
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

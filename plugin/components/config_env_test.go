@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
 // A field set in the config wins over its F1FETCH_* variable whatever the
@@ -75,4 +77,49 @@ func TestErrorsFromVariablesNameVariableAndValue(t *testing.T) {
 		!strings.Contains(err.Error(), `field tls.root_cas_file: value "/nonexistent/ca.pem": open: `) {
 		t.Errorf("tls.root_cas_file set in the config: got %v", err)
 	}
+}
+
+// prefetch is bounded (config.MaxPrefetch): a larger one, in the config or
+// from F1FETCH_PREFETCH, is refused naming the field and the value, at lint
+// time and when the input is built, instead of the input's queue taking
+// every byte of the machine when it connects.
+func TestPrefetchIsBounded(t *testing.T) {
+	linter := service.GlobalEnvironment().NewComponentConfigLinter()
+	for _, c := range []struct {
+		prefetch string
+		bad      bool
+	}{{"4000000000", true}, {"100001", true}, {"-1", true}, {"100000", false}, {"0", false}} {
+		yaml := `f1_fetch: { requests: [ { year: 2025, gp: x, session: Race, path: drivers.json } ], prefetch: ` + c.prefetch + ` }`
+		lints, err := linter.LintYAML("input", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "field prefetch: value " + c.prefetch + ": must be between 0 and 100000"
+		if got := lintText(lints); c.bad != strings.Contains(got, want) {
+			t.Errorf("prefetch %s: lints %q", c.prefetch, got)
+		}
+		conf, err := fetchInputSpec().ParseYAML(`{ requests: [ { year: 2025, gp: x, session: Race, path: drivers.json } ], prefetch: `+c.prefetch+` }`, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := settingsFrom(conf); c.bad != (err != nil && strings.Contains(err.Error(), want)) {
+			t.Errorf("prefetch %s: build %v", c.prefetch, err)
+		}
+	}
+	t.Setenv("F1FETCH_PREFETCH", "4000000000")
+	conf, err := fetchInputSpec().ParseYAML(`{ requests: [ { year: 2025, gp: x, session: Race, path: drivers.json } ] }`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := settingsFrom(conf); err == nil || !strings.Contains(err.Error(), "field prefetch (from F1FETCH_PREFETCH): value 4000000000: must be between 0 and 100000") {
+		t.Fatalf("F1FETCH_PREFETCH=4000000000: got %v", err)
+	}
+}
+
+func lintText(lints []service.Lint) string {
+	var msgs []string
+	for _, l := range lints {
+		msgs = append(msgs, l.What)
+	}
+	return strings.Join(msgs, "; ")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/config"
 	"github.com/f1fetch/f1fetch/plugin/fetch"
 	"github.com/f1fetch/f1fetch/plugin/session"
 	"github.com/f1fetch/f1fetch/plugin/tuple"
@@ -84,8 +85,8 @@ processor.`).
 			service.NewDurationField(fieldProgressInterval).Optional().
 				Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`.")),
 			service.NewIntField(fieldPrefetch).Optional().Advanced().
-				Description(describe("prefetch", "Files fetched ahead of the output, bounding memory. 0 means twice `max_concurrent_requests`. Default 0.")).
-				LintRule(`root = if this < 0 { ["field prefetch: value %v: must not be negative".format(this)] }`),
+				Description(describe("prefetch", fmt.Sprintf("Files fetched ahead of the output, bounding memory, at most %d. 0 means twice `max_concurrent_requests`. Default 0.", config.MaxPrefetch))).
+				LintRule(fmt.Sprintf(`root = if this.type() == "number" && (this < 0 || this > %d) { ["field prefetch: value %%v: must be between 0 and %d (0 means twice max_concurrent_requests)".format(this)] }`, config.MaxPrefetch, config.MaxPrefetch)),
 			onNotFoundField(),
 		}, engineFields()...)...).
 		LintRule(remoteHTTPLint()).

@@ -91,6 +91,8 @@ func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
 		{"remote plain http", "base_urls: [ http://cdn.example.com ]", "field base_urls: value", "http://cdn.example.com", ""},
 		// The refused value is named without the password it carries.
 		{"remote plain http with a password", "base_urls: [ 'http://f1:s3cret@cdn.example.com' ]", "field base_urls: value", "@cdn.example.com", "s3cret"},
+		// Unbounded, it was a queue of 4e9 slots: out of memory when the input connected.
+		{"huge prefetch", "prefetch: 4000000000", "field prefetch: value", "4000000000", ""},
 	}
 	var secret string // the current case's, never to be printed
 	says := func(r result, want ...string) bool {
