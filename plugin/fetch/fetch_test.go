@@ -551,7 +551,9 @@ func TestJoinersDoNotHoldBackTheBatch(t *testing.T) {
 func TestCacheHitMissAndExpiry(t *testing.T) {
 	srv := newH2Server(t, corpusHandler(t))
 	s := fastSettings(srv.caFile, srv.URL)
-	s.CacheTTL = 150 * time.Millisecond
+	// The second fetch must come within the TTL of the first's store: 1 s
+	// leaves room for a slow -race run on busy cores.
+	s.CacheTTL = time.Second
 	c := newClient(t, s)
 	tp := mustTuple(t, 2025, gpAUS, quali, "VER/1_tel.json")
 	first, _ := c.FetchOne(context.Background(), tp)
@@ -566,7 +568,7 @@ func TestCacheHitMissAndExpiry(t *testing.T) {
 	if srv.requests.Load() != 1 {
 		t.Fatalf("cache hit went to the server: %d requests", srv.requests.Load())
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(s.CacheTTL + 100*time.Millisecond)
 	third, _ := c.FetchOne(context.Background(), tp)
 	if third.Cache != CacheMiss || srv.requests.Load() != 2 {
 		t.Fatalf("expired entry: cache %s, %d requests", third.Cache, srv.requests.Load())
@@ -655,7 +657,9 @@ func TestCacheStaysWithinItsByteBound(t *testing.T) {
 func TestNotFoundIsCachedBriefly(t *testing.T) {
 	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	s := fastSettings(srv.caFile, srv.URL)
-	s.NotFoundTTL = 150 * time.Millisecond
+	// The three fetches must come within the TTL of the first's store: 1 s
+	// leaves room for a slow -race run on busy cores.
+	s.NotFoundTTL = time.Second
 	c := newClient(t, s)
 	tp := mustTuple(t, 2025, gpAUS, quali, "ZZZ/laptimes.json")
 	for i := 0; i < 3; i++ {
@@ -674,7 +678,7 @@ func TestNotFoundIsCachedBriefly(t *testing.T) {
 	if srv.requests.Load() != 1 {
 		t.Fatalf("%d requests for a cached 404", srv.requests.Load())
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(s.NotFoundTTL + 100*time.Millisecond)
 	_, _ = c.FetchOne(context.Background(), tp)
 	if srv.requests.Load() != 2 {
 		t.Fatal("negative entry outlived not_found_ttl")
