@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // A caller arriving just after every waiter of a flight has gone, while the
@@ -13,24 +12,35 @@ import (
 // cancellation of the callers that left.
 func TestAbandonedFlightIsNotJoined(t *testing.T) {
 	var g flights
-	started := make(chan struct{})
+	started, unwind := make(chan struct{}), make(chan struct{})
 	unwinding := func(ctx context.Context) Result {
 		close(started)
 		<-ctx.Done()
-		time.Sleep(50 * time.Millisecond) // closing a stream, a retry returning
+		<-unwind // closing a stream, a retry returning
 		return Result{Err: fmt.Errorf("fetch: %w", ctx.Err())}
 	}
 	gone, cancel := context.WithCancel(context.Background())
-	go func() { <-started; cancel() }()
+	var abandoned *flight
+	go func() {
+		<-started
+		g.mu.Lock()
+		abandoned = g.m["k"]
+		g.mu.Unlock()
+		cancel()
+	}()
 	if res, _ := g.do(gone, context.Background(), "k", nil, unwinding); !errors.Is(res.Err, context.Canceled) {
 		t.Fatalf("the caller that gave up: %v, want its cancellation", res.Err)
 	}
+	if abandoned == nil {
+		t.Fatal("setup: no flight under the key while its fetch ran")
+	}
 	// The next caller's fetch is still running when the abandoned one ends:
 	// that end must leave the newer flight in the map, for others to join.
-	release := make(chan struct{})
+	newStarted, joined, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	done := make(chan Result, 1)
 	go func() {
-		res, shared := g.do(context.Background(), context.Background(), "k", nil, func(context.Context) Result {
+		res, shared := g.do(context.Background(), context.Background(), "k", func() { close(joined) }, func(context.Context) Result {
+			close(newStarted)
 			<-release
 			return Result{Status: 200}
 		})
@@ -39,11 +49,18 @@ func TestAbandonedFlightIsNotJoined(t *testing.T) {
 		}
 		done <- res
 	}()
-	time.Sleep(120 * time.Millisecond) // the abandoned fetch has unwound
+	select {
+	case <-newStarted:
+	case <-joined:
+		close(unwind)
+		t.Fatalf("the next caller joined the abandoned flight: %v", (<-done).Err)
+	}
+	close(unwind)
+	<-abandoned.done // the abandoned fetch has unwound and left the map as it found it
 	g.mu.Lock()
 	newer := g.m["k"]
 	g.mu.Unlock()
-	if newer == nil {
+	if newer == nil || newer == abandoned {
 		t.Fatal("the abandoned flight, ending, removed the newer flight from the map")
 	}
 	close(release)
