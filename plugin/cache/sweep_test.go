@@ -128,10 +128,16 @@ func TestDirSweepGone(t *testing.T) {
 	}
 }
 
-// A directory that cannot be listed fails the sweep, not the opening.
+// A directory that cannot be listed fails the sweep, not the opening. Root
+// lists any directory: as root, the test runs on a thread without the
+// capabilities that let it (CI runs as root).
 func TestDirSweepUnlistable(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root lists any directory")
+		restore, ok := withoutDAC(t)
+		if !ok {
+			t.Skip("root lists any directory, and this thread's capabilities cannot be dropped")
+		}
+		defer restore()
 	}
 	path := filepath.Join(t.TempDir(), "cache")
 	if err := os.Mkdir(path, 0o300); err != nil { // write and search, no read
@@ -151,6 +157,19 @@ func TestDirSweepUnlistable(t *testing.T) {
 	}
 	if got, err := d.Get(ctx, "k"); err != nil || string(got) != "v" {
 		t.Errorf("Get from an unlistable directory: %q, %v", got, err)
+	}
+}
+
+// A path that opens but cannot be listed (a file has taken the directory's
+// place) fails the sweep when it reads the names, as root too.
+func TestDirSweepOfAFile(t *testing.T) {
+	d, path := newDir(t)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, record(0, "v"), time.Now())
+	if _, err := d.Sweep(context.Background(), time.Now()); err == nil || !strings.Contains(err.Error(), "sweep") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Sweep of a file: err = %v, want a sweep error naming it", err)
 	}
 }
 
