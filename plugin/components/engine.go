@@ -74,12 +74,6 @@ func describe(field, text string) string {
 	return text
 }
 
-// engineFields are the settings of the fetch engine. None has a schema
-// default: an unset field falls back to its F1FETCH_* variable, then to the
-// config package's default, shown in each description. They are built once
-// for the three components that share them: their lint rules are Bloblang,
-// compiled when built, and compiling them was most of the binary's start-up
-// work of this package.
 // remoteHTTPLint refuses at lint time a remote http:// base that building
 // the component would refuse. It is the component's rule, not base_urls',
 // to see allow_insecure_http. Lint rules cannot read the environment: with
@@ -93,6 +87,12 @@ func remoteHTTPLint() string {
 root = if this.allow_insecure_http.or(false) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`
 }
 
+// engineFields are the settings of the fetch engine. None has a schema
+// default: an unset field falls back to its F1FETCH_* variable, then to the
+// config package's default, shown in each description. They are built once
+// for the three components that share them: their lint rules are Bloblang,
+// compiled when built, and compiling them was most of the binary's start-up
+// work of this package.
 var engineFields = sync.OnceValue(func() []*service.ConfigField {
 	d := config.Defaults()
 	return []*service.ConfigField{
