@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,14 +268,37 @@ func TestH2loadShareTakesTheMedianOfPairedRounds(t *testing.T) {
 	}
 }
 
+// benchBinary builds this program once for the tests that run its child
+// modes as the bench does.
+var benchBinary = func() func(t *testing.T) string {
+	var once sync.Once
+	var path string
+	var err error
+	return func(t *testing.T) string {
+		t.Helper()
+		once.Do(func() {
+			dir, mkErr := os.MkdirTemp("", "bench-test-")
+			if mkErr != nil {
+				err = mkErr
+				return
+			}
+			path = filepath.Join(dir, "bench")
+			if out, buildErr := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); buildErr != nil {
+				err = fmt.Errorf("go build: %w\n%s", buildErr, out)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+}()
+
 // TestReadFloorReadsEveryFile runs `bench readfloor` as the bench does, a
 // child process over a directory, and checks it read every file; a directory
 // it cannot read is an error, not a figure.
 func TestReadFloorReadsEveryFile(t *testing.T) {
-	self := filepath.Join(t.TempDir(), "bench")
-	if out, err := exec.Command("go", "build", "-o", self, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	self := benchBinary(t)
 	dir := t.TempDir()
 	for i := range 7 {
 		if err := os.WriteFile(filepath.Join(dir, strings.Repeat("k", i+1)), make([]byte, 300<<10), 0o644); err != nil {
@@ -289,5 +314,71 @@ func TestReadFloorReadsEveryFile(t *testing.T) {
 	}
 	if _, err := runReadFloor(context.Background(), job{self: self, concurrency: 2}, filepath.Join(dir, "absent")); err == nil {
 		t.Error("readfloor over a missing directory reported no error")
+	}
+}
+
+// TestBatchFloorReadsEveryDocument runs `bench batchfloor` as the bench
+// does, against the mirror of the real session, with and without parsing:
+// every document is read; a document that fails validation, or a source
+// that is not there, is an error, not a figure.
+func TestBatchFloorReadsEveryDocument(t *testing.T) {
+	self := benchBinary(t)
+	_, loads := defaultWorkloads(t)
+	m := mirrortest.Start(t, mirror.Config{Root: testdata(t), Aliases: map[string]string{"2025": "test"}})
+	j, err := newJob(options{concurrency: 20}, self, t.TempDir(), m.URL, loads[1]) // the 20 laptimes files
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, parse := range []bool{true, false} {
+		meas, err := runBatchFloor(context.Background(), j, parse)
+		if err != nil {
+			t.Fatalf("parse %v: %v", parse, err)
+		}
+		if meas.OK != 20 || meas.SpanNS <= 0 || meas.SpanNS > meas.WallNS {
+			t.Errorf("parse %v: %d documents in %v (process %v), want 20 in a positive time within the process's", parse, meas.OK, time.Duration(meas.SpanNS), meas.wall())
+		}
+	}
+	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{CorruptRate: 1}}})
+	if _, err := runBatchFloor(context.Background(), j, true); err == nil {
+		t.Error("batchfloor parsing corrupt documents reported no error")
+	}
+	j.base = "http://127.0.0.1:1"
+	if _, err := runBatchFloor(context.Background(), j, false); err == nil {
+		t.Error("batchfloor against no server reported no error")
+	}
+}
+
+// The processor's miss of the bound is out of reach only when the bare
+// client in the same batches, reading and parsing, is past 1.10x itself.
+func TestBatchFloorMarksTheProcessorsMiss(t *testing.T) {
+	_, loads := defaultWorkloads(t)
+	md0, _ := parseMode("0")
+	md50, _ := parseMode("50")
+	reqs := loads[3].Name
+	j := job{concurrency: 20}
+	for _, c := range []struct {
+		floorX     float64
+		outOfReach bool
+	}{{1.12, true}, {1.05, false}} {
+		bound := int64(2700 * time.Millisecond)
+		r := &report{opts: options{modes: []mode{md0, md50}, concurrency: 20}, loads: loads}
+		r.rows = []measurement{{Mode: md50.name, Workload: reqs, Contender: "f1fetch-processor", N: 1000, WallNS: bound * 12 / 10, BoundNS: bound}}
+		r.extra = []measurement{
+			{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, true), WallNS: bound * 2, SpanNS: int64(float64(bound) * c.floorX)},
+			{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, false), WallNS: bound * 2, SpanNS: bound},
+		}
+		var found bool
+		for _, tg := range r.targets() {
+			if !strings.HasPrefix(tg.goal, "f1fetch-processor within 1.10x of the bound") {
+				continue
+			}
+			found = true
+			if tg.met || tg.outOfReach != c.outOfReach || !strings.Contains(tg.measured, "bench batchfloor") {
+				t.Errorf("floor at %.2fx: met %v, out of reach %v (want %v): %s", c.floorX, tg.met, tg.outOfReach, c.outOfReach, tg.measured)
+			}
+		}
+		if !found {
+			t.Fatalf("no bound target for the processor")
+		}
 	}
 }

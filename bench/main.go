@@ -25,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 {
-		if sub, ok := map[string]func([]string) error{"fetchlib": fetchLib, "readfloor": readFloor, "serve": serve}[os.Args[1]]; ok {
+		if sub, ok := map[string]func([]string) error{"batchfloor": batchFloor, "fetchlib": fetchLib, "readfloor": readFloor, "serve": serve}[os.Args[1]]; ok {
 			if err := sub(os.Args[2:]); err != nil {
 				fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
 				os.Exit(1)

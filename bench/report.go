@@ -73,6 +73,15 @@ func (r *report) benchLine(m measurement) {
 // in-process rerun is in its note), and in the first mode
 // the slow-output memory run and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
+	if len(r.opts.only) == 0 || r.opts.only["f1fetch-processor"] {
+		for _, parse := range []bool{true, false} {
+			m, err := runBatchFloor(ctx, jobs[3], parse)
+			if err != nil {
+				return fmt.Errorf("%s: %w", batchFloorRow(jobs[3], parse), err)
+			}
+			r.addExtra(md, jobs[3], batchFloorRow(jobs[3], parse), m)
+		}
+	}
 	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
 		return nil
 	}
@@ -149,6 +158,34 @@ func runReadFloor(ctx context.Context, j job, dir string) (measurement, error) {
 	}
 	m.OK = files
 	m.Note = fmt.Sprintf("%d files read %d at a time into fresh memory and dropped: the least a new process needs to take them from cache_dir", files, 2*j.concurrency)
+	return m, nil
+}
+
+// batchFloorRow names the bare client in batches (bench batchfloor), with
+// or without its parsing.
+func batchFloorRow(j job, parse bool) string {
+	if parse {
+		return fmt.Sprintf("batch floor: a bare x/net client in batches of %d, reading and parsing", j.concurrency)
+	}
+	return fmt.Sprintf("batch floor: a bare x/net client in batches of %d, reading only", j.concurrency)
+}
+
+// runBatchFloor times `bench batchfloor` over j's tuples in batches of C:
+// its SpanNS is the fetching alone.
+func runBatchFloor(ctx context.Context, j job, parse bool) (measurement, error) {
+	stdout, m, err := timed(ctx, nil, j.self, "batchfloor", "-base", j.base, "-tuples", j.tuplesFile,
+		"-c", strconv.Itoa(j.concurrency), "-parse="+strconv.FormatBool(parse))
+	if err != nil {
+		return m, err
+	}
+	if _, err := fmt.Sscan(string(stdout), &m.SpanNS, &m.OK); err != nil {
+		return m, fmt.Errorf("batchfloor printed %q: %w", stdout, err)
+	}
+	m.Note = fmt.Sprintf("the least a processor with batches of %d on one thread needs: each batch sent at once, each body read into one buffer", j.concurrency)
+	if parse {
+		m.Note += " and normalised and validated as f1fetch does"
+	}
+	m.Note += "; no limiter, retries, cache or Benthos"
 	return m, nil
 }
 

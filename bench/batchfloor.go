@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
+)
+
+// batchFloor is the child mode `bench batchfloor`: the least a processor
+// with batches of -c on one thread needs here. A bare golang.org/x/net
+// HTTP/2 client, set up as f1fetch's is for a loopback source (h2c, 1 MiB
+// frames, gzip not asked for), sends a batch's requests at once, reads each
+// body into one buffer of its Content-Length and, with -parse, normalises
+// and validates it as f1fetch does by default (payload.Decode); the next
+// batch goes when the last of this one is done. Nothing else: no limiter,
+// retries, cache, metadata or Benthos. It prints the nanoseconds from the
+// first request to the last body, and the documents read.
+func batchFloor(args []string) error {
+	fs := flag.NewFlagSet("batchfloor", flag.ContinueOnError)
+	base := fs.String("base", "", "mirror URL (http://, loopback)")
+	file := fs.String("tuples", "", "file of JSON tuples, one per line")
+	batch := fs.Int("c", 20, "batch size")
+	parse := fs.Bool("parse", true, "normalise and validate every document")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ts, err := readTuples(*file)
+	if err != nil {
+		return err
+	}
+	src, err := tuple.ParseSource(*base)
+	if err != nil || *batch < 1 {
+		return fmt.Errorf("-base %q -c %d: want a mirror URL and a batch of at least 1 (%v)", *base, *batch, err)
+	}
+	client := &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true, MaxReadFrameSize: 1 << 20, DisableCompression: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	opts := payload.Options{Validate: true, NormalizeMissing: true}
+	get := func(t tuple.Tuple) error {
+		resp, err := client.Get(src.URL(t, "main"))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+			return fmt.Errorf("%s: status %d, Content-Length %d", t, resp.StatusCode, resp.ContentLength)
+		}
+		body := make([]byte, resp.ContentLength)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		if *parse {
+			_, err = payload.Decode(t.Path, body, opts)
+		}
+		return err
+	}
+	start := time.Now()
+	errs := make([]error, len(ts))
+	for first := 0; first < len(ts); first += *batch {
+		var wg sync.WaitGroup
+		for i := first; i < min(first+*batch, len(ts)); i++ {
+			wg.Go(func() { errs[i] = get(ts[i]) })
+		}
+		wg.Wait()
+	}
+	took := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Println(took.Nanoseconds(), strconv.Itoa(len(ts)))
+	return nil
+}
