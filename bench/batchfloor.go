@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,7 +25,9 @@ import (
 // body into one buffer of its Content-Length and, with -parse, normalises
 // and validates it as f1fetch does by default (payload.Decode); the next
 // batch goes when the last of this one is done. Nothing else: no limiter,
-// retries, cache, metadata or Benthos. It prints the nanoseconds from the
+// retries, cache, metadata or Benthos. It reads as f1fetch's engine does
+// (the request's context cancelled before the body is closed), so that
+// what f1fetch adds is the difference. It prints the nanoseconds from the
 // first request to the last body, and the documents read.
 func batchFloor(args []string) error {
 	fs := flag.NewFlagSet("batchfloor", flag.ContinueOnError)
@@ -53,17 +55,35 @@ func batchFloor(args []string) error {
 	}}
 	opts := payload.Options{Validate: true, NormalizeMissing: true}
 	get := func(t tuple.Tuple) error {
-		resp, err := client.Get(src.URL(t, "main"))
+		ctx, cancel := context.WithCancel(context.Background())
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL(t, "main"), nil)
 		if err != nil {
+			cancel()
 			return err
 		}
-		defer resp.Body.Close()
+		resp, err := client.Do(req)
+		if err != nil {
+			cancel()
+			return err
+		}
+		defer func() {
+			// As f1fetch does: cancelled first, Close does not wait for the
+			// transport's stream goroutine (see plugin/fetch/source.go).
+			cancel()
+			resp.Body.Close()
+		}()
 		if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
 			return fmt.Errorf("%s: status %d, Content-Length %d", t, resp.StatusCode, resp.ContentLength)
 		}
-		body := make([]byte, resp.ContentLength)
-		if _, err := io.ReadFull(resp.Body, body); err != nil {
+		// To the end of the stream, as f1fetch reads (bytes.MinRead spare
+		// bytes to read the EOF without growing).
+		buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
+		if _, err := buf.ReadFrom(resp.Body); err != nil {
 			return fmt.Errorf("%s: %w", t, err)
+		}
+		body := buf.Bytes()
+		if int64(len(body)) != resp.ContentLength {
+			return fmt.Errorf("%s: %d bytes of Content-Length %d", t, len(body), resp.ContentLength)
 		}
 		if *parse {
 			_, err = payload.Decode(t.Path, body, opts)

@@ -65,17 +65,18 @@ func (r *report) targets() []target {
 					}
 					t := target{goal: fmt.Sprintf("%s within 1.10x of the bound, %s, %s, C=%d", c, reqs, md.name, r.opts.concurrency),
 						met: x <= 1.10}
-					// The least any processor of batches of C needs, with
-					// golang.org/x/net (SPEC's transport) reading and parsing.
+					// A bare golang.org/x/net client (SPEC's transport) in the
+					// same batches: reading only, it does less than any
+					// processor that validates must, so its miss is the shape's.
 					if c == "f1fetch-processor" {
 						j := job{concurrency: r.opts.concurrency}
 						parsed, okP := r.find(md.name, reqs, batchFloorRow(j, true))
 						read, okR := r.find(md.name, reqs, batchFloorRow(j, false))
 						if okP && okR {
-							fx := float64(parsed.fetching()) / float64(m.BoundNS)
-							measured += fmt.Sprintf("; a bare x/net client in the same batches of %d (bench batchfloor) took %s reading and parsing the documents, %.3fx of the bound, and %s reading them only, %.3fx",
-								r.opts.concurrency, round(parsed.fetching()), fx, round(read.fetching()), float64(read.fetching())/float64(m.BoundNS))
-							t.outOfReach = !t.met && fx > 1.10
+							rx := float64(read.fetching()) / float64(m.BoundNS)
+							measured += fmt.Sprintf("; a bare x/net client in the same batches of %d (bench batchfloor) took %s reading the documents only, %.3fx of the bound, and %s reading and parsing them, %.3fx",
+								r.opts.concurrency, round(read.fetching()), rx, round(parsed.fetching()), float64(parsed.fetching())/float64(m.BoundNS))
+							t.outOfReach = !t.met && rx > 1.10
 						}
 					}
 					t.measured = measured
