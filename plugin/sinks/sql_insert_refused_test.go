@@ -381,15 +381,7 @@ func TestSQLInsertRefusedRowsThroughFallback(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			dbPath, errPath := filepath.Join(dir, "f1.db"), filepath.Join(dir, "errors.jsonl")
-			b := service.NewStreamBuilder()
-			if err := b.SetLoggerYAML("level: off"); err != nil {
-				t.Fatal(err)
-			}
-			send, err := b.AddBatchProducerFunc()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := b.AddOutputYAML(fmt.Sprintf(`
+			stream, send := outputStream(t, fmt.Sprintf(`
 fallback:
   - switch:
       cases:
@@ -409,13 +401,7 @@ fallback:
       codec: lines
     processors:
       - mapping: 'root = {"lap": this.lap, "error": @fallback_error}'
-`, dbPath, lapsTable("laps"), c.batching, errPath)); err != nil {
-				t.Fatal(err)
-			}
-			stream, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
+`, dbPath, lapsTable("laps"), c.batching, errPath))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			done := make(chan error, 1)

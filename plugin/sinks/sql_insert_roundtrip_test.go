@@ -196,39 +196,11 @@ func (p *countingProxy) counts() proxyCounts {
 }
 
 func newCountingProxy(t *testing.T, addr string) *countingProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &countingProxy{addr: ln.Addr().String()}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
+	p := &countingProxy{}
+	p.addr = proxyTCP(t, addr, func(client, server net.Conn) {
+		go func() { io.Copy(client, server); client.Close() }()
+		go func() { p.forward(server, client); server.Close() }()
 	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, d)
-			mu.Unlock()
-			go func() { io.Copy(c, d); c.Close() }()
-			go func() { p.forward(d, c); d.Close() }()
-		}
-	}()
 	return p
 }
 

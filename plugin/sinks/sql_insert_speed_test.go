@@ -248,6 +248,16 @@ max_in_flight: 1
 // longer: by at least 1 ms, as the Go runtime, idle, sleeps in whole
 // milliseconds. It returns its address.
 func delayProxy(t *testing.T, addr string, delay time.Duration) string {
+	return proxyTCP(t, addr, func(client, server net.Conn) {
+		go delayCopy(server, client, 0)
+		go delayCopy(client, server, delay)
+	})
+}
+
+// proxyTCP listens on loopback and joins each connection it accepts to a
+// new one to addr with join, which copies both ways; every connection
+// closes with the test. It returns its address.
+func proxyTCP(t *testing.T, addr string, join func(client, server net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -276,8 +286,7 @@ func delayProxy(t *testing.T, addr string, delay time.Duration) string {
 			mu.Lock()
 			conns = append(conns, c, d)
 			mu.Unlock()
-			go delayCopy(d, c, 0)
-			go delayCopy(c, d, delay)
+			join(c, d)
 		}
 	}()
 	return ln.Addr().String()
