@@ -76,15 +76,14 @@ func describe(field, text string) string {
 
 // remoteHTTPLint refuses at lint time a remote http:// base that building
 // the component would refuse. It is the component's rule, not base_urls',
-// to see allow_insecure_http. Lint rules cannot read the environment: with
-// F1FETCH_ALLOW_INSECURE_HTTP set when the process starts there is no rule,
-// and the build, which reads the variable, decides.
+// to see allow_insecure_http. Lint rules cannot read the environment, so
+// F1FETCH_ALLOW_INSECURE_HTTP, the field's fallback, is read when the rule
+// is made (at start) and written into it; a value that is no bool is
+// refused by the build, naming it.
 func remoteHTTPLint() string {
-	if os.Getenv("F1FETCH_ALLOW_INSECURE_HTTP") != "" {
-		return ""
-	}
-	return `let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
-root = if this.allow_insecure_http.or(false) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`
+	envAllows, _ := strconv.ParseBool(strings.TrimSpace(os.Getenv("F1FETCH_ALLOW_INSECURE_HTTP")))
+	return fmt.Sprintf(`let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
+root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %%q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`, envAllows)
 }
 
 // engineFields are the settings of the fetch engine. None has a schema

@@ -145,8 +145,19 @@ func TestAllowInsecureHTTPPassesLint(t *testing.T) {
 	}
 	ok(t, cmd{args: []string{"lint", write("    allow_insecure_http: true\n")}})
 	ok(t, cmd{args: []string{"lint", write("")}, env: map[string]string{"F1FETCH_ALLOW_INSECURE_HTTP": "true"}})
-	if r := f1fetch(t, cmd{args: []string{"lint", write("")}}); r.err == nil || !strings.Contains(r.stdout+r.stderr, "allow_insecure_http") {
-		t.Errorf("lint of a remote http:// base, nothing allowing it: want a failure naming allow_insecure_http:\n%s", r)
+	// Lint refuses what run would: nothing allowing it, the variable false,
+	// or the field false over the variable (the field wins).
+	for _, c := range []struct {
+		fields string
+		env    map[string]string
+	}{
+		{"", nil},
+		{"", map[string]string{"F1FETCH_ALLOW_INSECURE_HTTP": "false"}},
+		{"    allow_insecure_http: false\n", map[string]string{"F1FETCH_ALLOW_INSECURE_HTTP": "true"}},
+	} {
+		if r := f1fetch(t, cmd{args: []string{"lint", write(c.fields)}, env: c.env}); r.err == nil || !strings.Contains(r.stdout+r.stderr, "allow_insecure_http") {
+			t.Errorf("lint of a remote http:// base with %q, %v: want a failure naming allow_insecure_http:\n%s", c.fields, c.env, r)
+		}
 	}
 }
 
