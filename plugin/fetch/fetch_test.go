@@ -705,6 +705,8 @@ func TestBodyLimitAndGzip(t *testing.T) {
 			body, coding = bomb, "gzip"
 		case strings.Contains(r.URL.Path, "/BR/"):
 			coding = "br"
+		case strings.Contains(r.URL.Path, "/BADGZ/"): // labelled gzip, not gzip
+			coding = "gzip"
 		case strings.Contains(r.URL.Path, "/GZ/") || strings.Contains(r.Header.Get("Accept-Encoding"), "gzip"):
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
@@ -762,6 +764,15 @@ func TestBodyLimitAndGzip(t *testing.T) {
 	res, err = c4.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "BR/2_tel.json"))
 	if ErrorKind(err) != KindInvalid || !strings.Contains(err.Error(), `Content-Encoding "br"`) || res.Attempts != 1 {
 		t.Fatalf("brotli: %v after %d attempts, want invalid data naming the coding, at once", err, res.Attempts)
+	}
+	// A body labelled gzip that is not: what was sent is broken, so it is
+	// invalid data at once, whoever decodes it, and the source stays in
+	// use (it answered).
+	for name, client := range map[string]*Client{"decoded by the transport": c, "decoded by readBody": c4} {
+		res, err := client.FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "BADGZ/2_tel.json"))
+		if ErrorKind(err) != KindInvalid || !strings.Contains(err.Error(), "gzip") || res.Attempts != 1 || client.sources[0].state() != "closed" {
+			t.Fatalf("bad gzip %s: %v after %d attempts, breaker %s; want invalid data naming gzip, at once, the breaker closed", name, err, res.Attempts, client.sources[0].state())
+		}
 	}
 }
 

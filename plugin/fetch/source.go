@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -36,8 +37,15 @@ var errBodyTooLarge = errors.New("body exceeds max_body_bytes")
 var errNotJSON = errors.New("content type is not JSON")
 
 // errEncoding is a body in a content coding other than gzip, which no
-// request asked for: never retried.
-var errEncoding = errors.New("content encoding not supported")
+// request asked for, or gzip that does not decode: never retried.
+var errEncoding = errors.New("content encoding not supported or not valid")
+
+// badGzip reports whether err is a gzip body that does not decode (by the
+// transport or by readBody), as opposed to one cut short in transfer.
+func badGzip(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt)
+}
 
 // errProbeAbandoned is the breaker's verdict on a half-open probe whose
 // caller gave up before the source answered: it proves nothing, so the
@@ -228,6 +236,11 @@ func (s *source) get(ctx context.Context, rawURL string, set config.Settings, va
 	// decompression bomb stops at max_body_bytes.
 	body, err := readBody(resp, encoding == "gzip", set.MaxBodyBytes)
 	if err != nil {
+		if badGzip(err) {
+			// What was sent is broken, not the transfer: as a body that is
+			// not JSON, invalid and not retried.
+			return a, retry.Permanent(fmt.Errorf("GET %s: %w: %w", shown, errEncoding, err))
+		}
 		return a, fmt.Errorf("GET %s: read body: %w", shown, err)
 	}
 	if int64(len(body)) > set.MaxBodyBytes {
