@@ -74,15 +74,19 @@ A batch is written in one transaction, in its order: on PostgreSQL several rows 
 statement, saving round trips (up to 500, fewer when the columns are many, as a statement
 binds at most 65535 values), on SQLite one row to a statement.
 
-A row the database refuses for its data does not hold the others back: a constraint
-(`+"`NOT NULL`"+`, a key, `+"`CHECK`"+`, a foreign key) or a value its column cannot take
-(PostgreSQL's SQLSTATE classes 22 and 23, SQLite's `+"`SQLITE_CONSTRAINT`"+` and
-`+"`SQLITE_MISMATCH`"+`). The batch is then written again one row to a statement, each in
-a savepoint, the rows the database takes are committed, and only the refused messages
-fail, each with an error naming the table, the message and the database's reason; a
-message `+"`args_mapping`"+` fails on fails alone likewise. Wrap the output in a
-`+"`fallback`"+` to send those messages somewhere (see the `+"`session_to_sqlite.yaml`"+`
-pipeline); without one, the input retries them.
+With a `+"`conflict`"+` clause, a row the database refuses for its data does not hold
+the others back: a constraint (`+"`NOT NULL`"+`, a key, `+"`CHECK`"+`, a foreign key), a
+value its column cannot take or a key too long for its index (PostgreSQL's SQLSTATE
+classes 22, 23 and 54, SQLite's `+"`SQLITE_CONSTRAINT`"+`, `+"`SQLITE_MISMATCH`"+` and
+`+"`SQLITE_TOOBIG`"+`). The batch is then written again one row to a statement, each in a
+savepoint, the rows the database takes are committed, and only the refused messages fail,
+each with an error naming the table, the message and the database's reason; a message
+`+"`args_mapping`"+` fails on fails alone likewise. Without `+"`conflict`"+` a batch is
+stored whole or not at all, every message failing with the refused one: a failed message
+goes back to its input, which may send others of the batch again (the `+"`f1_fetch`"+`
+input sends a whole document), and rows stored in part would be stored twice. Wrap the
+output in a `+"`fallback`"+` to send failed messages somewhere (see the
+`+"`session_to_sqlite.yaml`"+` pipeline); without one, the input sends them again.
 
 Any other failure (the database down or unreachable, a connection lost, SQLite busy, a
 failed commit) is not the data's fault and no message fails for it: the output logs it,
@@ -160,8 +164,13 @@ type sqlInsertOutput struct {
 	statement   insertSQL // the INSERT of any number of rows
 	maxRows     int       // rows to a statement
 	upsertKeys  []int     // with DO UPDATE: the indexes in columns of the conflict key
-	connMaxOpen int       // 0: no limit
-	maxInFlight int       // batches written at once
+	// inPart: a batch may be stored in part, the messages that fail failing
+	// alone. Only with conflict: those fail back to the input, and the
+	// f1_fetch input sends their whole document again, so a row stored in
+	// part would be stored twice without a conflict clause to absorb it.
+	inPart      bool
+	connMaxOpen int // 0: no limit
+	maxInFlight int // batches written at once
 	log         *service.Logger
 
 	mu sync.RWMutex
@@ -256,6 +265,7 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 	if o.maxInFlight, err = conf.FieldMaxInFlight(); err != nil {
 		return nil, err
 	}
+	o.inPart = conflict != ""
 	o.statement = newInsertSQL(name, o.table, o.columns, conflict, keys)
 	o.insert = o.statement.rows(1)
 	o.maxRows = rowsPerStatement(name, len(o.columns))
@@ -693,11 +703,13 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 		return service.ErrNotConnected
 	}
 	var failed *service.BatchError
+	isFailed := make([]bool, len(batch))
 	fail := func(i int, err error) {
 		if failed == nil {
 			failed = service.NewBatchError(batch, err)
 		}
 		failed.Failed(i, err)
+		isFailed[i] = true
 	}
 	mapping := batch.BloblangExecutor(o.argsMapping)
 	rows := make([][]any, 0, len(batch))
@@ -712,9 +724,9 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 		rows = append(rows, args)
 		index = append(index, i)
 	}
-	if len(rows) > 0 {
+	if len(rows) > 0 && (failed == nil || o.inPart) {
 		refused, err := o.write(ctx, rows)
-		if err != nil {
+		if err != nil && !errors.Is(err, errHeldBack) {
 			return err
 		}
 		for _, r := range refused {
@@ -724,25 +736,39 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 	if failed == nil {
 		return nil
 	}
+	if !o.inPart {
+		// Nothing was stored: every other message fails with them, so that
+		// the batch goes back (or to a fallback) whole.
+		for i := range batch {
+			if !isFailed[i] {
+				failed.Failed(i, fmt.Errorf("sql_insert: table %s: message %d not stored: another message of its batch failed, and without %s a batch is stored whole or not at all (a message sent again would store its rows twice)", o.table, i, sqlFieldConflict))
+			}
+		}
+	}
 	return failed
 }
+
+// errHeldBack is write's answer when rows were refused and the others were
+// not stored either (see sqlInsertOutput.inPart).
+var errHeldBack = errors.New("the batch was not stored in part")
 
 // refusal reports whether err is the database refusing a row for its data,
 // which writing it again will not change: on PostgreSQL an error of SQLSTATE
 // class 22 (data exception: a value its column cannot take, such as "None"
-// into an INTEGER) or 23 (integrity constraint violation: NOT NULL, a key,
-// CHECK, a foreign key); on SQLite SQLITE_CONSTRAINT (with any extended
-// code) or SQLITE_MISMATCH. Anything else (a connection refused or lost,
-// SQLite busy, a missing table, a serialization failure) is not.
+// into an INTEGER), 23 (integrity constraint violation: NOT NULL, a key,
+// CHECK, a foreign key) or 54 (program limit exceeded: a key too long for
+// its index); on SQLite SQLITE_CONSTRAINT (with any extended code),
+// SQLITE_MISMATCH or SQLITE_TOOBIG. Anything else (a connection refused or
+// lost, SQLite busy, a missing table, a serialization failure) is not.
 func refusal(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
+		return slices.Contains([]string{"22", "23", "54"}, pgErr.Code[:min(2, len(pgErr.Code))])
 	}
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
 		switch liteErr.Code() & 0xff { // the primary code
-		case sqliteConstraint, sqliteMismatch:
+		case sqliteTooBig, sqliteConstraint, sqliteMismatch:
 			return true
 		}
 	}
@@ -751,6 +777,7 @@ func refusal(err error) bool {
 
 // SQLite's primary result codes of a refusal (sqlite3.h).
 const (
+	sqliteTooBig     = 18 // SQLITE_TOOBIG
 	sqliteConstraint = 19 // SQLITE_CONSTRAINT
 	sqliteMismatch   = 20 // SQLITE_MISMATCH
 )
@@ -782,11 +809,17 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 	stage, err1 := o.writeTx(ctx, rows, func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
 		var err error
 		refused, err = o.insertEach(ctx, tx, rows)
+		if err == nil && len(refused) > 0 && !o.inPart {
+			return errHeldBack // rolled back
+		}
 		return err
 	})
 	switch {
 	case stage == stageBegin:
 		return nil, err
+	case errors.Is(err1, errHeldBack):
+		o.log.Warnf("sql_insert: table %s: %d of %d rows of a batch refused, none stored (without %s a batch is stored whole; first: %v)", o.table, len(refused), len(rows), sqlFieldConflict, refused[0].err)
+		return refused, err1
 	case err1 != nil:
 		return nil, err1
 	case len(refused) == 0:

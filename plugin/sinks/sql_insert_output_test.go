@@ -562,10 +562,10 @@ func runSQLInsertSuite(t *testing.T, target func(*testing.T) sqlTarget) {
 		}
 	})
 
-	t.Run("a refused row fails alone, the others are stored", func(t *testing.T) {
+	t.Run("a refused row fails alone, the others are stored (with conflict)", func(t *testing.T) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		out := sqlOutputYAML(tg, table, lapsTable(table), "")
+		out := sqlOutputYAML(tg, table, lapsTable(table), "conflict: do_nothing")
 		// The third row breaks NOT NULL on driver: it alone fails.
 		err := writeThrough(t, out, jsonBatch(lap(2025, "VER", 1, 84.1), lap(2025, "VER", 2, 83.2), `{"year":2025,"driver":null,"lap":3,"time":82.0}`))
 		requireErrorNaming(t, err, table, "message 2")

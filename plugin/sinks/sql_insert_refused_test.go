@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,20 +82,75 @@ conflict: do_nothing
 		}
 	})
 
-	t.Run("a message args_mapping fails on fails alone", func(t *testing.T) {
+	t.Run("a message args_mapping fails on fails alone, with conflict", func(t *testing.T) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		o := connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
+		mapped := func(conflict string) *sqlInsertOutput {
+			return connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
 driver: %s
 dsn: %q
 table: %s
 columns: [ year, driver, lap ]
 args_mapping: root = [ this.year, this.driver, this.lap.number() ]
 init_statement: %q
+%s
+`, tg.driver, tg.dsn, table, lapsTable(table), conflict), newSQLInsertOutput)
+		}
+		batch := func() service.MessageBatch {
+			return jsonBatch(lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":"x"}`, lap(2025, "VER", 2, 83.2))
+		}
+		// Without conflict the batch is stored whole or not at all.
+		err := mapped("").WriteBatch(context.Background(), batch())
+		requireFailedExactly(t, err, map[int][]string{0: {"not stored", "conflict"}, 1: {"args_mapping", "message 1"}, 2: {"not stored"}})
+		if n := count(t, tg, table); n != 0 {
+			t.Fatalf("rows = %d without conflict, want none", n)
+		}
+		err = mapped("conflict: do_nothing").WriteBatch(context.Background(), batch())
+		requireFailedExactly(t, err, map[int][]string{1: {"args_mapping", "message 1"}})
+		if n := count(t, tg, table); n != 2 {
+			t.Fatalf("rows = %d, want 2", n)
+		}
+	})
+
+	t.Run("without conflict a refused row holds its batch back whole", func(t *testing.T) {
+		tg := target(t)
+		table := uniqueTable(t, tg)
+		o := connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
+driver: %s
+dsn: %q
+table: %s
+columns: [ year, driver, lap, time, extra ]
+args_mapping: root = [ this.year, this.driver, this.lap, this.time, this.extra ]
+init_statement: %q
 `, tg.driver, tg.dsn, table, lapsTable(table)), newSQLInsertOutput)
 		err := o.WriteBatch(context.Background(), jsonBatch(
-			lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":"x"}`, lap(2025, "VER", 2, 83.2)))
-		requireFailedExactly(t, err, map[int][]string{1: {"args_mapping", "message 1"}})
+			lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":null,"time":1}`, lap(2025, "VER", 2, 83.2)))
+		reason := map[string]string{"sqlite": "NOT NULL constraint failed", "postgres": "23502"}[tg.driver]
+		requireFailedExactly(t, err, map[int][]string{0: {"not stored", "conflict"}, 1: {"message 1", reason}, 2: {"not stored"}})
+		if n := count(t, tg, table); n != 0 {
+			t.Fatalf("rows = %d, want none: a resend of the batch must not store rows twice", n)
+		}
+	})
+
+	t.Run("a key too long for its index is the row's refusal", func(t *testing.T) {
+		// PostgreSQL's 54000 (program limit exceeded): a row the database
+		// cannot take however often it is sent.
+		tg := target(t)
+		if tg.driver != "postgres" {
+			t.Skip("PostgreSQL's index row limit")
+		}
+		table := uniqueTable(t, tg)
+		o := directly(t, tg, table, lapsTable(table))
+		// Text that does not compress, so that the index row stays long.
+		rng := rand.New(rand.NewPCG(1, 2))
+		b := make([]byte, 9000)
+		for i := range b {
+			b[i] = 'a' + byte(rng.IntN(26))
+		}
+		long := string(b)
+		err := o.WriteBatch(context.Background(), jsonBatch(
+			lap(2025, "VER", 1, 84.1), fmt.Sprintf(`{"year":2025,"driver":%q,"lap":1,"time":1}`, long), lap(2025, "VER", 2, 83.2)))
+		requireFailedExactly(t, err, map[int][]string{1: {"message 1", "54000"}})
 		if n := count(t, tg, table); n != 2 {
 			t.Fatalf("rows = %d, want 2", n)
 		}
@@ -185,6 +241,7 @@ table: %s
 columns: [ year, driver, lap, time, extra ]
 args_mapping: root = [ this.year, this.driver, this.lap, this.time, this.extra ]
 init_statement: %q
+conflict: do_nothing
 `, "file:"+path+"?_pragma=busy_timeout(50)", table, lapsTable(table)), newSQLInsertOutput)
 
 	other, err := sql.Open("sqlite", path)
@@ -395,6 +452,7 @@ fallback:
               columns: [ year, driver, lap, time, extra ]
               args_mapping: root = [ this.year, this.driver, this.lap, this.time, this.extra ]
               init_statement: %q
+              conflict: do_nothing
               %s
   - file:
       path: %q
