@@ -60,9 +60,6 @@ output:
       );
     conflict: do_nothing
     conflict_columns: [ year, gp, session, driver, lap ]
-    batching:
-      count: 1000
-      period: 1s
 `
 
 func sqlInsertOutputSpec() *service.ConfigSpec {
@@ -86,10 +83,13 @@ stored whole or not at all, every message failing with the refused one: a failed
 goes back to its input, which may send others of the batch again (the `+"`f1_fetch`"+`
 input sends a whole document), and rows stored in part would be stored twice. Wrap the
 output in a `+"`fallback`"+` to send failed messages somewhere (see the
-`+"`session_to_sqlite.yaml`"+` pipeline); without one, the input sends them again.
+`+"`session_to_sqlite.yaml`"+` pipeline); without one, the input sends them again. A
+`+"`batching`"+` policy blurs this: Benthos' batcher fails every message of a batch it
+made when any failed, stored ones too, so a `+"`fallback`"+` behind it gets them all.
 
 Any other failure (the database down or unreachable, a connection lost, SQLite busy, a
-failed commit) is not the data's fault and no message fails for it: the output logs it,
+commit that fails other than on a deferred constraint, whose rows are then checked one by
+one as above) is not the data's fault and no message fails for it: the output logs it,
 reports itself disconnected, and the batch is written again, whole, once it connects again,
 however long that takes; a `+"`fallback`"+` never sees it. With
 `+"`conflict`"+`, reruns are idempotent (`+"`do_nothing`"+`) or update the stored rows
@@ -116,7 +116,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Description("The columns to insert: letters, digits and `_`. They are quoted, so a name that is an SQL keyword (`order`) works; on PostgreSQL they are lowered first, naming the columns they name unquoted.").
 				Example([]string{"year", "gp", "driver", "lap", "time"}),
 			service.NewBloblangField(sqlFieldArgsMapping).
-				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text. On PostgreSQL numbers and booleans are sent as text that the server reads for the column's own type: exact into `NUMERIC`, `DOUBLE PRECISION`, `TEXT` and `JSONB`, and a number with a fraction into an `INTEGER` column fails the batch rather than being rounded (a whole number written `2.0` or `1e3` is taken).").
+				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text. On PostgreSQL numbers and booleans are sent as text that the server reads for the column's own type: exact into `NUMERIC`, `DOUBLE PRECISION`, `TEXT` and `JSONB`, and a number with a fraction into an `INTEGER` column is refused rather than rounded (a whole number written `2.0` or `1e3` is taken): its message fails, with `conflict` alone, without it with its batch.").
 				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
 			service.NewStringField(sqlFieldInitStatement).
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
@@ -132,7 +132,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 			service.NewBatchPolicyField(sqlFieldBatching),
 			service.NewOutputMaxInFlightField(),
 			service.NewIntField(sqlFieldConnMaxOpen).
-				Description("The most open connections to the database; as many are kept open between batches, to be used again. Defaults to 1 for sqlite and to no limit for postgres, where up to `max_in_flight` are kept open.").
+				Description("The most open connections to the database. Up to this many, and at most `max_in_flight`, are kept open between batches to be used again. Defaults to 1 for sqlite and to no limit for postgres.").
 				Optional().
 				Advanced(),
 		).
@@ -155,6 +155,7 @@ func init() {
 // sqlInsertOutput writes each batch in one transaction.
 type sqlInsertOutput struct {
 	driver      string // database/sql driver name
+	driverName  string // as the config names it: sqlite or postgres
 	dsn         string
 	table       string
 	columns     []string
@@ -189,6 +190,7 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 		return nil, err
 	}
 	var ok bool
+	o.driverName = name
 	if o.driver, ok = sqlDrivers[name]; !ok {
 		return nil, fmt.Errorf("field %s: unknown driver %q (want sqlite or postgres)", sqlFieldDriver, name)
 	}
@@ -617,7 +619,7 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	o.mu.RUnlock()
 	if db != nil {
 		if err := db.PingContext(ctx); err != nil {
-			return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
+			return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
 		}
 		return nil
 	}
@@ -629,12 +631,13 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	// The first connection runs init_statement, which creates the table a
 	// reader of the database expects even when no row came for it: a
 	// pipeline that ends early (a fallback closes its outputs at once) must
-	// not cancel it half way. Bounded instead.
+	// not cancel it half way. Bounded instead, within Benthos' default
+	// shutdown_timeout (20 s), for a database that never answers.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
 	defer cancel()
 	db, err := sql.Open(o.driver, o.dsn)
 	if err != nil {
-		return fmt.Errorf("sql_insert: field %s: opening %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
+		return fmt.Errorf("sql_insert: field %s: opening %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
 	}
 	db.SetMaxOpenConns(o.connMaxOpen)
 	// database/sql keeps 2 idle connections unless told: with more batches in
@@ -652,7 +655,7 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 		db.Close()
 		// Name the DSN (masked): SQLite's "unable to open database file
 		// (14)" says nothing of which file.
-		return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driver, maskDSN(o.dsn), err)
+		return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
 	}
 	if o.initStmt != "" {
 		if _, err := db.ExecContext(ctx, o.initStmt); err != nil {
@@ -660,13 +663,13 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 			return fmt.Errorf("sql_insert: field %s: %w", sqlFieldInitStatement, err)
 		}
 	}
-	o.log.Infof("sql_insert: writing to table %s of %s database %s", o.table, o.driver, maskDSN(o.dsn))
+	o.log.Infof("sql_insert: writing to table %s of %s database %s", o.table, o.driverName, maskDSN(o.dsn))
 	o.db = db
 	return nil
 }
 
 // connectTimeout bounds a first connection and its init_statement.
-const connectTimeout = 30 * time.Second
+var connectTimeout = 10 * time.Second
 
 // retryPause is how long WriteBatch waits before reporting a failure that is
 // not the data's (the batch is then written again), so that a database that
@@ -730,7 +733,7 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 			return err
 		}
 		for _, r := range refused {
-			fail(index[r.row], fmt.Errorf("sql_insert: table %s: the database refused message %d: %w", o.table, index[r.row], r.err))
+			fail(index[r.row], fmt.Errorf("sql_insert: table %s: the database refused message %d%s: %w", o.table, index[r.row], o.refusedColumn(r.err), r.err))
 		}
 	}
 	if failed == nil {
@@ -775,6 +778,31 @@ func refusal(err error) bool {
 	return false
 }
 
+// portalParameter is where PostgreSQL says a bind value failed to convert:
+// "unnamed portal parameter $3 = '0.5'".
+var portalParameter = regexp.MustCompile(`portal parameter \$([0-9]+)`)
+
+// refusedColumn names the column whose value PostgreSQL refused, as
+// " (column brake)", when its error says which parameter it was (a value
+// its column cannot take); "" otherwise. A row's parameters are its
+// columns in order (the one-row statement of insertEach).
+func (o *sqlInsertOutput) refusedColumn(err error) string {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	if !ok {
+		return ""
+	}
+	name := pgErr.ColumnName
+	if m := portalParameter.FindStringSubmatch(pgErr.Where); name == "" && m != nil {
+		if n, _ := strconv.Atoi(m[1]); n >= 1 {
+			name = o.columns[(n-1)%len(o.columns)]
+		}
+	}
+	if name == "" {
+		return ""
+	}
+	return " (column " + name + ")"
+}
+
 // SQLite's primary result codes of a refusal (sqlite3.h).
 const (
 	sqliteTooBig     = 18 // SQLITE_TOOBIG
@@ -802,11 +830,19 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 		first = o.insertChunks
 	}
 	stage, err := o.writeTx(ctx, rows, first)
-	if stage != stageInsert || ctx.Err() != nil || o.maxRows == 1 && !refusal(err) {
+	// A refusal at commit is a deferred constraint's: the rows are checked
+	// one by one below, with the constraints made immediate.
+	atCommit := stage == stageCommit && refusal(err)
+	if stage != stageInsert && !atCommit || ctx.Err() != nil || o.maxRows == 1 && !refusal(err) {
 		return nil, err
 	}
 	var refused []refusedRow
 	stage, err1 := o.writeTx(ctx, rows, func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+		if atCommit && o.driver == "pgx" {
+			if _, err := tx.ExecContext(ctx, "SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
+				return fmt.Errorf("making deferred constraints immediate: %w", err)
+			}
+		}
 		var err error
 		refused, err = o.insertEach(ctx, tx, rows)
 		if err == nil && len(refused) > 0 && !o.inPart {

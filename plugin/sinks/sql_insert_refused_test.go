@@ -75,8 +75,13 @@ conflict: do_nothing
 			lap(2025, "VER", 2, 83.2),
 			lap(2025, "NOR", 2, 83.9),
 			`{"year":2025,"driver":"NOR","lap":"None","time":1}`))
+		// SQLite's message names the column; PostgreSQL's parameter is
+		// named as its column.
 		reason := map[string]string{"sqlite": "cannot store TEXT value in INTEGER column", "postgres": "22P02"}[tg.driver]
-		requireFailedExactly(t, err, map[int][]string{0: {"message 0", reason}, 3: {"message 3", reason}})
+		requireFailedExactly(t, err, map[int][]string{0: {"message 0", reason, "lap"}, 3: {"message 3", reason, "lap"}})
+		if tg.driver == "postgres" && !strings.Contains(err.Error(), "(column lap)") {
+			t.Errorf("error %q does not name the column", err)
+		}
 		if n := count(t, tg, table); n != 2 {
 			t.Fatalf("rows = %d, want 2", n)
 		}
@@ -129,6 +134,26 @@ init_statement: %q
 		requireFailedExactly(t, err, map[int][]string{0: {"not stored", "conflict"}, 1: {"message 1", reason}, 2: {"not stored"}})
 		if n := count(t, tg, table); n != 0 {
 			t.Fatalf("rows = %d, want none: a resend of the batch must not store rows twice", n)
+		}
+	})
+
+	t.Run("a deferred constraint refused at commit: the row fails alone", func(t *testing.T) {
+		tg := target(t)
+		if tg.driver != "postgres" {
+			t.Skip("PostgreSQL's deferrable constraints")
+		}
+		table := uniqueTable(t, tg)
+		parent := uniqueTable(t, tg)
+		ddl := fmt.Sprintf(`CREATE TABLE %s (id INTEGER PRIMARY KEY);
+INSERT INTO %s VALUES (1);
+CREATE TABLE %s (year INTEGER NOT NULL, driver TEXT NOT NULL, lap INTEGER NOT NULL REFERENCES %s (id) DEFERRABLE INITIALLY DEFERRED,
+  time DOUBLE PRECISION, extra TEXT, PRIMARY KEY (year, driver, lap))`, parent, parent, table, parent)
+		o := directly(t, tg, table, ddl)
+		err := o.WriteBatch(context.Background(), jsonBatch(
+			lap(2025, "VER", 1, 84.1), lap(2025, "VER", 99, 83.2), lap(2025, "NOR", 1, 83.9)))
+		requireFailedExactly(t, err, map[int][]string{1: {"message 1", "23503"}})
+		if n := count(t, tg, table); n != 2 {
+			t.Fatalf("rows = %d, want 2", n)
 		}
 	})
 
@@ -506,5 +531,48 @@ fallback:
 				t.Fatalf("rows = %d (%v), want 2", n, err)
 			}
 		})
+	}
+}
+
+// A first connection to a database that never answers gives up after
+// connectTimeout, even when Benthos cancels it sooner (it is not cancelled:
+// see Connect), so that a stream stops.
+func TestSQLInsertFirstConnectIsBounded(t *testing.T) {
+	defer func(d time.Duration) { connectTimeout = d }(connectTimeout)
+	connectTimeout = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts, never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
+driver: postgres
+dsn: postgres://u@%s/db?sslmode=disable&connect_timeout=60
+table: laps
+columns: [ a ]
+args_mapping: root = [ this.a ]
+`, ln.Addr()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := newSQLInsertOutput(conf, service.MockResources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = o.Connect(ctx)
+	if took := time.Since(start); err == nil || took > 5*time.Second || !strings.Contains(err.Error(), "connecting to postgres database") {
+		t.Fatalf("Connect to a silent server: %v after %v; want an error naming the postgres database within connectTimeout", err, took)
 	}
 }
