@@ -11,14 +11,16 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
-// TestSessionToSQLiteRefusedRowGoesToTheErrorsFile serves a laptimes.json
-// whose first lap is "None" (null to f1_rows), which laps.lap NOT NULL
-// refuses. The job finishes, every other row is stored (NOR's lap 2 too),
-// and the errors file holds exactly the refused row with the database's
-// error. It used to retry that batch for ever, storing none of it.
-func TestSessionToSQLiteRefusedRowGoesToTheErrorsFile(t *testing.T) {
+// TestRefusedRowGoesToTheErrorsFile serves a laptimes.json whose first lap
+// is "None" (null to f1_rows), which laps.lap NOT NULL refuses, to the two
+// session pipelines. The job finishes, every other row is stored (NOR's lap
+// 2 too), and the errors file holds exactly the refused row with the
+// database's error. They used to retry that batch for ever, storing none of
+// it.
+func TestRefusedRowGoesToTheErrorsFile(t *testing.T) {
 	root := t.TempDir()
 	if err := os.CopyFS(root, os.DirFS(mirrortest.BundledData(t))); err != nil {
 		t.Fatal(err)
@@ -29,37 +31,52 @@ func TestSessionToSQLiteRefusedRowGoesToTheErrorsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := mirrortest.Start(t, mirror.Config{Root: root})
-	path := filepath.Join(t.TempDir(), "race.db")
-	errs := filepath.Join(t.TempDir(), "errors.jsonl")
-	ok(t, cmd{args: []string{"run", pipeline("session_to_sqlite.yaml")}, env: map[string]string{
-		"F1FETCH_BASE_URLS": m.URL, "SQLITE_DSN": path, "F1_ERRORS_FILE": errs, "F1_TELEMETRY": "false"}})
+	for _, c := range []struct {
+		pipeline, constraint string
+		open                 func(t *testing.T) (env map[string]string, db *sql.DB)
+	}{
+		{"session_to_sqlite.yaml", "NOT NULL constraint failed: laps.lap", func(t *testing.T) (map[string]string, *sql.DB) {
+			path := filepath.Join(t.TempDir(), "race.db")
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return map[string]string{"SQLITE_DSN": path}, db
+		}},
+		{"session_to_postgres.yaml", "23502", func(t *testing.T) (map[string]string, *sql.DB) {
+			scoped, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, "session_to_postgres.yaml refused row"), "f1fetch_e2e_refused")
+			return map[string]string{"POSTGRES_DSN": scoped}, db
+		}},
+	} {
+		t.Run(c.pipeline, func(t *testing.T) {
+			env, db := c.open(t)
+			errs := filepath.Join(t.TempDir(), "errors.jsonl")
+			env["F1FETCH_BASE_URLS"], env["F1_ERRORS_FILE"], env["F1_TELEMETRY"] = m.URL, errs, "false"
+			ok(t, cmd{args: []string{"run", pipeline(c.pipeline)}, env: env})
 
-	e := readErrorsFile(t, errs)
-	if len(e) != 1 {
-		t.Fatalf("errors file: %+v\nwant exactly the refused row", e)
-	}
-	if e[0].ErrorKind != "refused" || e[0].Path != "NOR/laptimes.json" ||
-		!strings.Contains(e[0].Error, "table laps") || !strings.Contains(e[0].Error, "NOT NULL constraint failed: laps.lap") {
-		t.Fatalf("errors file: %+v\nwant the refused NOR/laptimes.json row naming table laps and the constraint", e[0])
-	}
-	var row map[string]any
-	if err := json.Unmarshal([]byte(e[0].Content), &row); err != nil || row["driver"] != "NOR" || row["lap"] != nil || row["time"] != 90.1 {
-		t.Fatalf("content %q (%v): want NOR's row with lap null and time 90.1", e[0].Content, err)
-	}
-
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	want := sessionRows(t, race)
-	want["laps"]--
-	want["telemetry"] = 0
-	if got := countRows(t, db); !reflect.DeepEqual(got, want) {
-		t.Fatalf("rows %v, want %v", got, want)
-	}
-	var lapTime float64
-	if err := db.QueryRow(`SELECT time FROM laps WHERE driver = 'NOR' AND lap = 2`).Scan(&lapTime); err != nil || lapTime != 91.2 {
-		t.Fatalf("NOR lap 2: %v (%v), want 91.2 stored", lapTime, err)
+			e := readErrorsFile(t, errs)
+			if len(e) != 1 {
+				t.Fatalf("errors file: %+v\nwant exactly the refused row", e)
+			}
+			if e[0].ErrorKind != "refused" || e[0].Path != "NOR/laptimes.json" ||
+				!strings.Contains(e[0].Error, "table laps") || !strings.Contains(e[0].Error, c.constraint) {
+				t.Fatalf("errors file: %+v\nwant the refused NOR/laptimes.json row naming table laps and %q", e[0], c.constraint)
+			}
+			var row map[string]any
+			if err := json.Unmarshal([]byte(e[0].Content), &row); err != nil || row["driver"] != "NOR" || row["lap"] != nil || row["time"] != 90.1 {
+				t.Fatalf("content %q (%v): want NOR's row with lap null and time 90.1", e[0].Content, err)
+			}
+			want := sessionRows(t, race)
+			want["laps"]--
+			want["telemetry"] = 0
+			if got := countRows(t, db); !reflect.DeepEqual(got, want) {
+				t.Fatalf("rows %v, want %v", got, want)
+			}
+			var lapTime float64
+			if err := db.QueryRow(`SELECT time FROM laps WHERE driver = 'NOR' AND lap = 2`).Scan(&lapTime); err != nil || lapTime != 91.2 {
+				t.Fatalf("NOR lap 2: %v (%v), want 91.2 stored", lapTime, err)
+			}
+		})
 	}
 }
