@@ -32,7 +32,13 @@ func TestSQLInsertRefusedRowPostgres(t *testing.T) {
 }
 
 func runRefusedRowSuite(t *testing.T, target func(*testing.T) sqlTarget) {
-	directly := func(t *testing.T, tg sqlTarget, table, ddl string) *sqlInsertOutput {
+	// directly is the output over table, with conflict: do_nothing unless
+	// conflict says otherwise ("" for none).
+	directly := func(t *testing.T, tg sqlTarget, table, ddl string, conflict ...string) *sqlInsertOutput {
+		clause := "conflict: do_nothing"
+		if len(conflict) > 0 {
+			clause = conflict[0]
+		}
 		return connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
 driver: %s
 dsn: %q
@@ -40,8 +46,8 @@ table: %s
 columns: [ year, driver, lap, time, extra ]
 args_mapping: root = [ this.year, this.driver, this.lap, this.time, this.extra ]
 init_statement: %q
-conflict: do_nothing
-`, tg.driver, tg.dsn, table, ddl), newSQLInsertOutput)
+%s
+`, tg.driver, tg.dsn, table, ddl, clause), newSQLInsertOutput)
 	}
 
 	t.Run("NOT NULL", func(t *testing.T) {
@@ -120,14 +126,7 @@ init_statement: %q
 	t.Run("without conflict a refused row holds its batch back whole", func(t *testing.T) {
 		tg := target(t)
 		table := uniqueTable(t, tg)
-		o := connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
-driver: %s
-dsn: %q
-table: %s
-columns: [ year, driver, lap, time, extra ]
-args_mapping: root = [ this.year, this.driver, this.lap, this.time, this.extra ]
-init_statement: %q
-`, tg.driver, tg.dsn, table, lapsTable(table)), newSQLInsertOutput)
+		o := directly(t, tg, table, lapsTable(table), "")
 		err := o.WriteBatch(context.Background(), jsonBatch(
 			lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":null,"time":1}`, lap(2025, "VER", 2, 83.2)))
 		reason := map[string]string{"sqlite": "NOT NULL constraint failed", "postgres": "23502"}[tg.driver]
