@@ -87,9 +87,10 @@ output in a `+"`fallback`"+` to send failed messages somewhere (see the
 `+"`batching`"+` policy blurs this: Benthos' batcher fails every message of a batch it
 made when any failed, stored ones too, so a `+"`fallback`"+` behind it gets them all.
 
-Any other failure (the database down or unreachable, a connection lost, SQLite busy, a
-commit that fails other than on a deferred constraint, whose rows are then checked one by
-one as above) is not the data's fault and no message fails for it: the output logs it,
+A deferred constraint refused at commit names no row: the batch, written again one row to
+a statement to find the rows refused at once, is then refused whole, every message failing
+and none stored. Any other failure (the database down or unreachable, a connection lost,
+SQLite busy, a commit that fails otherwise) is not the data's fault and no message fails for it: the output logs it,
 reports itself disconnected, and the batch is written again, whole, once it connects again,
 however long that takes; a `+"`fallback`"+` never sees it. With
 `+"`conflict`"+`, reruns are idempotent (`+"`do_nothing`"+`) or update the stored rows
@@ -631,10 +632,10 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	// The first connection runs init_statement, which creates the table a
 	// reader of the database expects even when no row came for it: a
 	// pipeline that ends early (a fallback closes its outputs at once) must
-	// not cancel it half way. Bounded instead, within Benthos' default
-	// shutdown_timeout (20 s), for a database that never answers.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
-	defer cancel()
+	// not cancel it half way. Bounded instead: reaching the database within
+	// Benthos' default shutdown_timeout (20 s), for one that never answers;
+	// init_statement more generously, as building an index may take minutes.
+	ctx = context.WithoutCancel(ctx)
 	db, err := sql.Open(o.driver, o.dsn)
 	if err != nil {
 		return fmt.Errorf("sql_insert: field %s: opening %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
@@ -651,14 +652,18 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 		// is an in-memory database's whole life.
 		db.SetConnMaxIdleTime(time.Minute)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
 		// Name the DSN (masked): SQLite's "unable to open database file
 		// (14)" says nothing of which file.
 		return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
 	}
 	if o.initStmt != "" {
-		if _, err := db.ExecContext(ctx, o.initStmt); err != nil {
+		initCtx, cancel := context.WithTimeout(ctx, initTimeout)
+		defer cancel()
+		if _, err := db.ExecContext(initCtx, o.initStmt); err != nil {
 			db.Close()
 			return fmt.Errorf("sql_insert: field %s: %w", sqlFieldInitStatement, err)
 		}
@@ -668,8 +673,12 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	return nil
 }
 
-// connectTimeout bounds a first connection and its init_statement.
-var connectTimeout = 10 * time.Second
+// connectTimeout bounds reaching the database the first time, initTimeout
+// its init_statement.
+var (
+	connectTimeout = 10 * time.Second
+	initTimeout    = 5 * time.Minute
+)
 
 // retryPause is how long WriteBatch waits before reporting a failure that is
 // not the data's (the batch is then written again), so that a database that
@@ -727,24 +736,32 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 		rows = append(rows, args)
 		index = append(index, i)
 	}
+	var whole error // why nothing of the batch was stored, if so
+	if !o.inPart {
+		whole = fmt.Errorf("another message of its batch failed, and without %s a batch is stored whole or not at all (a message sent again would store its rows twice)", sqlFieldConflict)
+	}
+	atCommit := false
 	if len(rows) > 0 && (failed == nil || o.inPart) {
 		refused, err := o.write(ctx, rows)
-		if err != nil && !errors.Is(err, errHeldBack) {
+		switch {
+		case errors.Is(err, errRefusedAtCommit):
+			atCommit, whole = true, err
+		case err != nil && !errors.Is(err, errHeldBack):
 			return err
 		}
 		for _, r := range refused {
 			fail(index[r.row], fmt.Errorf("sql_insert: table %s: the database refused message %d%s: %w", o.table, index[r.row], o.refusedColumn(r.err), r.err))
 		}
 	}
-	if failed == nil {
+	if failed == nil && !atCommit {
 		return nil
 	}
-	if !o.inPart {
+	if whole != nil {
 		// Nothing was stored: every other message fails with them, so that
 		// the batch goes back (or to a fallback) whole.
 		for i := range batch {
 			if !isFailed[i] {
-				failed.Failed(i, fmt.Errorf("sql_insert: table %s: message %d not stored: another message of its batch failed, and without %s a batch is stored whole or not at all (a message sent again would store its rows twice)", o.table, i, sqlFieldConflict))
+				fail(i, fmt.Errorf("sql_insert: table %s: message %d not stored: %w", o.table, i, whole))
 			}
 		}
 	}
@@ -754,6 +771,11 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 // errHeldBack is write's answer when rows were refused and the others were
 // not stored either (see sqlInsertOutput.inPart).
 var errHeldBack = errors.New("the batch was not stored in part")
+
+// errRefusedAtCommit is write's answer when the database refused the batch
+// at commit, rows written one by one (a deferred constraint, which names no
+// row): nothing is stored, every message fails with it.
+var errRefusedAtCommit = errors.New("the database refused the batch at commit")
 
 // refusal reports whether err is the database refusing a row for its data,
 // which writing it again will not change: on PostgreSQL an error of SQLSTATE
@@ -783,18 +805,30 @@ func refusal(err error) bool {
 var portalParameter = regexp.MustCompile(`portal parameter \$([0-9]+)`)
 
 // refusedColumn names the column whose value PostgreSQL refused, as
-// " (column brake)", when its error says which parameter it was (a value
-// its column cannot take); "" otherwise. A row's parameters are its
-// columns in order (the one-row statement of insertEach).
+// " (column brake)", when its error says: the parameter of the row's
+// statement that failed to convert (insertEach's one-row statement, whose
+// parameters are the columns in order), or the column of a constraint on
+// this output's table (not another's, which a trigger may have written).
+// The name is the configured one. "" when it does not say.
 func (o *sqlInsertOutput) refusedColumn(err error) string {
 	pgErr, ok := errors.AsType[*pgconn.PgError](err)
 	if !ok {
 		return ""
 	}
-	name := pgErr.ColumnName
-	if m := portalParameter.FindStringSubmatch(pgErr.Where); name == "" && m != nil {
-		if n, _ := strconv.Atoi(m[1]); n >= 1 {
-			name = o.columns[(n-1)%len(o.columns)]
+	name := ""
+	if m := portalParameter.FindStringSubmatch(pgErr.Where); m != nil {
+		if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(o.columns) {
+			name = o.columns[n-1]
+		}
+	}
+	_, table, _ := strings.Cut(o.table, ".")
+	if table == "" {
+		table = o.table
+	}
+	if name == "" && pgErr.ColumnName != "" && strings.EqualFold(pgErr.TableName, table) {
+		name = pgErr.ColumnName
+		if i := slices.IndexFunc(o.columns, func(c string) bool { return strings.EqualFold(c, name) }); i >= 0 {
+			name = o.columns[i]
 		}
 	}
 	if name == "" {
@@ -830,19 +864,15 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 		first = o.insertChunks
 	}
 	stage, err := o.writeTx(ctx, rows, first)
-	// A refusal at commit is a deferred constraint's: the rows are checked
-	// one by one below, with the constraints made immediate.
+	// A refusal at commit is a deferred constraint's, which names no row:
+	// the rows are written again one by one as for any refusal, which finds
+	// the rows refused at once; a refusal at that commit refuses the batch.
 	atCommit := stage == stageCommit && refusal(err)
 	if stage != stageInsert && !atCommit || ctx.Err() != nil || o.maxRows == 1 && !refusal(err) {
 		return nil, err
 	}
 	var refused []refusedRow
 	stage, err1 := o.writeTx(ctx, rows, func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
-		if atCommit && o.driver == "pgx" {
-			if _, err := tx.ExecContext(ctx, "SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
-				return fmt.Errorf("making deferred constraints immediate: %w", err)
-			}
-		}
 		var err error
 		refused, err = o.insertEach(ctx, tx, rows)
 		if err == nil && len(refused) > 0 && !o.inPart {
@@ -856,10 +886,13 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 	case errors.Is(err1, errHeldBack):
 		o.log.Warnf("sql_insert: table %s: %d of %d rows of a batch refused, none stored (without %s a batch is stored whole; first: %v)", o.table, len(refused), len(rows), sqlFieldConflict, refused[0].err)
 		return refused, err1
+	case stage == stageCommit && refusal(err1):
+		o.log.Warnf("sql_insert: table %s: a batch of %d rows refused at commit, none stored: %v", o.table, len(rows), err1)
+		return refused, fmt.Errorf("%w: %w", errRefusedAtCommit, err1)
 	case err1 != nil:
 		return nil, err1
 	case len(refused) == 0:
-		o.log.Warnf("sql_insert: table %s: a batch of %d rows, refused in statements of several rows (%v), was written one row per statement", o.table, len(rows), err)
+		o.log.Warnf("sql_insert: table %s: a batch of %d rows, refused as first written (%v), was stored one row per statement", o.table, len(rows), err)
 	default:
 		o.log.Warnf("sql_insert: table %s: %d of %d rows of a batch refused, the others stored (first: %v)", o.table, len(refused), len(rows), refused[0].err)
 	}

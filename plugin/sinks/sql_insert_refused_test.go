@@ -136,23 +136,38 @@ init_statement: %q
 		}
 	})
 
-	t.Run("a deferred constraint refused at commit: the row fails alone", func(t *testing.T) {
+	t.Run("a deferred constraint refused at commit refuses the batch, once", func(t *testing.T) {
+		// A deferred foreign key is checked at commit, where no row is named:
+		// the batch is refused whole (every message fails, nothing stored),
+		// not retried for ever. A row refused at once still names itself.
 		tg := target(t)
-		if tg.driver != "postgres" {
-			t.Skip("PostgreSQL's deferrable constraints")
-		}
-		table := uniqueTable(t, tg)
-		parent := uniqueTable(t, tg)
-		ddl := fmt.Sprintf(`CREATE TABLE %s (id INTEGER PRIMARY KEY);
-INSERT INTO %s VALUES (1);
-CREATE TABLE %s (year INTEGER NOT NULL, driver TEXT NOT NULL, lap INTEGER NOT NULL REFERENCES %s (id) DEFERRABLE INITIALLY DEFERRED,
+		table, parent := uniqueTable(t, tg), uniqueTable(t, tg)
+		ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (id INTEGER PRIMARY KEY);
+INSERT INTO %s VALUES (1) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS %s (year INTEGER NOT NULL, driver TEXT NOT NULL, lap INTEGER NOT NULL REFERENCES %s (id) DEFERRABLE INITIALLY DEFERRED,
   time DOUBLE PRECISION, extra TEXT, PRIMARY KEY (year, driver, lap))`, parent, parent, table, parent)
-		o := directly(t, tg, table, ddl)
-		err := o.WriteBatch(context.Background(), jsonBatch(
-			lap(2025, "VER", 1, 84.1), lap(2025, "VER", 99, 83.2), lap(2025, "NOR", 1, 83.9)))
-		requireFailedExactly(t, err, map[int][]string{1: {"message 1", "23503"}})
-		if n := count(t, tg, table); n != 2 {
-			t.Fatalf("rows = %d, want 2", n)
+		if tg.driver == "sqlite" {
+			tg.dsn += "?_pragma=foreign_keys(1)" // SQLite checks foreign keys only when asked
+		}
+		reason := map[string]string{"sqlite": "FOREIGN KEY constraint failed", "postgres": "23503"}[tg.driver]
+		notNull := map[string]string{"sqlite": "NOT NULL constraint failed", "postgres": "23502"}[tg.driver]
+		for _, conflict := range []string{"conflict: do_nothing", ""} {
+			o := directly(t, tg, table, ddl, conflict)
+			err := o.WriteBatch(context.Background(), jsonBatch(
+				lap(2025, "VER", 1, 84.1), lap(2025, "VER", 99, 83.2), lap(2025, "NOR", 1, 83.9)))
+			requireFailedExactly(t, err, map[int][]string{0: {"not stored", "at commit", reason}, 1: {"not stored", reason}, 2: {"not stored", reason}})
+			err = o.WriteBatch(context.Background(), jsonBatch(
+				lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":null,"time":1}`, lap(2025, "VER", 99, 83.2)))
+			// With conflict the others are written and the commit refuses
+			// them; without, the batch is held back at the first refusal.
+			why := reason
+			if conflict == "" {
+				why = "without conflict"
+			}
+			requireFailedExactly(t, err, map[int][]string{0: {"not stored", why}, 1: {"message 1", notNull}, 2: {"not stored", why}})
+			if n := count(t, tg, table); n != 0 {
+				t.Fatalf("%q: rows = %d, want none", conflict, n)
+			}
 		}
 	})
 
@@ -530,6 +545,33 @@ fallback:
 				t.Fatalf("rows = %d (%v), want 2", n, err)
 			}
 		})
+	}
+}
+
+// init_statement has its own bound, longer than reaching the database's.
+func TestSQLInsertInitStatementIsBounded(t *testing.T) {
+	dsn := testkit.PostgresDSN(t, "sql_insert init_statement bound")
+	defer func(d time.Duration) { initTimeout = d }(initTimeout)
+	initTimeout = 200 * time.Millisecond
+	conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
+driver: postgres
+dsn: %q
+table: laps
+columns: [ a ]
+args_mapping: root = [ this.a ]
+init_statement: SELECT pg_sleep(2)
+`, dsn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := newSQLInsertOutput(conf, service.MockResources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = o.Connect(context.Background())
+	if took := time.Since(start); err == nil || took > time.Second || !strings.Contains(err.Error(), "init_statement") {
+		t.Fatalf("a slow init_statement: %v after %v; want an error naming init_statement after its bound", err, took)
 	}
 }
 
