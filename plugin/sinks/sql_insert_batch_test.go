@@ -299,7 +299,7 @@ func writeMultiRow(t *testing.T, o *sqlInsertOutput, batch service.MessageBatch)
 			t.Fatal(err)
 		}
 	}
-	_, err := o.writeTx(context.Background(), args, o.insertChunks)
+	_, err := o.writeTx(context.Background(), args, nil, o.insertChunks)
 	return err
 }
 

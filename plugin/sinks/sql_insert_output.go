@@ -73,8 +73,8 @@ binds at most 65535 values), on SQLite one row to a statement.
 
 With a `+"`conflict`"+` clause, a row the database refuses for its data does not hold
 the others back: a constraint (`+"`NOT NULL`"+`, a key, `+"`CHECK`"+`, a foreign key), a
-value its column cannot take or a key too long for its index (PostgreSQL's SQLSTATE
-classes 22, 23 and 54, SQLite's `+"`SQLITE_CONSTRAINT`"+`, `+"`SQLITE_MISMATCH`"+` and
+value its column cannot take, a key too long for its index or a trigger's check
+(PostgreSQL's SQLSTATE classes 22, 23, 54 and P0, SQLite's `+"`SQLITE_CONSTRAINT`"+`, `+"`SQLITE_MISMATCH`"+` and
 `+"`SQLITE_TOOBIG`"+`). The batch is then written again one row to a statement, each in a
 savepoint, the rows the database takes are committed, and only the refused messages fail,
 each with an error naming the table, the message and the database's reason; a message
@@ -87,9 +87,9 @@ output in a `+"`fallback`"+` to send failed messages somewhere (see the
 `+"`batching`"+` policy blurs this: Benthos' batcher fails every message of a batch it
 made when any failed, stored ones too, so a `+"`fallback`"+` behind it gets them all.
 
-A deferred constraint refused at commit names no row: the batch, written again one row to
-a statement to find the rows refused at once, is then refused whole, every message failing
-and none stored. Any other failure (the database down or unreachable, a connection lost,
+A deferred constraint refused at commit names no row, and a refusal may end the transaction
+(SQLite's `+"`ON CONFLICT ROLLBACK`"+`): the batch, written again one row to a statement to
+find the rows refused at once, is then refused whole, every message failing and none stored. Any other failure (the database down or unreachable, a connection lost,
 SQLite busy, a commit that fails otherwise) is not the data's fault and no message fails for it: the output logs it,
 reports itself disconnected, and the batch is written again, whole, once it connects again,
 however long that takes; a `+"`fallback`"+` never sees it. With
@@ -730,7 +730,7 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 		args, err := o.args(mapping, i)
 		if err != nil {
 			// The same message fails the same way every time.
-			fail(i, fmt.Errorf("sql_insert: field %s: message %d: %w", sqlFieldArgsMapping, i, err))
+			fail(i, fmt.Errorf("sql_insert: table %s: field %s: message %d: %w", o.table, sqlFieldArgsMapping, i, err))
 			continue
 		}
 		rows = append(rows, args)
@@ -742,9 +742,9 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 	}
 	atCommit := false
 	if len(rows) > 0 && (failed == nil || o.inPart) {
-		refused, err := o.write(ctx, rows)
+		refused, err := o.write(ctx, rows, index)
 		switch {
-		case errors.Is(err, errRefusedAtCommit):
+		case errors.Is(err, errRefusedWhole):
 			atCommit, whole = true, err
 		case err != nil && !errors.Is(err, errHeldBack):
 			return err
@@ -772,23 +772,25 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 // not stored either (see sqlInsertOutput.inPart).
 var errHeldBack = errors.New("the batch was not stored in part")
 
-// errRefusedAtCommit is write's answer when the database refused the batch
-// at commit, rows written one by one (a deferred constraint, which names no
-// row): nothing is stored, every message fails with it.
-var errRefusedAtCommit = errors.New("the database refused the batch at commit")
+// errRefusedWhole is write's answer when the database refused the batch as
+// a whole, rows written one by one: at commit (a deferred constraint, which
+// names no row), or a row's refusal ended the transaction. Nothing is
+// stored; every message fails with it.
+var errRefusedWhole = errors.New("the database refused the batch as a whole")
 
 // refusal reports whether err is the database refusing a row for its data,
 // which writing it again will not change: on PostgreSQL an error of SQLSTATE
 // class 22 (data exception: a value its column cannot take, such as "None"
 // into an INTEGER), 23 (integrity constraint violation: NOT NULL, a key,
-// CHECK, a foreign key) or 54 (program limit exceeded: a key too long for
-// its index); on SQLite SQLITE_CONSTRAINT (with any extended code),
+// CHECK, a foreign key), 54 (program limit exceeded: a key too long for
+// its index) or P0 (a PL/pgSQL error: a trigger's RAISE EXCEPTION that
+// checks the row); on SQLite SQLITE_CONSTRAINT (with any extended code),
 // SQLITE_MISMATCH or SQLITE_TOOBIG. Anything else (a connection refused or
 // lost, SQLite busy, a missing table, a serialization failure) is not.
 func refusal(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return slices.Contains([]string{"22", "23", "54"}, pgErr.Code[:min(2, len(pgErr.Code))])
+		return slices.Contains([]string{"22", "23", "54", "P0"}, pgErr.Code[:min(2, len(pgErr.Code))])
 	}
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
@@ -858,12 +860,12 @@ type refusedRow struct {
 // per row stores (the database may see a repeated key that chunks did not),
 // and commits every row but those the database refuses, returned. An error
 // is a failure that is not the data's: nothing is stored then.
-func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow, error) {
+func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any, msgs messageIndex) ([]refusedRow, error) {
 	first := o.insertOneByOne
 	if o.maxRows > 1 {
 		first = o.insertChunks
 	}
-	stage, err := o.writeTx(ctx, rows, first)
+	stage, err := o.writeTx(ctx, rows, msgs, first)
 	// A refusal at commit is a deferred constraint's, which names no row:
 	// the rows are written again one by one as for any refusal, which finds
 	// the rows refused at once; a refusal at that commit refuses the batch.
@@ -872,9 +874,9 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 		return nil, err
 	}
 	var refused []refusedRow
-	stage, err1 := o.writeTx(ctx, rows, func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	stage, err1 := o.writeTx(ctx, rows, msgs, func(ctx context.Context, tx *sql.Tx, rows [][]any, msgs messageIndex) error {
 		var err error
-		refused, err = o.insertEach(ctx, tx, rows)
+		refused, err = o.insertEach(ctx, tx, rows, msgs)
 		if err == nil && len(refused) > 0 && !o.inPart {
 			return errHeldBack // rolled back
 		}
@@ -886,9 +888,12 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 	case errors.Is(err1, errHeldBack):
 		o.log.Warnf("sql_insert: table %s: %d of %d rows of a batch refused, none stored (without %s a batch is stored whole; first: %v)", o.table, len(refused), len(rows), sqlFieldConflict, refused[0].err)
 		return refused, err1
+	case errors.Is(err1, errRefusedWhole):
+		o.log.Warnf("sql_insert: table %s: a batch of %d rows refused, none stored: %v", o.table, len(rows), err1)
+		return refused, err1
 	case stage == stageCommit && refusal(err1):
 		o.log.Warnf("sql_insert: table %s: a batch of %d rows refused at commit, none stored: %v", o.table, len(rows), err1)
-		return refused, fmt.Errorf("%w: %w", errRefusedAtCommit, err1)
+		return refused, fmt.Errorf("%w: %w", errRefusedWhole, err1)
 	case err1 != nil:
 		return nil, err1
 	case len(refused) == 0:
@@ -904,7 +909,7 @@ func (o *sqlInsertOutput) write(ctx context.Context, rows [][]any) ([]refusedRow
 // is rolled back alone and returned, and the transaction goes on (PostgreSQL
 // aborts a whole transaction on any error, unless rolled back to a
 // savepoint). Any other error ends it.
-func (o *sqlInsertOutput) insertEach(ctx context.Context, tx *sql.Tx, rows [][]any) ([]refusedRow, error) {
+func (o *sqlInsertOutput) insertEach(ctx context.Context, tx *sql.Tx, rows [][]any, msgs messageIndex) ([]refusedRow, error) {
 	stmt, err := tx.PrepareContext(ctx, o.insert)
 	if err != nil {
 		return nil, fmt.Errorf("preparing insert: %w", err)
@@ -913,21 +918,28 @@ func (o *sqlInsertOutput) insertEach(ctx context.Context, tx *sql.Tx, rows [][]a
 	var refused []refusedRow
 	for i, args := range rows {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT sql_insert_row"); err != nil {
-			return nil, fmt.Errorf("message %d: savepoint: %w", i, err)
+			return nil, fmt.Errorf("message %d: savepoint: %w", msgs.of(i), err)
 		}
 		_, err := stmt.ExecContext(ctx, args...)
 		switch {
 		case err == nil:
 		case refusal(err):
 			refused = append(refused, refusedRow{row: i, err: err})
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sql_insert_row"); err != nil {
-				return nil, fmt.Errorf("message %d: rolling back to savepoint: %w", i, err)
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sql_insert_row"); rbErr != nil {
+				if o.driver == "sqlite" {
+					// The refusal ended the transaction (a column's ON
+					// CONFLICT ROLLBACK, a trigger's RAISE(ROLLBACK)):
+					// nothing of the batch stays, and writing it again ends
+					// the same way.
+					return refused, fmt.Errorf("%w: message %d ended the transaction: %w", errRefusedWhole, msgs.of(i), err)
+				}
+				return nil, fmt.Errorf("message %d: rolling back to savepoint: %w", msgs.of(i), rbErr)
 			}
 		default:
-			return nil, fmt.Errorf("inserting message %d: %w", i, err)
+			return nil, fmt.Errorf("inserting message %d: %w", msgs.of(i), err)
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT sql_insert_row"); err != nil {
-			return nil, fmt.Errorf("message %d: releasing savepoint: %w", i, err)
+			return nil, fmt.Errorf("message %d: releasing savepoint: %w", msgs.of(i), err)
 		}
 	}
 	return refused, nil
@@ -942,12 +954,12 @@ const (
 )
 
 // writeTx inserts rows with insert in one transaction.
-func (o *sqlInsertOutput) writeTx(ctx context.Context, rows [][]any, insert func(context.Context, *sql.Tx, [][]any) error) (stage int, err error) {
+func (o *sqlInsertOutput) writeTx(ctx context.Context, rows [][]any, msgs messageIndex, insert func(context.Context, *sql.Tx, [][]any, messageIndex) error) (stage int, err error) {
 	tx, err := o.db.BeginTx(ctx, nil)
 	if err != nil {
 		return stageBegin, fmt.Errorf("sql_insert: beginning transaction: %w", err)
 	}
-	if err := insert(ctx, tx, rows); err != nil {
+	if err := insert(ctx, tx, rows, msgs); err != nil {
 		_ = tx.Rollback()
 		return stageInsert, fmt.Errorf("sql_insert: table %s: %w", o.table, err)
 	}
@@ -975,7 +987,7 @@ func (o *sqlInsertOutput) writeTx(ctx context.Context, rows [][]any, insert func
 // statements of 500 rows of a batch of 2000 (21 columns) went 0.8x as fast
 // each parsed as the unnamed statement as prepared once
 // (TestSQLInsertSpeed, loopback and 1.5 ms away).
-func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][]any, msgs messageIndex) error {
 	var key func([]any) (string, bool)
 	if o.upsertKeys != nil {
 		key = o.conflictKey
@@ -1014,9 +1026,9 @@ func (o *sqlInsertOutput) insertChunks(ctx context.Context, tx *sql.Tx, rows [][
 		}
 		if err != nil {
 			if n == 1 {
-				return fmt.Errorf("inserting message %d: %w", first, err)
+				return fmt.Errorf("inserting message %d: %w", msgs.of(first), err)
 			}
-			return fmt.Errorf("inserting messages %d to %d: %w", first, c[1]-1, err)
+			return fmt.Errorf("inserting messages %d to %d: %w", msgs.of(first), msgs.of(c[1]-1), err)
 		}
 	}
 	return nil
@@ -1099,7 +1111,7 @@ func (o *sqlInsertOutput) conflictKey(row []any) (string, bool) {
 
 // insertOneByOne inserts rows one statement each, through one prepared
 // statement.
-func (o *sqlInsertOutput) insertOneByOne(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+func (o *sqlInsertOutput) insertOneByOne(ctx context.Context, tx *sql.Tx, rows [][]any, msgs messageIndex) error {
 	stmt, err := tx.PrepareContext(ctx, o.insert)
 	if err != nil {
 		return fmt.Errorf("preparing insert: %w", err)
@@ -1107,10 +1119,21 @@ func (o *sqlInsertOutput) insertOneByOne(ctx context.Context, tx *sql.Tx, rows [
 	defer stmt.Close()
 	for i, args := range rows {
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("inserting message %d: %w", i, err)
+			return fmt.Errorf("inserting message %d: %w", msgs.of(i), err)
 		}
 	}
 	return nil
+}
+
+// messageIndex gives the batch message of each row written: rows skip the
+// messages args_mapping failed on. nil: row i is message i.
+type messageIndex []int
+
+func (m messageIndex) of(row int) int {
+	if m == nil {
+		return row
+	}
+	return m[row]
 }
 
 // args runs args_mapping for message i and checks it gave one value per column.

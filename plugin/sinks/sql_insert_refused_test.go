@@ -155,7 +155,7 @@ CREATE TABLE IF NOT EXISTS %s (year INTEGER NOT NULL, driver TEXT NOT NULL, lap 
 			o := directly(t, tg, table, ddl, conflict)
 			err := o.WriteBatch(context.Background(), jsonBatch(
 				lap(2025, "VER", 1, 84.1), lap(2025, "VER", 99, 83.2), lap(2025, "NOR", 1, 83.9)))
-			requireFailedExactly(t, err, map[int][]string{0: {"not stored", "at commit", reason}, 1: {"not stored", reason}, 2: {"not stored", reason}})
+			requireFailedExactly(t, err, map[int][]string{0: {"not stored", "as a whole", "committing", reason}, 1: {"not stored", reason}, 2: {"not stored", reason}})
 			err = o.WriteBatch(context.Background(), jsonBatch(
 				lap(2025, "VER", 1, 84.1), `{"year":2025,"driver":"VER","lap":null,"time":1}`, lap(2025, "VER", 99, 83.2)))
 			// With conflict the others are written and the commit refuses
@@ -168,6 +168,55 @@ CREATE TABLE IF NOT EXISTS %s (year INTEGER NOT NULL, driver TEXT NOT NULL, lap 
 			if n := count(t, tg, table); n != 0 {
 				t.Fatalf("%q: rows = %d, want none", conflict, n)
 			}
+		}
+	})
+
+	t.Run("a refusal that ends the transaction refuses the batch, once", func(t *testing.T) {
+		// SQLite's ON CONFLICT ROLLBACK on a column ends the transaction
+		// with the refusal: nothing of the batch stays, and it is refused
+		// whole rather than written again for ever. Message 0 fails its
+		// mapping, so rows and messages are numbered apart.
+		tg := target(t)
+		if tg.driver != "sqlite" {
+			t.Skip("SQLite's ON CONFLICT ROLLBACK")
+		}
+		table := uniqueTable(t, tg)
+		ddl := strings.Replace(lapsTable(table), "lap INTEGER NOT NULL", "lap INTEGER NOT NULL ON CONFLICT ROLLBACK", 1)
+		o := connectDirectly(t, sqlInsertOutputSpec(), fmt.Sprintf(`
+driver: sqlite
+dsn: %q
+table: %s
+columns: [ year, driver, lap, time, extra ]
+args_mapping: root = [ this.year.number(), this.driver, this.lap, this.time, this.extra ]
+init_statement: %q
+conflict: do_nothing
+`, tg.dsn, table, ddl), newSQLInsertOutput)
+		err := o.WriteBatch(context.Background(), jsonBatch(
+			`{"year":"x","driver":"VER","lap":1}`, lap(2025, "VER", 2, 84.1), `{"year":2025,"driver":"VER","lap":null,"time":1}`))
+		requireFailedExactly(t, err, map[int][]string{0: {"args_mapping", "message 0"}, 1: {"not stored", "message 2 ended the transaction"}, 2: {"message 2", "NOT NULL"}})
+		if n := count(t, tg, table); n != 0 {
+			t.Fatalf("rows = %d, want none", n)
+		}
+	})
+
+	t.Run("a trigger's RAISE EXCEPTION is the row's refusal", func(t *testing.T) {
+		tg := target(t)
+		if tg.driver != "postgres" {
+			t.Skip("PL/pgSQL triggers")
+		}
+		table := uniqueTable(t, tg)
+		ddl := lapsTable(table) + fmt.Sprintf(`;
+CREATE OR REPLACE FUNCTION %[1]s_check() RETURNS trigger AS $$
+BEGIN
+  IF NEW.lap < 0 THEN RAISE EXCEPTION 'negative lap %%', NEW.lap; END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER %[1]s_check BEFORE INSERT ON %[1]s FOR EACH ROW EXECUTE FUNCTION %[1]s_check()`, table)
+		o := directly(t, tg, table, ddl)
+		err := o.WriteBatch(context.Background(), jsonBatch(lap(2025, "VER", 1, 84.1), lap(2025, "VER", -1, 83.2)))
+		requireFailedExactly(t, err, map[int][]string{1: {"message 1", "negative lap -1", "P0001"}})
+		if n := count(t, tg, table); n != 1 {
+			t.Fatalf("rows = %d, want 1", n)
 		}
 	})
 

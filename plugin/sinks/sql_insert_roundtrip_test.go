@@ -111,7 +111,7 @@ func TestSQLInsertPostgresStatementsStoreWhatOneRowStores(t *testing.T) {
 		if insert == "oneByOne" {
 			write = o.insertOneByOne
 		}
-		if _, err := o.writeTx(context.Background(), args, write); err != nil {
+		if _, err := o.writeTx(context.Background(), args, nil, write); err != nil {
 			t.Fatalf("%s: %v", insert, err)
 		}
 	}

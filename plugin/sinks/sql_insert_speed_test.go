@@ -83,7 +83,7 @@ func TestSQLInsertSpeed(t *testing.T) {
 		writes := 0
 		// write stores batch under a session of its own, so that every
 		// row is new, with insert, and returns the time it took.
-		write := func(batch [][]byte, insert func(context.Context, *sql.Tx, [][]any) error) time.Duration {
+		write := func(batch [][]byte, insert func(context.Context, *sql.Tx, [][]any, messageIndex) error) time.Duration {
 			writes++
 			msgs := make(service.MessageBatch, len(batch))
 			for i, r := range batch {
@@ -98,7 +98,7 @@ func TestSQLInsertSpeed(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := o.writeTx(ctx, args, insert); err != nil {
+			if _, err := o.writeTx(ctx, args, nil, insert); err != nil {
 				t.Fatal(err)
 			}
 			return time.Since(start)
@@ -160,8 +160,8 @@ func TestSQLInsertSpeed(t *testing.T) {
 // preparedChunks inserts as insertChunks did before a statement of text
 // went to PostgreSQL in one round trip: each statement prepared (once for
 // each number of rows), executed and closed, three round trips.
-func preparedChunks(o *sqlInsertOutput) func(context.Context, *sql.Tx, [][]any) error {
-	return func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+func preparedChunks(o *sqlInsertOutput) func(context.Context, *sql.Tx, [][]any, messageIndex) error {
+	return func(ctx context.Context, tx *sql.Tx, rows [][]any, _ messageIndex) error {
 		stmts := map[int]*sql.Stmt{}
 		defer func() {
 			for _, s := range stmts {
