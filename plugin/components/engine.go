@@ -81,7 +81,11 @@ func describe(field, text string) string {
 // is made (at start) and written into it; a value that is no bool is
 // refused by the build, naming it.
 func remoteHTTPLint() string {
-	envAllows, _ := strconv.ParseBool(strings.TrimSpace(os.Getenv("F1FETCH_ALLOW_INSECURE_HTTP")))
+	env := config.Defaults()
+	// Only that variable, parsed as the build parses it; a bad value is the
+	// build's to refuse.
+	_ = config.ApplyEnv(&env, os.LookupEnv, func(field string) bool { return field != fieldAllowInsecureHTTP })
+	envAllows := env.AllowInsecureHTTP
 	return fmt.Sprintf(`let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
 root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %%q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`, envAllows)
 }

@@ -740,12 +740,12 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 	if !o.inPart {
 		whole = fmt.Errorf("another message of its batch failed, and without %s a batch is stored whole or not at all (a message sent again would store its rows twice)", sqlFieldConflict)
 	}
-	atCommit := false
+	refusedWhole := false
 	if len(rows) > 0 && (failed == nil || o.inPart) {
 		refused, err := o.write(ctx, rows, index)
 		switch {
 		case errors.Is(err, errRefusedWhole):
-			atCommit, whole = true, err
+			refusedWhole, whole = true, err
 		case err != nil && !errors.Is(err, errHeldBack):
 			return err
 		}
@@ -753,7 +753,7 @@ func (o *sqlInsertOutput) writeBatch(ctx context.Context, batch service.MessageB
 			fail(index[r.row], fmt.Errorf("sql_insert: table %s: the database refused message %d%s: %w", o.table, index[r.row], o.refusedColumn(r.err), r.err))
 		}
 	}
-	if failed == nil && !atCommit {
+	if failed == nil && !refusedWhole {
 		return nil
 	}
 	if whole != nil {
