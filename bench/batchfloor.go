@@ -19,9 +19,10 @@ import (
 )
 
 // batchFloor is the child mode `bench batchfloor`: the least a processor
-// with batches of -c on one thread needs here. A bare golang.org/x/net
-// HTTP/2 client, set up as f1fetch's is for a loopback source (h2c, 1 MiB
-// frames, gzip not asked for), sends a batch's requests at once, reads each
+// with batches of -c on one thread, -window requests in flight, needs here.
+// A bare golang.org/x/net HTTP/2 client, set up as f1fetch's is for a
+// loopback source (h2c, 1 MiB frames, gzip not asked for), sends a batch's
+// requests -window at a time (the next as one ends), reads each
 // body into one buffer of its Content-Length and, with -parse, normalises
 // and validates it as f1fetch does by default (payload.Decode); the next
 // batch goes when the last of this one is done. Nothing else: no limiter,
@@ -34,6 +35,7 @@ func batchFloor(args []string) error {
 	base := fs.String("base", "", "mirror URL (http://, loopback)")
 	file := fs.String("tuples", "", "file of JSON tuples, one per line")
 	batch := fs.Int("c", 20, "batch size")
+	window := fs.Int("window", 0, "requests in flight within a batch (0: the whole batch)")
 	parse := fs.Bool("parse", true, "normalise and validate every document")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,8 +45,11 @@ func batchFloor(args []string) error {
 		return err
 	}
 	src, err := tuple.ParseSource(*base)
-	if err != nil || *batch < 1 {
-		return fmt.Errorf("-base %q -c %d: want a mirror URL and a batch of at least 1 (%v)", *base, *batch, err)
+	if err != nil || *batch < 1 || *window < 0 {
+		return fmt.Errorf("-base %q -c %d -window %d: want a mirror URL, a batch of at least 1 and a window of 0 or more (%v)", *base, *batch, *window, err)
+	}
+	if *window == 0 {
+		*window = *batch
 	}
 	client := &http.Client{Transport: &http2.Transport{
 		AllowHTTP: true, MaxReadFrameSize: 1 << 20, DisableCompression: true,
@@ -94,8 +99,13 @@ func batchFloor(args []string) error {
 	errs := make([]error, len(ts))
 	for first := 0; first < len(ts); first += *batch {
 		var wg sync.WaitGroup
+		slots := make(chan struct{}, *window)
 		for i := first; i < min(first+*batch, len(ts)); i++ {
-			wg.Go(func() { errs[i] = get(ts[i]) })
+			slots <- struct{}{}
+			wg.Go(func() {
+				errs[i] = get(ts[i])
+				<-slots
+			})
 		}
 		wg.Wait()
 	}

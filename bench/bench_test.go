@@ -6,9 +6,13 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -329,22 +333,83 @@ func TestBatchFloorReadsEveryDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, parse := range []bool{true, false} {
-		meas, err := runBatchFloor(context.Background(), j, parse)
-		if err != nil {
-			t.Fatalf("parse %v: %v", parse, err)
-		}
-		if meas.OK != 20 || meas.SpanNS <= 0 || meas.SpanNS > meas.WallNS {
-			t.Errorf("parse %v: %d documents in %v (process %v), want 20 in a positive time within the process's", parse, meas.OK, time.Duration(meas.SpanNS), meas.wall())
+	for _, batchC := range []int{1, processorBatchC} {
+		for _, parse := range []bool{true, false} {
+			meas, err := runBatchFloor(context.Background(), j, batchC, parse)
+			if err != nil {
+				t.Fatalf("batches of %d x C, parse %v: %v", batchC, parse, err)
+			}
+			if meas.OK != 20 || meas.SpanNS <= 0 || meas.SpanNS > meas.WallNS {
+				t.Errorf("batches of %d x C, parse %v: %d documents in %v (process %v), want 20 in a positive time within the process's", batchC, parse, meas.OK, time.Duration(meas.SpanNS), meas.wall())
+			}
 		}
 	}
 	m.SetFaults(mirror.Faults{Rules: []mirror.Rule{{CorruptRate: 1}}})
-	if _, err := runBatchFloor(context.Background(), j, true); err == nil {
+	if _, err := runBatchFloor(context.Background(), j, 1, true); err == nil {
 		t.Error("batchfloor parsing corrupt documents reported no error")
 	}
 	j.base = "http://127.0.0.1:1"
-	if _, err := runBatchFloor(context.Background(), j, false); err == nil {
+	if _, err := runBatchFloor(context.Background(), j, 1, false); err == nil {
 		t.Error("batchfloor against no server reported no error")
+	}
+}
+
+// `bench batchfloor -c 100 -window 20` keeps at most 20 requests in flight,
+// and 20 at once while a batch has that many left, and sends no request of
+// a batch before the last body of the batch before is in.
+func TestBatchFloorWindow(t *testing.T) {
+	self := benchBinary(t)
+	doc, err := os.ReadFile(filepath.Join(testdata(t), "test", "Australian Grand Prix", "Qualifying", "HAM", "laptimes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch, window, n = 10, 4, 25
+	var mu sync.Mutex
+	var inFlight, most, served int
+	var batchOf []int // the batch of each request, in the order they arrived
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var lap int
+		fmt.Sscanf(path.Base(r.URL.Path), "%d_tel.json", &lap)
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		batchOf = append(batchOf, (lap-1)/batch)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // long enough for the window to fill
+		mu.Lock()
+		inFlight--
+		served++
+		mu.Unlock()
+		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+		w.Write(doc)
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	defer srv.Close()
+	var lines []string
+	for lap := 1; lap <= n; lap++ {
+		lines = append(lines, fmt.Sprintf(`{"year":2025,"gp":"Australian Grand Prix","session":"Qualifying","path":"HAM/%d_tel.json"}`, lap))
+	}
+	tuples := filepath.Join(t.TempDir(), "tuples")
+	if err := os.WriteFile(tuples, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(self, "batchfloor", "-base", srv.URL, "-tuples", tuples,
+		"-c", strconv.Itoa(batch), "-window", strconv.Itoa(window), "-parse=false").CombinedOutput()
+	if err != nil {
+		t.Fatalf("batchfloor: %v: %s", err, out)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(string(out)), " "+strconv.Itoa(n)) || served != n {
+		t.Errorf("batchfloor printed %q, server served %d; want %d documents", out, served, n)
+	}
+	if most != window {
+		t.Errorf("at most %d requests in flight, want %d", most, window)
+	}
+	for i := 1; i < len(batchOf); i++ {
+		if batchOf[i] < batchOf[i-1] {
+			t.Fatalf("requests arrived by batch %v: a batch began before the one before it ended", batchOf)
+		}
 	}
 }
 
@@ -356,29 +421,36 @@ func TestBatchFloorMarksTheProcessorsMiss(t *testing.T) {
 	md50, _ := parseMode("50")
 	reqs := loads[3].Name
 	j := job{concurrency: 20}
-	for _, c := range []struct {
-		floorX     float64
-		outOfReach bool
-	}{{1.12, true}, {1.05, false}} {
-		bound := int64(2700 * time.Millisecond)
-		r := &report{opts: options{modes: []mode{md0, md50}, concurrency: 20}, loads: loads}
-		r.rows = []measurement{{Mode: md50.name, Workload: reqs, Contender: "f1fetch-processor", N: 1000, WallNS: bound * 12 / 10, BoundNS: bound}}
-		r.extra = []measurement{
-			{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, true), WallNS: bound * 2, SpanNS: bound * 13 / 10},
-			{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, false), WallNS: bound * 2, SpanNS: int64(float64(bound) * c.floorX)},
-		}
-		var found bool
-		for _, tg := range r.targets() {
-			if !strings.HasPrefix(tg.goal, "f1fetch-processor within 1.10x of the bound") {
-				continue
+	for _, p := range []struct {
+		contender string
+		batchC    int
+	}{{"f1fetch-processor", 1}, {batchedProcessor, processorBatchC}} {
+		for _, c := range []struct {
+			floorX     float64
+			outOfReach bool
+		}{{1.12, true}, {1.05, false}} {
+			bound := int64(2700 * time.Millisecond)
+			r := &report{opts: options{modes: []mode{md0, md50}, concurrency: 20}, loads: loads}
+			r.rows = []measurement{{Mode: md50.name, Workload: reqs, Contender: p.contender, N: 1000, WallNS: bound * 12 / 10, BoundNS: bound}}
+			r.extra = []measurement{
+				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, p.batchC, true), WallNS: bound * 2, SpanNS: bound * 13 / 10},
+				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, p.batchC, false), WallNS: bound * 2, SpanNS: int64(float64(bound) * c.floorX)},
+				// The other shape's floor, far out of reach, must not be read for this one.
+				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, 1+processorBatchC-p.batchC, false), WallNS: bound * 2, SpanNS: bound * 2},
 			}
-			found = true
-			if tg.met || tg.outOfReach != c.outOfReach || !strings.Contains(tg.measured, "bench batchfloor") {
-				t.Errorf("floor at %.2fx: met %v, out of reach %v (want %v): %s", c.floorX, tg.met, tg.outOfReach, c.outOfReach, tg.measured)
+			var found bool
+			for _, tg := range r.targets() {
+				if !strings.HasPrefix(tg.goal, p.contender+" within 1.10x of the bound") {
+					continue
+				}
+				found = true
+				if tg.met || tg.outOfReach != c.outOfReach || !strings.Contains(tg.measured, "bench batchfloor") {
+					t.Errorf("%s, floor at %.2fx: met %v, out of reach %v (want %v): %s", p.contender, c.floorX, tg.met, tg.outOfReach, c.outOfReach, tg.measured)
+				}
 			}
-		}
-		if !found {
-			t.Fatalf("no bound target for the processor")
+			if !found {
+				t.Fatalf("no bound target for %s", p.contender)
+			}
 		}
 	}
 }

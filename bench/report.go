@@ -73,13 +73,20 @@ func (r *report) benchLine(m measurement) {
 // in-process rerun is in its note), and in the first mode
 // the slow-output memory run and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
-	if len(r.opts.only) == 0 || r.opts.only["f1fetch-processor"] {
+	for _, shape := range []struct {
+		contender string
+		batchC    int
+	}{{"f1fetch-processor", 1}, {batchedProcessor, processorBatchC}} {
+		if len(r.opts.only) > 0 && !r.opts.only[shape.contender] {
+			continue
+		}
 		for _, parse := range []bool{true, false} {
-			m, err := runBatchFloor(ctx, jobs[3], parse)
+			name := batchFloorRow(jobs[3], shape.batchC, parse)
+			m, err := runBatchFloor(ctx, jobs[3], shape.batchC, parse)
 			if err != nil {
-				return fmt.Errorf("%s: %w", batchFloorRow(jobs[3], parse), err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
-			r.addExtra(md, jobs[3], batchFloorRow(jobs[3], parse), m)
+			r.addExtra(md, jobs[3], name, m)
 		}
 	}
 	if len(r.opts.only) > 0 && !r.opts.only["f1fetch-input"] {
@@ -161,27 +168,31 @@ func runReadFloor(ctx context.Context, j job, dir string) (measurement, error) {
 	return m, nil
 }
 
-// batchFloorRow names the bare client in batches (bench batchfloor), with
-// or without its parsing.
-func batchFloorRow(j job, parse bool) string {
-	if parse {
-		return fmt.Sprintf("batch floor: a bare x/net client in batches of %d, reading and parsing", j.concurrency)
+// batchFloorRow names the bare client in batches of batchC x C with C in
+// flight (bench batchfloor), with or without its parsing.
+func batchFloorRow(j job, batchC int, parse bool) string {
+	shape := fmt.Sprintf("batches of %d", batchC*j.concurrency)
+	if batchC > 1 {
+		shape += fmt.Sprintf(", %d in flight", j.concurrency)
 	}
-	return fmt.Sprintf("batch floor: a bare x/net client in batches of %d, reading only", j.concurrency)
+	if parse {
+		return fmt.Sprintf("batch floor: a bare x/net client in %s, reading and parsing", shape)
+	}
+	return fmt.Sprintf("batch floor: a bare x/net client in %s, reading only", shape)
 }
 
-// runBatchFloor times `bench batchfloor` over j's tuples in batches of C:
-// its SpanNS is the fetching alone.
-func runBatchFloor(ctx context.Context, j job, parse bool) (measurement, error) {
+// runBatchFloor times `bench batchfloor` over j's tuples in batches of
+// batchC x C, C in flight: its SpanNS is the fetching alone.
+func runBatchFloor(ctx context.Context, j job, batchC int, parse bool) (measurement, error) {
 	stdout, m, err := timed(ctx, nil, j.self, "batchfloor", "-base", j.base, "-tuples", j.tuplesFile,
-		"-c", strconv.Itoa(j.concurrency), "-parse="+strconv.FormatBool(parse))
+		"-c", strconv.Itoa(batchC*j.concurrency), "-window", strconv.Itoa(j.concurrency), "-parse="+strconv.FormatBool(parse))
 	if err != nil {
 		return m, err
 	}
 	if _, err := fmt.Sscan(string(stdout), &m.SpanNS, &m.OK); err != nil {
 		return m, fmt.Errorf("batchfloor printed %q: %w", stdout, err)
 	}
-	m.Note = fmt.Sprintf("the least a processor with batches of %d on one thread needs: each batch sent at once, each body read into one buffer", j.concurrency)
+	m.Note = fmt.Sprintf("the least a processor with batches of %d on one thread, %d requests in flight, needs: each body read into one buffer", batchC*j.concurrency, j.concurrency)
 	if parse {
 		m.Note += " and normalised and validated as f1fetch does"
 	}
