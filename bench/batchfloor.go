@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -59,17 +60,19 @@ func batchFloor(args []string) error {
 		},
 	}}
 	opts := payload.Options{Validate: true, NormalizeMissing: true}
-	get := func(t tuple.Tuple) error {
+	// get reads t's body; like f1fetch's engine, it is parsed after the
+	// request's slot is free, so that the next request need not wait for it.
+	get := func(t tuple.Tuple) ([]byte, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL(t, "main"), nil)
 		if err != nil {
 			cancel()
-			return err
+			return nil, err
 		}
 		resp, err := client.Do(req)
 		if err != nil {
 			cancel()
-			return err
+			return nil, err
 		}
 		defer func() {
 			// As f1fetch does: cancelled first, Close does not wait for the
@@ -78,22 +81,19 @@ func batchFloor(args []string) error {
 			resp.Body.Close()
 		}()
 		if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
-			return fmt.Errorf("%s: status %d, Content-Length %d", t, resp.StatusCode, resp.ContentLength)
+			return nil, fmt.Errorf("%s: status %d, Content-Length %d", t, resp.StatusCode, resp.ContentLength)
 		}
 		// To the end of the stream, as f1fetch reads (bytes.MinRead spare
 		// bytes to read the EOF without growing).
 		buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
 		if _, err := buf.ReadFrom(resp.Body); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
+			return nil, fmt.Errorf("%s: %w", t, err)
 		}
 		body := buf.Bytes()
 		if int64(len(body)) != resp.ContentLength {
-			return fmt.Errorf("%s: %d bytes of Content-Length %d", t, len(body), resp.ContentLength)
+			return nil, fmt.Errorf("%s: %d bytes of Content-Length %d", t, len(body), resp.ContentLength)
 		}
-		if *parse {
-			_, err = payload.Decode(t.Path, body, opts)
-		}
-		return err
+		return body, nil
 	}
 	start := time.Now()
 	errs := make([]error, len(ts))
@@ -103,8 +103,13 @@ func batchFloor(args []string) error {
 		for i := first; i < min(first+*batch, len(ts)); i++ {
 			slots <- struct{}{}
 			wg.Go(func() {
-				errs[i] = get(ts[i])
+				body, err := get(ts[i])
 				<-slots
+				runtime.Gosched() // as f1fetch does: the next request goes out first
+				if err == nil && *parse {
+					_, err = payload.Decode(ts[i].Path, body, opts)
+				}
+				errs[i] = err
 			})
 		}
 		wg.Wait()
