@@ -3,11 +3,14 @@ package components
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/config"
 )
 
 // A field set in the config wins over its F1FETCH_* variable whatever the
@@ -122,4 +125,73 @@ func lintText(lints []service.Lint) string {
 		msgs = append(msgs, l.What)
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// The config Benthos writes for a component (`f1fetch create`, and the
+// docs' examples, both every field and only the common ones) reads as the
+// defaults, as if no field were set: it writes an optional field without a
+// default as its first example, else as its zero value, which would turn
+// retries, the cache and validation off. The F1FETCH_* variables are
+// cleared: base_urls, written [], is unset and would take its variable.
+func TestWrittenConfigIsTheDefaults(t *testing.T) {
+	for _, v := range config.Vars {
+		t.Setenv(v.Name, "")
+	}
+	env := service.GlobalEnvironment()
+	for _, c := range []struct {
+		kind, name string
+		spec       *service.ConfigSpec
+	}{
+		{"input", "f1_fetch", fetchInputSpec()},
+		{"processor", "f1_fetch", fetchProcessorSpec()},
+		{"processor", "f1_expand", expandProcessorSpec()},
+	} {
+		view, ok := env.GetProcessorConfig(c.name)
+		if c.kind == "input" {
+			view, ok = env.GetInputConfig(c.name)
+		}
+		if !ok {
+			t.Fatalf("%s %s is not registered", c.kind, c.name)
+		}
+		data, err := view.TemplateData()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, written := range []string{data.AdvancedConfigYAML, data.CommonConfigYAML} {
+			body := fieldsUnder(t, written, c.name)
+			conf, err := c.spec.ParseYAML(body, nil)
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", c.kind, c.name, err, body)
+			}
+			s, err := settingsFrom(conf)
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", c.kind, c.name, err, body)
+			}
+			if want := config.Defaults(); !reflect.DeepEqual(s, want) {
+				t.Errorf("%s %s reads as\n%+v\nnot the defaults\n%+v\n%s", c.kind, c.name, s, want, body)
+			}
+		}
+	}
+}
+
+// fieldsUnder returns the lines under key in yaml, as Benthos marshals it
+// (two spaces a level), dedented.
+func fieldsUnder(t *testing.T, yaml, key string) string {
+	lines := strings.Split(yaml, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != key+":" {
+			continue
+		}
+		indent := len(l) - len(strings.TrimLeft(l, " ")) + 2
+		var body []string
+		for _, b := range lines[i+1:] {
+			if len(b)-len(strings.TrimLeft(b, " ")) < indent {
+				break
+			}
+			body = append(body, b[indent:])
+		}
+		return strings.Join(body, "\n")
+	}
+	t.Fatalf("no %s: in\n%s", key, yaml)
+	return ""
 }

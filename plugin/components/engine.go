@@ -92,7 +92,12 @@ root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() =
 
 // engineFields are the settings of the fetch engine. None has a schema
 // default: an unset field falls back to its F1FETCH_* variable, then to the
-// config package's default, shown in each description. They are built once
+// config package's default, shown in each description. `f1fetch create`
+// writes an optional field without a default as its first example, else as
+// its zero value (no retries, no cache, no validation, a
+// max_concurrent_requests lint refuses): a field whose zero value is not
+// its default has the default as its first example, so that the config
+// create writes lints and runs as the defaults. They are built once
 // for the three components that share them: their lint rules are Bloblang,
 // compiled when built, and compiling them was most of the binary's start-up
 // work of this package.
@@ -102,35 +107,34 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 		service.NewStringListField(fieldBaseURLs).Optional().
 			Description(describe("base_urls", fmt.Sprintf("Sources tried in order. An entry without placeholders is a base under which the jsDelivr layout `{year}@{ref}/{gp}/{session}/{path}` is appended (a local mirror: `http://127.0.0.1:8080`); an entry with placeholders `{year}`, `{ref}`, `{gp}`, `{session}`, `{path}` is a full template. Remote sources must be `https://`; `http://` is for loopback mirrors (spoken as h2c). Default `%s`.", strings.Join(d.BaseURLs, "`, `")))).
 			Example([]string{"http://127.0.0.1:8080"}),
-		service.NewStringField(fieldRef).Optional().Description(describe("ref", "Git ref of the data repositories (a branch or commit). Default `main`.")),
-		service.NewIntField(fieldMaxConcurrent).Optional().
+		service.NewStringField(fieldRef).Optional().Example(d.Ref).Description(describe("ref", "Git ref of the data repositories (a branch or commit). Default `main`.")),
+		service.NewIntField(fieldMaxConcurrent).Optional().Example(d.MaxConcurrent).
 			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")).
 			LintRule(`root = if this.type() == "number" && (this < 1 || this > 10000) { ["field max_concurrent_requests: value %v: must be between 1 and 10000".format(this)] }`),
 		service.NewBoolField(fieldAdaptive).Optional().
 			Description(describe("adaptive", "Adapt the in-flight limit to the server: it is cut multiplicatively (by half on a 429 or 503, by 0.7 when latency rises above twice its smoothed baseline) and grows back by one per limit-many good answers, between `adaptive_min` and `max_concurrent_requests`. A 429 or 503 with `Retry-After` pauses every new attempt to that source until then (capped by `max_delay`) and does not count against its circuit breaker. The limit is the gauge `f1_concurrency_limit` and its changes are logged. Default false.")),
-		service.NewIntField(fieldAdaptiveMin).Optional().Advanced().
+		service.NewIntField(fieldAdaptiveMin).Optional().Advanced().Example(d.AdaptiveMin).
 			Description(describe("adaptive_min", "Floor of the adaptive in-flight limit, between 1 and `max_concurrent_requests`. Default 1.")),
 		service.NewStringField(fieldRateLimit).Optional().
-			Description(describe("rate_limit", "The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait. Default none.")).
-			Example("cdn_quota"),
-		service.NewIntField(fieldMaxRetries).Optional().Description(describe("max_retries", "Retries after the first try. Default 3.")).
+			Description(describe("rate_limit", "The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait. Default none.")),
+		service.NewIntField(fieldMaxRetries).Optional().Example(d.MaxRetries).Description(describe("max_retries", "Retries after the first try. Default 3.")).
 			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
-		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
-		service.NewDurationField(fieldJitterMax).Optional().Advanced().Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
-		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
-		service.NewDurationField(fieldTimeout).Optional().Description(describe("timeout", "Timeout of each attempt. Default `30s`.")),
-		service.NewIntField(fieldBreakerFailures).Optional().Advanced().Description(describe("breaker_failures", "Failures (transport errors, 429, 5xx) that open a source's circuit breaker; an open source is skipped for the next one. Default 5.")),
-		service.NewDurationField(fieldBreakerTimeout).Optional().Advanced().Description(describe("breaker_timeout", "How long a breaker stays open before the source is probed again. Default `60s`.")),
-		service.NewIntField(fieldMaxBodyBytes).Optional().Advanced().Description(describe("max_body_bytes", "Largest body read (after gzip decoding); a larger one is invalid data. Default 67108864 (64 MiB).")),
-		service.NewBoolField(fieldUseCache).Optional().Description(describe("use_cache", "Read documents from the cache before the network. Default true.")),
-		service.NewBoolField(fieldWriteCache).Optional().Description(describe("write_cache", "Store fetched documents (and 404 answers, briefly) in the cache. Default true.")),
-		service.NewDurationField(fieldCacheTTL).Optional().Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
-		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
-		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes, each entry counting its bytes plus 256 for its bookkeeping; the oldest entries go first. Default 268435456 (256 MiB).")),
+		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Example(d.BackoffFactor).Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
+		service.NewDurationField(fieldJitterMax).Optional().Advanced().Example(d.JitterMax.String()).Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
+		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Example(d.MaxDelay.String()).Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
+		service.NewDurationField(fieldTimeout).Optional().Example(d.Timeout.String()).Description(describe("timeout", "Timeout of each attempt. Default `30s`.")),
+		service.NewIntField(fieldBreakerFailures).Optional().Advanced().Example(d.BreakerFailures).Description(describe("breaker_failures", "Failures (transport errors, 429, 5xx) that open a source's circuit breaker; an open source is skipped for the next one. Default 5.")),
+		service.NewDurationField(fieldBreakerTimeout).Optional().Advanced().Example(d.BreakerTimeout.String()).Description(describe("breaker_timeout", "How long a breaker stays open before the source is probed again. Default `60s`.")),
+		service.NewIntField(fieldMaxBodyBytes).Optional().Advanced().Example(d.MaxBodyBytes).Description(describe("max_body_bytes", "Largest body read (after gzip decoding); a larger one is invalid data. Default 67108864 (64 MiB).")),
+		service.NewBoolField(fieldUseCache).Optional().Example(d.UseCache).Description(describe("use_cache", "Read documents from the cache before the network. Default true.")),
+		service.NewBoolField(fieldWriteCache).Optional().Example(d.WriteCache).Description(describe("write_cache", "Store fetched documents (and 404 answers, briefly) in the cache. Default true.")),
+		service.NewDurationField(fieldCacheTTL).Optional().Example(d.CacheTTL.String()).Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
+		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Example(d.NotFoundTTL.String()).Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
+		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Example(d.CacheMaxBytes).Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes, each entry counting its bytes plus 256 for its bookkeeping; the oldest entries go first. Default 268435456 (256 MiB).")),
 		service.NewStringField(fieldCacheDir).Optional().Advanced().Description(describe("cache_dir", "A directory holding a persistent cache tier, kept across runs. Ignored when `cache_resource` is set. Default none.")),
 		service.NewStringField(fieldCacheResource).Optional().Advanced().Description(describe("cache_resource", "The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one. Default none.")),
-		service.NewBoolField(fieldValidate).Optional().Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
-		service.NewBoolField(fieldNormalizeMissing).Optional().Advanced().Description(describe("normalize_missing", "Turn the strings `\"None\"`, `\"nan\"`, `\"NaN\"` and `\"\"` inside arrays into null. Bare NaN tokens always become null. Default true.")),
+		service.NewBoolField(fieldValidate).Optional().Example(d.ValidatePayload).Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
+		service.NewBoolField(fieldNormalizeMissing).Optional().Advanced().Example(d.NormalizeMissing).Description(describe("normalize_missing", "Turn the strings `\"None\"`, `\"nan\"`, `\"NaN\"` and `\"\"` inside arrays into null. Bare NaN tokens always become null. Default true.")),
 		service.NewBoolField(fieldAllowInsecureHTTP).Optional().Advanced().Description(describe("allow_insecure_http", "Allow `http://` sources that are not loopback. Default false.")),
 		service.NewObjectField(fieldTLS,
 			service.NewStringField(fieldTLSRootCAsFile).Optional().Description(describe("tls.root_cas_file", "A PEM file of root CAs trusted besides the system ones (a mirror's self-signed CA).")),
@@ -457,10 +461,11 @@ func (r *resourceTier) Set(ctx context.Context, key string, value []byte, ttl ti
 	return err
 }
 
-// onNotFoundField says what becomes of a 404.
+// onNotFoundField says what becomes of a 404. Its example is its default,
+// for `f1fetch create` to write (as engineFields).
 func onNotFoundField() *service.ConfigField {
 	return service.NewStringAnnotatedEnumField(fieldOnNotFound, map[string]string{
 		"drop":  "Drop the message and count it in the metric `f1_not_found_dropped` (the seed turns a 404 into an empty result).",
 		"error": "Keep the message, flagged with an error and `f1_error_kind: not_found`, for `catch` or a dead-letter output.",
-	}).Optional().Description(describe("on_not_found", "What becomes of a file the source answers 404 for. Default `drop`."))
+	}).Optional().Example(config.Defaults().Component.OnNotFound).Description(describe("on_not_found", "What becomes of a file the source answers 404 for. Default `drop`."))
 }
