@@ -88,9 +88,13 @@ Field names follow Redpanda Connect's kafka_franz output.`+service.OutputPerform
 				Description("Enable the idempotent producer, so that broker retries never duplicate a record.").
 				Default(true).
 				Advanced(),
+			// snappy is franz-go's own default (its preference [snappy,
+			// none] falls back only from zstd), so naming it changes
+			// nothing; named, `f1fetch create` writes it rather than "",
+			// which this enum refuses.
 			service.NewStringEnumField(kfoFieldCompression, "none", "gzip", "snappy", "lz4", "zstd").
-				Description("The compression codec of record batches. When left empty, snappy is used where the broker supports it.").
-				Optional().
+				Description("The compression codec of record batches.").
+				Default("snappy").
 				Advanced(),
 			service.NewDurationField(kfoFieldTimeout).
 				Description("The maximum time to wait for a batch to be acknowledged by the brokers.").
@@ -201,17 +205,15 @@ func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzO
 		o.opts = append(o.opts, kgo.DisableIdempotentWrite())
 	}
 
-	if conf.Contains(kfoFieldCompression) {
-		name, err := conf.FieldString(kfoFieldCompression)
-		if err != nil {
-			return nil, err
-		}
-		codec, err := compressionCodec(name)
-		if err != nil {
-			return nil, err
-		}
-		o.opts = append(o.opts, kgo.ProducerBatchCompression(codec))
+	compression, err := conf.FieldString(kfoFieldCompression)
+	if err != nil {
+		return nil, err
 	}
+	codec, err := compressionCodec(compression)
+	if err != nil {
+		return nil, err
+	}
+	o.opts = append(o.opts, kgo.ProducerBatchCompression(codec))
 
 	// franz-go's own limits, checked here so that a bad value fails the
 	// config naming its field rather than every Connect after it.
