@@ -78,7 +78,7 @@ value its column cannot take, a key too long for its index or a trigger's check
 `+"`SQLITE_TOOBIG`"+`). The batch is then written again one row to a statement, each in a
 savepoint, the rows the database takes are committed, and only the refused messages fail,
 each with an error naming the table, the message and the database's reason; a message
-`+"`args_mapping`"+` fails on fails alone likewise. Without `+"`conflict`"+` a batch is
+`+"`args_mapping`"+` fails on fails alone likewise. With `+"`conflict: none`"+` a batch is
 stored whole or not at all, every message failing with the refused one: a failed message
 goes back to its input, which may send others of the batch again (the `+"`f1_fetch`"+`
 input sends a whole document), and rows stored in part would be stored twice. Wrap the
@@ -103,8 +103,11 @@ or a key=value string as understood by pgx. Passwords in the DSN are never logge
 
 Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerformanceDocs(true, true)).
 		Fields(
+			// An example, for `f1fetch create` to write one of the options
+			// rather than "", which the enum refuses.
 			service.NewStringEnumField(sqlFieldDriver, "sqlite", "postgres").
-				Description("The database driver."),
+				Description("The database driver.").
+				Example("sqlite"),
 			service.NewStringField(sqlFieldDSN).
 				Description("The data source name: where the database is and how to log in.").
 				Example("/var/lib/f1/laps.db").
@@ -123,9 +126,12 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
 				Example(`CREATE TABLE IF NOT EXISTS laps (year INTEGER, gp TEXT, driver TEXT, lap INTEGER, time DOUBLE PRECISION, PRIMARY KEY (year, gp, driver, lap))`).
 				Optional(),
-			service.NewStringEnumField(sqlFieldConflict, "do_nothing", "upsert").
-				Description("What to do with a row that collides with a stored one: `do_nothing` keeps the stored row, `upsert` overwrites its other columns (needs `conflict_columns`).").
-				Optional(),
+			// none names what leaving the field out did, for `f1fetch
+			// create`: it writes an optional field without a default as its
+			// zero value, "", which the enum refuses.
+			service.NewStringEnumField(sqlFieldConflict, "none", "do_nothing", "upsert").
+				Description("What to do with a row that collides with a stored one: `none` adds no conflict clause, so the database refuses the row (its batch fails whole), `do_nothing` keeps the stored row, `upsert` overwrites its other columns (needs `conflict_columns`).").
+				Default("none"),
 			service.NewStringListField(sqlFieldConflictColumns).
 				Description("The columns of the unique key that decides a collision, a subset of `columns`.").
 				Example([]string{"year", "gp", "driver", "lap"}).
@@ -235,11 +241,9 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 		}
 	}
 
-	conflict := ""
-	if conf.Contains(sqlFieldConflict) {
-		if conflict, err = conf.FieldString(sqlFieldConflict); err != nil {
-			return nil, err
-		}
+	conflict, err := conf.FieldString(sqlFieldConflict)
+	if err != nil {
+		return nil, err
 	}
 	var keys []string
 	if conf.Contains(sqlFieldConflictColumns) {
@@ -253,17 +257,18 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 		}
 	}
 	switch conflict {
-	case "":
+	case "none":
 		if len(keys) > 0 {
 			return nil, fmt.Errorf("field %s: needs %s do_nothing or upsert", sqlFieldConflictColumns, sqlFieldConflict)
 		}
+		conflict = "" // no clause, as newInsertSQL and inPart read it
 	case "do_nothing":
 	case "upsert":
 		if len(keys) == 0 {
 			return nil, fmt.Errorf("field %s: required with %s %q", sqlFieldConflictColumns, sqlFieldConflict, conflict)
 		}
 	default:
-		return nil, fmt.Errorf("field %s: unknown value %q (want do_nothing or upsert)", sqlFieldConflict, conflict)
+		return nil, fmt.Errorf("field %s: unknown value %q (want none, do_nothing or upsert)", sqlFieldConflict, conflict)
 	}
 	if o.maxInFlight, err = conf.FieldMaxInFlight(); err != nil {
 		return nil, err

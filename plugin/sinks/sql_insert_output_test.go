@@ -44,6 +44,7 @@ args_mapping: root = [ this.year, this.driver, this.lap ]
 		{"upsert without conflict_columns", good + "conflict: upsert\n", []string{"conflict_columns", "upsert"}},
 		{"unknown conflict", good + "conflict: replace\n", []string{"conflict", "replace"}},
 		{"conflict column not inserted", good + "conflict: do_nothing\nconflict_columns: [ gp ]\n", []string{"conflict_columns", "gp"}},
+		{"conflict_columns with conflict none", good + "conflict: none\nconflict_columns: [ lap ]\n", []string{"conflict_columns", "do_nothing or upsert"}},
 		{"bad mapping", strings.Replace(good, "root = [ this.year, this.driver, this.lap ]", "root = [ this.year", 1), []string{"args_mapping"}},
 		{"negative conn_max_open", good + "conn_max_open: -1\n", []string{"conn_max_open", "-1"}},
 	}
