@@ -124,7 +124,6 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
 			service.NewStringField(sqlFieldInitStatement).
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
-				Example(`CREATE TABLE IF NOT EXISTS laps (year INTEGER, gp TEXT, driver TEXT, lap INTEGER, time DOUBLE PRECISION, PRIMARY KEY (year, gp, driver, lap))`).
 				Optional(),
 			// none names what leaving the field out did, for `f1fetch
 			// create`: it writes an optional field without a default as its
@@ -138,9 +137,11 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Optional(),
 			service.NewBatchPolicyField(sqlFieldBatching),
 			service.NewOutputMaxInFlightField(),
+			// 0 is the driver's own bound, so that the 0 `f1fetch create`
+			// writes is the default rather than no bound on sqlite.
 			service.NewIntField(sqlFieldConnMaxOpen).
-				Description("The most open connections to the database. Up to this many, and at most `max_in_flight`, are kept open between batches to be used again. Defaults to 1 for sqlite and to no limit for postgres.").
-				Optional().
+				Description("The most open connections to the database. Up to this many, and at most `max_in_flight`, are kept open between batches to be used again. 0 is 1 for sqlite and no limit for postgres.").
+				Default(0).
 				Advanced(),
 		).
 		Example("Laps into SQLite, idempotent reruns", `
@@ -211,13 +212,15 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 		o.dsn = sqliteDSN(o.dsn)
 		o.connMaxOpen = 1
 	}
-	if conf.Contains(sqlFieldConnMaxOpen) {
-		if o.connMaxOpen, err = conf.FieldInt(sqlFieldConnMaxOpen); err != nil {
-			return nil, err
-		}
-		if o.connMaxOpen < 0 {
-			return nil, fmt.Errorf("field %s: must not be negative, got %d", sqlFieldConnMaxOpen, o.connMaxOpen)
-		}
+	connMaxOpen, err := conf.FieldInt(sqlFieldConnMaxOpen)
+	if err != nil {
+		return nil, err
+	}
+	if connMaxOpen < 0 {
+		return nil, fmt.Errorf("field %s: must not be negative, got %d", sqlFieldConnMaxOpen, connMaxOpen)
+	}
+	if connMaxOpen > 0 {
+		o.connMaxOpen = connMaxOpen
 	}
 
 	if o.table, err = conf.FieldString(sqlFieldTable); err != nil {

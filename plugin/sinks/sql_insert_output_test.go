@@ -253,6 +253,30 @@ sql_insert:
 	}
 }
 
+// conn_max_open 0, as `f1fetch create` writes it, is the driver's bound,
+// as leaving it out is: one connection on SQLite, its single writer.
+func TestConnMaxOpenZeroIsTheDriversBound(t *testing.T) {
+	for _, c := range []struct {
+		driver, field string
+		want          int
+	}{
+		{"sqlite", "", 1}, {"sqlite", "conn_max_open: 0\n", 1}, {"sqlite", "conn_max_open: 3\n", 3},
+		{"postgres", "", 0}, {"postgres", "conn_max_open: 0\n", 0}, {"postgres", "conn_max_open: 3\n", 3},
+	} {
+		conf, err := sqlInsertOutputSpec().ParseYAML("driver: "+c.driver+"\ndsn: /tmp/x.db\ntable: laps\ncolumns: [ lap ]\nargs_mapping: root = [ this.lap ]\n"+c.field, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := newSQLInsertOutput(conf, service.MockResources())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.connMaxOpen != c.want {
+			t.Errorf("%s %q: conn_max_open %d, want %d", c.driver, c.field, o.connMaxOpen, c.want)
+		}
+	}
+}
+
 func TestSQLiteDSNDefaults(t *testing.T) {
 	cases := map[string]string{
 		"/tmp/f1.db":                              "/tmp/f1.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)",
