@@ -78,8 +78,7 @@ Field names follow Redpanda Connect's kafka_franz output.`+service.OutputPerform
 				Description("Which metadata of a message becomes record headers.").
 				Optional(),
 			service.NewInterpolatedStringField(kfoFieldTimestampMs).
-				Description("An optional record timestamp, in milliseconds since the Unix epoch. When left empty the current time is used.").
-				Example("${! metadata(\"kafka_timestamp_ms\") }").
+				Description("An optional record timestamp, in milliseconds since the Unix epoch, such as `${! metadata(\"kafka_timestamp_ms\") }` (a consumed record's). When left empty the current time is used.").
 				Optional().
 				Advanced(),
 			service.NewOutputMaxInFlightField().Default(10),
@@ -247,8 +246,13 @@ func byteSize(conf *service.ParsedConfig, field string, lo, hi int32) (int32, er
 	return int32(n), nil
 }
 
+// optionalInterpolated reads an optional field: nil when it is left out or
+// empty, as `f1fetch create` writes it.
 func optionalInterpolated(conf *service.ParsedConfig, field string) (*service.InterpolatedString, error) {
 	if !conf.Contains(field) {
+		return nil, nil
+	}
+	if raw, err := conf.FieldString(field); err == nil && raw == "" {
 		return nil, nil
 	}
 	return conf.FieldInterpolatedString(field)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
@@ -57,6 +58,30 @@ kafka_franz:
 	}
 	if recs[1].Key != nil {
 		t.Errorf("record %s without metadata k: key %q (non-nil), want no key", recs[1].Value, recs[1].Key)
+	}
+}
+
+// key, partition and timestamp_ms written empty, as `f1fetch create` writes
+// them, are left out: no key, the default partitioner without a partition
+// (before, the output refused to build), the time of the write (before,
+// every message failed: "" is no number of milliseconds).
+func TestKafkaFranzOutputEmptyOptionalFieldsAreLeftOut(t *testing.T) {
+	c := newCluster(t, 1, "laps")
+	out := fmt.Sprintf(`
+kafka_franz:
+  seed_brokers: [ %q ]
+  topic: laps
+  key: ""
+  partition: ""
+  timestamp_ms: ""
+`, strings.Join(c.ListenAddrs(), ","))
+	before := time.Now().Add(-time.Second)
+	if err := writeThrough(t, out, jsonBatch(`{"n":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	r := readTopic(t, c, "laps", 1)[0]
+	if r.Key != nil || r.Timestamp.Before(before) {
+		t.Errorf("record: key %q, timestamp %v; want no key and the time of the write (after %v)", r.Key, r.Timestamp, before)
 	}
 }
 
