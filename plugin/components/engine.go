@@ -120,16 +120,16 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 		service.NewIntField(fieldMaxRetries).Optional().Example(d.MaxRetries).Description(describe("max_retries", "Retries after the first try. Default 3.")).
 			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
 		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Example(d.BackoffFactor).Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
-		service.NewDurationField(fieldJitterMax).Optional().Advanced().Example(d.JitterMax.String()).Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
-		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Example(d.MaxDelay.String()).Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
-		service.NewDurationField(fieldTimeout).Optional().Example(d.Timeout.String()).Description(describe("timeout", "Timeout of each attempt. Default `30s`.")),
+		service.NewDurationField(fieldJitterMax).Optional().Advanced().Example(shortDuration(d.JitterMax)).Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
+		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Example(shortDuration(d.MaxDelay)).Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
+		service.NewDurationField(fieldTimeout).Optional().Example(shortDuration(d.Timeout)).Description(describe("timeout", "Timeout of each attempt. Default `30s`.")),
 		service.NewIntField(fieldBreakerFailures).Optional().Advanced().Example(d.BreakerFailures).Description(describe("breaker_failures", "Failures (transport errors, 429, 5xx) that open a source's circuit breaker; an open source is skipped for the next one. Default 5.")),
-		service.NewDurationField(fieldBreakerTimeout).Optional().Advanced().Example(d.BreakerTimeout.String()).Description(describe("breaker_timeout", "How long a breaker stays open before the source is probed again. Default `60s`.")),
+		service.NewDurationField(fieldBreakerTimeout).Optional().Advanced().Example(shortDuration(d.BreakerTimeout)).Description(describe("breaker_timeout", "How long a breaker stays open before the source is probed again. Default `60s`.")),
 		service.NewIntField(fieldMaxBodyBytes).Optional().Advanced().Example(d.MaxBodyBytes).Description(describe("max_body_bytes", "Largest body read (after gzip decoding); a larger one is invalid data. Default 67108864 (64 MiB).")),
 		service.NewBoolField(fieldUseCache).Optional().Example(d.UseCache).Description(describe("use_cache", "Read documents from the cache before the network. Default true.")),
 		service.NewBoolField(fieldWriteCache).Optional().Example(d.WriteCache).Description(describe("write_cache", "Store fetched documents (and 404 answers, briefly) in the cache. Default true.")),
-		service.NewDurationField(fieldCacheTTL).Optional().Example(d.CacheTTL.String()).Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
-		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Example(d.NotFoundTTL.String()).Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
+		service.NewDurationField(fieldCacheTTL).Optional().Example(shortDuration(d.CacheTTL)).Description(describe("cache_ttl", "How long a cached document is fresh; a stale one with an ETag or Last-Modified is revalidated with a conditional request. Default `1h`.")),
+		service.NewDurationField(fieldNotFoundTTL).Optional().Advanced().Example(shortDuration(d.NotFoundTTL)).Description(describe("not_found_ttl", "How long a 404 answer is cached. Default `5m`.")),
 		service.NewIntField(fieldCacheMaxBytes).Optional().Advanced().Example(d.CacheMaxBytes).Description(describe("cache_max_bytes", "Bound of the in-memory cache in bytes, each entry counting its bytes plus 256 for its bookkeeping; the oldest entries go first. Default 268435456 (256 MiB).")),
 		service.NewStringField(fieldCacheDir).Optional().Advanced().Description(describe("cache_dir", "A directory holding a persistent cache tier, kept across runs. Ignored when `cache_resource` is set. Default none.")),
 		service.NewStringField(fieldCacheResource).Optional().Advanced().Description(describe("cache_resource", "The label of a Benthos cache resource (for example a `file` or `redis` cache) used as the persistent cache tier behind the in-memory one. Default none.")),
@@ -468,4 +468,17 @@ func onNotFoundField() *service.ConfigField {
 		"drop":  "Drop the message and count it in the metric `f1_not_found_dropped` (the seed turns a 404 into an empty result).",
 		"error": "Keep the message, flagged with an error and `f1_error_kind: not_found`, for `catch` or a dead-letter output.",
 	}).Optional().Example(config.Defaults().Component.OnNotFound).Description(describe("on_not_found", "What becomes of a file the source answers 404 for. Default `drop`."))
+}
+
+// shortDuration writes d as a user would, "1h" rather than time's "1h0m0s",
+// for the examples `f1fetch create` writes.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package components
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
@@ -51,5 +52,16 @@ func TestRemoteHTTPLintFollowsAllowInsecureHTTP(t *testing.T) {
 				t.Errorf("allow_insecure_http: true: %v", err)
 			}
 		})
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Hour: "1h", time.Minute: "1m", 5 * time.Minute: "5m", 30 * time.Second: "30s",
+		90 * time.Minute: "1h30m", time.Hour + time.Second: "1h0m1s", 1500 * time.Millisecond: "1.5s", 0: "0s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -83,7 +83,7 @@ processor.`).
 			).Default([]any{}).Description("Single files to fetch, in order."),
 			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
 			// Its default as its example, for `f1fetch create` (see engineFields).
-			service.NewDurationField(fieldProgressInterval).Optional().Example(config.Defaults().Component.ProgressInterval.String()).
+			service.NewDurationField(fieldProgressInterval).Optional().Example(shortDuration(config.Defaults().Component.ProgressInterval)).
 				Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`.")),
 			service.NewIntField(fieldPrefetch).Optional().Advanced().
 				Description(describe("prefetch", fmt.Sprintf("Files fetched ahead of the output, bounding memory, at most %d. 0 means twice `max_concurrent_requests`. Default 0.", config.MaxPrefetch))).
