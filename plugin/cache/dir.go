@@ -72,8 +72,9 @@ func NewDir(path string) (*Dir, error) {
 //
 // Without it the files of keys never asked again and the temporary files of
 // crashed writes stay for ever, and a long-running user's disk fills. It is
-// meant to run when the directory is put to use (fetch.New starts it on a
-// goroutine its Close stops through ctx, checked between batches of names).
+// meant to run when the directory is put to use (fetch.New starts it, through
+// SweepIfDue, on a goroutine its Close stops through ctx, checked between
+// batches of names).
 // A pass over 20,000 small files took 0.25-0.45 s when all were kept,
 // 0.7-1.1 s when all were removed.
 func (d *Dir) Sweep(ctx context.Context, now time.Time) (removed int, err error) {
@@ -102,6 +103,39 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (removed int, err error)
 		}
 	}
 	return removed, ctx.Err()
+}
+
+// dirSweepEvery is how long after a sweep of a directory, by any process, the
+// next is skipped: a job started again and again (a cron job, a warm rerun)
+// would otherwise read every record's header on each start, where an
+// expired record is a miss to Get anyway and only its disk space waits.
+const dirSweepEvery = time.Hour
+
+// sweptStamp is the file whose modification time is when the last sweep of
+// the directory that ran to its end began. The dot keeps it apart from key
+// names, and a sweep leaves it alone.
+const sweptStamp = ".swept"
+
+// SweepIfDue runs Sweep unless one of this directory that began less than
+// dirSweepEvery before now ran to its end (a stamp from the future, a clock set
+// back, does not count); swept says whether it ran. Only a pass that ended
+// stamps the directory: one stopped by a job that ended first, or failed,
+// is run again by the next opening.
+func (d *Dir) SweepIfDue(ctx context.Context, now time.Time) (removed int, swept bool, err error) {
+	stamp := filepath.Join(d.path, sweptStamp)
+	if info, err := os.Stat(stamp); err == nil {
+		if age := now.Sub(info.ModTime()); age >= 0 && age < dirSweepEvery {
+			return 0, false, nil
+		}
+	}
+	if removed, err = d.Sweep(ctx, now); err != nil {
+		return removed, true, err
+	}
+	// A stamp that cannot be written only means the next opening sweeps.
+	if err := os.WriteFile(stamp, nil, 0o644); err == nil {
+		os.Chtimes(stamp, now, now)
+	}
+	return removed, true, nil
 }
 
 // sweepable reports whether Sweep removes the regular file e, at path name:

@@ -56,6 +56,7 @@ func TestDirSweep(t *testing.T) {
 		".tmp-fresh":           {b: []byte("being written"), age: tmpGrace - time.Minute, kept: true},
 		".tmp-old":             {b: []byte("crashed"), age: 2 * time.Hour},
 		".tmpfile":             {b: []byte("a user's file"), age: 1000 * time.Hour, kept: true},
+		sweptStamp:             {b: nil, age: 1000 * time.Hour, kept: true},
 		"report.tmp-1":         {b: []byte("a user's file"), age: 1000 * time.Hour, kept: true},
 	}
 	for name, f := range files {
@@ -183,5 +184,64 @@ func TestDirSweepStopsWhenCancelled(t *testing.T) {
 	cancel()
 	if removed, err := d.Sweep(ctx, time.Now().Add(time.Hour)); removed != 0 || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sweep after cancel = %d, %v; want 0 and the cancellation", removed, err)
+	}
+}
+
+// SweepIfDue sweeps a directory no sweep ran to its end in within the last
+// dirSweepEvery; a stamp from the future does not count, and a pass that
+// failed or was stopped stamps nothing.
+func TestDirSweepIfDue(t *testing.T) {
+	d, path := newDir(t)
+	now := time.Now()
+	expired := func(k string) {
+		t.Helper()
+		writeFile(t, d.file(k), record(now.Add(-time.Second).UnixNano(), "v"), now)
+	}
+	gone := func(k string) bool {
+		_, err := os.Stat(d.file(k))
+		return errors.Is(err, os.ErrNotExist)
+	}
+	sweep := func(at time.Time) (int, bool) {
+		t.Helper()
+		removed, swept, err := d.SweepIfDue(context.Background(), at)
+		if err != nil {
+			t.Fatalf("SweepIfDue at %v: %v", at.Sub(now), err)
+		}
+		return removed, swept
+	}
+
+	expired("a")
+	if removed, swept := sweep(now); !swept || removed != 1 || !gone("a") {
+		t.Fatalf("first SweepIfDue: removed %d, swept %v, a gone %v; want 1, true, true", removed, swept, gone("a"))
+	}
+	expired("b")
+	if _, swept := sweep(now.Add(dirSweepEvery - time.Minute)); swept || gone("b") {
+		t.Fatalf("SweepIfDue within dirSweepEvery of the last: swept %v, b gone %v; want neither", swept, gone("b"))
+	}
+	if removed, swept := sweep(now.Add(dirSweepEvery)); !swept || removed != 1 || !gone("b") {
+		t.Fatalf("SweepIfDue dirSweepEvery after the last: removed %d, swept %v; want 1, true", removed, swept)
+	}
+	// A stamp from the future (a clock set back) does not hold sweeps off.
+	future := now.Add(10 * dirSweepEvery)
+	if err := os.Chtimes(filepath.Join(path, sweptStamp), future, future); err != nil {
+		t.Fatal(err)
+	}
+	expired("c")
+	if _, swept := sweep(now.Add(2 * dirSweepEvery)); !swept || !gone("c") {
+		t.Fatalf("SweepIfDue under a stamp from the future: swept %v, c gone %v; want both", swept, gone("c"))
+	}
+
+	// A stopped pass stamps nothing: the next opening sweeps.
+	if err := os.Remove(filepath.Join(path, sweptStamp)); err != nil {
+		t.Fatal(err)
+	}
+	expired("d")
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, swept, err := d.SweepIfDue(stopped, now); !swept || !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped SweepIfDue: swept %v, err %v; want true and the cancellation", swept, err)
+	}
+	if removed, swept := sweep(now.Add(time.Minute)); !swept || removed != 1 || !gone("d") {
+		t.Fatalf("SweepIfDue after a stopped one: removed %d, swept %v; want 1, true", removed, swept)
 	}
 }

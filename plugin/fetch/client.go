@@ -149,7 +149,7 @@ func New(s config.Settings, tier cache.Tier) (*Client, error) {
 		c.sweeping.Add(1)
 		go func() {
 			defer c.sweeping.Done()
-			if _, err := dir.Sweep(c.base, time.Now()); err != nil && c.base.Err() == nil {
+			if _, _, err := dir.SweepIfDue(c.base, time.Now()); err != nil && c.base.Err() == nil {
 				c.sweepErr.Store(&err)
 			}
 		}()

@@ -85,15 +85,32 @@ func TestNewSweepsTheCacheDir(t *testing.T) {
 	s := config.Defaults()
 	s.CacheDir = path
 	newClient(t, s)
-	deadline := time.Now().Add(10 * time.Second) // the sweep runs on its own goroutine
-	for left, _ := os.ReadDir(path); len(left) != 1; left, _ = os.ReadDir(path) {
+	// The sweep runs on its own goroutine; the stamp it leaves last says
+	// when it ran to its end.
+	stamp := filepath.Join(path, ".swept")
+	deadline := time.Now().Add(10 * time.Second)
+	for _, err := os.Stat(stamp); err != nil; _, err = os.Stat(stamp) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d files left in cache_dir, want the live record alone", len(left))
+			t.Fatalf("no sweep ran to its end: %v", err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	if left, _ := os.ReadDir(path); len(left) != 2 {
+		t.Fatalf("%d files left in cache_dir, want the live record and the stamp", len(left))
+	}
 	if _, err := d.Get(ctx, "live"); err != nil {
 		t.Fatalf("the live record: %v", err)
+	}
+
+	// A client opening the directory within the hour does not sweep it
+	// again (a job run again and again reads no header on each start).
+	if err := d.Set(ctx, "expired again", []byte("v"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s)
+	c.sweeping.Wait() // its sweep, had it begun one, has run to its end
+	if left, _ := os.ReadDir(path); len(left) != 3 {
+		t.Fatalf("%d files in cache_dir after a second client within the hour, want 3 (nothing swept)", len(left))
 	}
 }
 
