@@ -74,8 +74,8 @@ func (r *report) targets() []target {
 						read, okR := r.find(md.name, reqs, batchFloorRow(j, batchC, false))
 						if okP && okR {
 							rx := float64(read.fetching()) / float64(m.BoundNS)
-							measured += fmt.Sprintf("; a bare x/net client in the same batches of %d, %d in flight (bench batchfloor), took %s reading the documents only, %.3fx of the bound, and %s reading and parsing them, %.3fx",
-								batchC*r.opts.concurrency, r.opts.concurrency, round(read.fetching()), rx, round(parsed.fetching()), float64(parsed.fetching())/float64(m.BoundNS))
+							measured += fmt.Sprintf("; a bare x/net client in the same %s (bench batchfloor) took %s reading the documents only, %.3fx of the bound, and %s reading and parsing them, %.3fx",
+								batchShape(r.opts.concurrency, batchC), round(read.fetching()), rx, round(parsed.fetching()), float64(parsed.fetching())/float64(m.BoundNS))
 							t.outOfReach = !t.met && rx > 1.10
 						}
 					}

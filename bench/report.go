@@ -168,17 +168,21 @@ func runReadFloor(ctx context.Context, j job, dir string) (measurement, error) {
 	return m, nil
 }
 
+// batchShape names batches of batchC x C with C in flight.
+func batchShape(concurrency, batchC int) string {
+	if batchC == 1 {
+		return fmt.Sprintf("batches of %d", concurrency)
+	}
+	return fmt.Sprintf("batches of %d, %d in flight", batchC*concurrency, concurrency)
+}
+
 // batchFloorRow names the bare client in batches of batchC x C with C in
 // flight (bench batchfloor), with or without its parsing.
 func batchFloorRow(j job, batchC int, parse bool) string {
-	shape := fmt.Sprintf("batches of %d", batchC*j.concurrency)
-	if batchC > 1 {
-		shape += fmt.Sprintf(", %d in flight", j.concurrency)
-	}
 	if parse {
-		return fmt.Sprintf("batch floor: a bare x/net client in %s, reading and parsing", shape)
+		return fmt.Sprintf("batch floor: a bare x/net client in %s, reading and parsing", batchShape(j.concurrency, batchC))
 	}
-	return fmt.Sprintf("batch floor: a bare x/net client in %s, reading only", shape)
+	return fmt.Sprintf("batch floor: a bare x/net client in %s, reading only", batchShape(j.concurrency, batchC))
 }
 
 // runBatchFloor times `bench batchfloor` over j's tuples in batches of
