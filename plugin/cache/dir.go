@@ -122,8 +122,10 @@ const sweptStamp = ".swept"
 // stamps the directory: one stopped by a job that ended first, or failed,
 // is run again by the next opening.
 func (d *Dir) SweepIfDue(ctx context.Context, now time.Time) (removed int, swept bool, err error) {
-	stamp := filepath.Join(d.path, sweptStamp)
-	if info, err := os.Stat(stamp); err == nil {
+	// Lstat: only a regular file is a stamp. A link there (in a shared
+	// directory, anyone's) would otherwise hold sweeps off as long as what
+	// it points to changes.
+	if info, err := os.Lstat(filepath.Join(d.path, sweptStamp)); err == nil && info.Mode().IsRegular() {
 		if age := now.Sub(info.ModTime()); age >= 0 && age < dirSweepEvery {
 			return 0, false, nil
 		}
@@ -131,11 +133,30 @@ func (d *Dir) SweepIfDue(ctx context.Context, now time.Time) (removed int, swept
 	if removed, err = d.Sweep(ctx, now); err != nil {
 		return removed, true, err
 	}
-	// A stamp that cannot be written only means the next opening sweeps.
-	if err := os.WriteFile(stamp, nil, 0o644); err == nil {
-		os.Chtimes(stamp, now, now)
-	}
+	d.stamp(now)
 	return removed, true, nil
+}
+
+// stamp marks the directory swept at began. It is written as Set writes a
+// record, a temporary file renamed over the name, so that a link named
+// .swept is replaced, never written through: opening the name to write
+// (os.WriteFile) truncated whatever file a link there points to. A stamp
+// that cannot be written only means the next opening sweeps.
+func (d *Dir) stamp(began time.Time) {
+	tmp, err := os.CreateTemp(d.path, ".tmp-*")
+	if err != nil {
+		return
+	}
+	err = tmp.Close()
+	if err == nil {
+		err = os.Chtimes(tmp.Name(), began, began)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(d.path, sweptStamp))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
 }
 
 // sweepable reports whether Sweep removes the regular file e, at path name:

@@ -245,3 +245,41 @@ func TestDirSweepIfDue(t *testing.T) {
 		t.Fatalf("SweepIfDue after a stopped one: removed %d, swept %v; want 1, true", removed, swept)
 	}
 }
+
+// A link named .swept (planted by another user of a shared directory, or
+// left by anyone) is no stamp: a sweep replaces it with a stamp of its own
+// rather than writing through it, which truncated the file it points to,
+// and a link to a file changed within the hour does not hold sweeps off.
+func TestDirSweepIfDueReplacesALinkedStamp(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name   string
+		target time.Time // the linked file's modification time
+	}{
+		{"a link to an old file", now.Add(-2 * dirSweepEvery)},
+		{"a link to a fresh file", now.Add(-time.Minute)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, path := newDir(t)
+			victim := filepath.Join(t.TempDir(), "notes.txt")
+			writeFile(t, victim, []byte("a user's file"), c.target)
+			stamp := filepath.Join(path, sweptStamp)
+			if err := os.Symlink(victim, stamp); err != nil {
+				t.Skipf("no symlinks here: %v", err)
+			}
+			writeFile(t, d.file("a"), record(now.Add(-time.Second).UnixNano(), "v"), now)
+
+			removed, swept, err := d.SweepIfDue(context.Background(), now)
+			if err != nil || !swept || removed != 1 {
+				t.Fatalf("SweepIfDue under a linked stamp: removed %d, swept %v, err %v; want 1, true, nil", removed, swept, err)
+			}
+			if b, err := os.ReadFile(victim); err != nil || string(b) != "a user's file" {
+				t.Errorf("the linked file after the sweep: %q, %v; want it untouched", b, err)
+			}
+			info, err := os.Lstat(stamp)
+			if err != nil || !info.Mode().IsRegular() || info.ModTime().Sub(now).Abs() > time.Second {
+				t.Errorf("the stamp after the sweep: %v, %v; want a regular file of modification time %v", info, err, now)
+			}
+		})
+	}
+}
