@@ -71,7 +71,7 @@ A batch is written in one transaction, in its order: on PostgreSQL several rows 
 statement, saving round trips (up to 500, fewer when the columns are many, as a statement
 binds at most 65535 values), on SQLite one row to a statement.
 
-With a `+"`conflict`"+` clause, a row the database refuses for its data does not hold
+With a `+"`conflict`"+` clause (`+"`do_nothing`"+` or `+"`upsert`"+`), a row the database refuses for its data does not hold
 the others back: a constraint (`+"`NOT NULL`"+`, a key, `+"`CHECK`"+`, a foreign key), a
 value its column cannot take, a key too long for its index or a trigger's check
 (PostgreSQL's SQLSTATE classes 22, 23, 54 and P0, SQLite's `+"`SQLITE_CONSTRAINT`"+`, `+"`SQLITE_MISMATCH`"+` and
@@ -120,7 +120,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 				Description("The columns to insert: letters, digits and `_`. They are quoted, so a name that is an SQL keyword (`order`) works; on PostgreSQL they are lowered first, naming the columns they name unquoted.").
 				Example([]string{"year", "gp", "driver", "lap", "time"}),
 			service.NewBloblangField(sqlFieldArgsMapping).
-				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text. On PostgreSQL numbers and booleans are sent as text that the server reads for the column's own type: exact into `NUMERIC`, `DOUBLE PRECISION`, `TEXT` and `JSONB`, and a number with a fraction into an `INTEGER` column is refused rather than rounded (a whole number written `2.0` or `1e3` is taken): its message fails, with `conflict` alone, without it with its batch.").
+				Description("A Bloblang mapping that returns an array with one value per column, in the order of `columns`. Objects and arrays are stored as JSON text. On PostgreSQL numbers and booleans are sent as text that the server reads for the column's own type: exact into `NUMERIC`, `DOUBLE PRECISION`, `TEXT` and `JSONB`, and a number with a fraction into an `INTEGER` column is refused rather than rounded (a whole number written `2.0` or `1e3` is taken): its message fails, alone with `conflict: do_nothing` or `upsert`, with its batch with `conflict: none`.").
 				Example(`root = [ this.year, this.gp, this.driver, this.lap, this.time ]`),
 			service.NewStringField(sqlFieldInitStatement).
 				Description("SQL run once when connecting, for example to create the table. It may hold several statements separated by `;`.").
