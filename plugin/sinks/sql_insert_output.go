@@ -140,7 +140,7 @@ Field names follow Redpanda Connect's sql_insert output.`+service.OutputPerforma
 			// 0 is the driver's own bound, so that the 0 `f1fetch create`
 			// writes is the default rather than no bound on sqlite.
 			service.NewIntField(sqlFieldConnMaxOpen).
-				Description("The most open connections to the database. Up to this many, and at most `max_in_flight`, are kept open between batches to be used again. 0 is 1 for sqlite and no limit for postgres.").
+				Description("The most open connections to the database. Up to this many, and at most `max_in_flight`, are kept open between batches to be used again. 0 is 1 for sqlite (its single writer; an in-memory database lives in one connection) and no limit for postgres. Unlike Redpanda Connect's, where 0 is no limit for every driver, there is no unbounded sqlite.").
 				Default(0).
 				Advanced(),
 		).
