@@ -421,10 +421,16 @@ func TestBatchFloorMarksTheProcessorsMiss(t *testing.T) {
 	md50, _ := parseMode("50")
 	reqs := loads[3].Name
 	j := job{concurrency: 20}
-	for _, p := range []struct {
-		contender string
-		batchC    int
-	}{{"f1fetch-processor", 1}, {batchedProcessor, processorBatchC}} {
+	for contender, batchC := range oneThreadBatches {
+		p := struct {
+			contender     string
+			batchC, other int
+		}{contender: contender, batchC: batchC}
+		for _, b := range oneThreadBatches {
+			if b != batchC {
+				p.other = b
+			}
+		}
 		for _, c := range []struct {
 			floorX     float64
 			outOfReach bool
@@ -436,7 +442,7 @@ func TestBatchFloorMarksTheProcessorsMiss(t *testing.T) {
 				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, p.batchC, true), WallNS: bound * 2, SpanNS: bound * 13 / 10},
 				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, p.batchC, false), WallNS: bound * 2, SpanNS: int64(float64(bound) * c.floorX)},
 				// The other shape's floor, far out of reach, must not be read for this one.
-				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, 1+processorBatchC-p.batchC, false), WallNS: bound * 2, SpanNS: bound * 2},
+				{Mode: md50.name, Workload: reqs, Contender: batchFloorRow(j, p.other, false), WallNS: bound * 2, SpanNS: bound * 2},
 			}
 			var found bool
 			for _, tg := range r.targets() {

@@ -310,6 +310,11 @@ const (
 	processorBatchC  = 5
 )
 
+// oneThreadBatches are the processor contenders on one thread, by their
+// batches in multiples of C: each has a bare client's floor in its shape
+// (bench batchfloor).
+var oneThreadBatches = map[string]int{"f1fetch-processor": 1, batchedProcessor: processorBatchC}
+
 // runF1FetchProcessor: tuples read from a file in batches of batchC x C,
 // each batch fetched by the f1_fetch processor on threads pipeline threads.
 // The process-wide limiter keeps C requests in flight whatever the threads

@@ -68,7 +68,7 @@ func (r *report) targets() []target {
 					// A bare golang.org/x/net client (SPEC's transport) in the
 					// same batches: reading only, it does less than any
 					// processor that validates must, so its miss is the shape's.
-					if batchC, ok := map[string]int{"f1fetch-processor": 1, batchedProcessor: processorBatchC}[c]; ok {
+					if batchC, ok := oneThreadBatches[c]; ok {
 						j := job{concurrency: r.opts.concurrency}
 						parsed, okP := r.find(md.name, reqs, batchFloorRow(j, batchC, true))
 						read, okR := r.find(md.name, reqs, batchFloorRow(j, batchC, false))

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,16 +75,13 @@ func (r *report) benchLine(m measurement) {
 // in-process rerun is in its note), and in the first mode
 // the slow-output memory run and the binary's start-up time.
 func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
-	for _, shape := range []struct {
-		contender string
-		batchC    int
-	}{{"f1fetch-processor", 1}, {batchedProcessor, processorBatchC}} {
-		if len(r.opts.only) > 0 && !r.opts.only[shape.contender] {
+	for _, contender := range slices.Sorted(maps.Keys(oneThreadBatches)) {
+		if len(r.opts.only) > 0 && !r.opts.only[contender] {
 			continue
 		}
 		for _, parse := range []bool{true, false} {
-			name := batchFloorRow(jobs[3], shape.batchC, parse)
-			m, err := runBatchFloor(ctx, jobs[3], shape.batchC, parse)
+			name := batchFloorRow(jobs[3], oneThreadBatches[contender], parse)
+			m, err := runBatchFloor(ctx, jobs[3], oneThreadBatches[contender], parse)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
