@@ -74,6 +74,12 @@ func describe(field, text string) string {
 	return text
 }
 
+// loopbackHTTP matches an http:// base whose host config.IsLoopback takes
+// (localhost in any case, 127.0.0.0/8, ::1 and the IPv4-mapped 127 in their
+// usual spellings), as lint rules cannot call Go. It errs towards passing a
+// base lint cannot read (127.1): building refuses those, naming them.
+const loopbackHTTP = `(?i)^http://([^/@]*@)?(localhost|127(\.[0-9]{1,3}){3}|\[(0{0,4}:){2,7}0{0,3}1\]|\[(0{0,4}:){2,6}ffff:127(\.[0-9]{1,3}){3}\])(:[0-9]*)?([/?#]|$)`
+
 // remoteHTTPLint refuses at lint time a remote http:// base that building
 // the component would refuse. It is the component's rule, not base_urls',
 // to see allow_insecure_http. Lint rules cannot read the environment, so
@@ -87,7 +93,7 @@ func remoteHTTPLint() string {
 	_ = config.ApplyEnv(&env, os.LookupEnv, func(field string) bool { return field != fieldAllowInsecureHTTP })
 	envAllows := env.AllowInsecureHTTP
 	return fmt.Sprintf(`let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
-root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() == "string" && u.has_prefix("http://") && !u.re_match("^http://(localhost|127\\.[0-9.]+|\\[::1\\])(:[0-9]+)?(/|$)")).map_each(u -> "field base_urls: value %%q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`, envAllows)
+root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() == "string" && u.lowercase().has_prefix("http://") && !u.re_match(%q)).map_each(u -> "field base_urls: value %%q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`, envAllows, loopbackHTTP)
 }
 
 // engineFields are the settings of the fetch engine. None has a schema

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,53 @@ func TestShortDuration(t *testing.T) {
 	} {
 		if got := shortDuration(d); got != want {
 			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The lint rule and the build agree on which http:// bases are loopback:
+// lint refuses exactly the remote http:// bases building refuses, whatever
+// the spelling of the scheme or host.
+func TestRemoteHTTPLintAgreesWithTheBuild(t *testing.T) {
+	linter := service.GlobalEnvironment().NewComponentConfigLinter()
+	for base, loopback := range map[string]bool{
+		"http://127.0.0.1:8080":                              true,
+		"http://127.0.0.1":                                   true,
+		"http://127.9.8.7:1/mirror":                          true,
+		"http://localhost:8080":                              true,
+		"http://LocalHost:8080":                              true,
+		"HTTP://127.0.0.1:8080":                              true,
+		"http://[::1]:8080":                                  true,
+		"http://[0:0:0:0:0:0:0:1]:8080":                      true,
+		"http://[::ffff:127.0.0.1]:8080":                     true,
+		"http://user:pw@127.0.0.1:8080":                      true,
+		"http://127.0.0.1:8080/{year}/{gp}/{session}/{path}": true,
+		"http://10.0.0.7:8080":                               false,
+		"HTTP://10.0.0.7:8080":                               false,
+		"http://localhost.example.com":                       false,
+		"http://127.0.0.1.example.com":                       false,
+		"http://[::2]:8080":                                  false,
+		"http://user@10.0.0.7:8080":                          false,
+		"http://localhost@10.0.0.7:8080":                     false,
+		"http://[::ffff:10.0.0.7]:8080":                      false,
+		"http://example.com/127.0.0.1:80/":                   false,
+	} {
+		yaml := fmt.Sprintf("f1_expand: { base_urls: [ %q ] }", base)
+		lints, err := linter.LintYAML("processor", []byte(yaml))
+		if err != nil {
+			t.Fatalf("lint %s: %v", yaml, err)
+		}
+		// Built without lint, as by the constructor: config's own check.
+		conf, err := expandProcessorSpec().ParseYAML(fmt.Sprintf("base_urls: [ %q ]", base), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, buildErr := newEngine(conf, service.MockResources())
+		if buildErr == nil {
+			eng.close()
+		}
+		if len(lints) > 0 == loopback || (buildErr != nil) == loopback {
+			t.Errorf("%s (loopback %v): lints %v, build %v; want both to %s it", base, loopback, lints, buildErr, map[bool]string{true: "take", false: "refuse"}[loopback])
 		}
 	}
 }
