@@ -70,6 +70,38 @@ func TestLintEveryPipeline(t *testing.T) {
 	}
 }
 
+// TestPipelinesServingHTTPExportMetrics: a pipeline whose HTTP server is
+// on ("metrics and health endpoint", F1_HTTP_ADDRESS) must export metrics
+// there. Without a metrics section Benthos' default is none in this binary
+// (it has no Prometheus exporter): /metrics answered 404 and f1_rejected,
+// f1_not_found_dropped and f1_rows were nowhere to be read.
+func TestPipelinesServingHTTPExportMetrics(t *testing.T) {
+	served := 0
+	for _, f := range pipelineFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			body, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{}
+			for _, m := range requiredVar.FindAllStringSubmatch(string(body), -1) {
+				env[m[1]] = "echo-placeholder"
+			}
+			conf := ok(t, cmd{args: []string{"echo", f}, env: env}).stdout
+			if !strings.Contains(conf, "\nhttp:\n  enabled: true\n") && !strings.HasPrefix(conf, "http:\n  enabled: true\n") {
+				return
+			}
+			served++
+			if strings.Contains(conf, "\nmetrics:\n  none: {}") || !strings.Contains(conf, "\nmetrics:\n") {
+				t.Errorf("%s serves HTTP but exports no metrics (metrics: none):\n%s", f, conf)
+			}
+		})
+	}
+	if served == 0 {
+		t.Fatal("no pipeline serves HTTP; the kafka pipelines do (F1_HTTP_ADDRESS)")
+	}
+}
+
 func TestPipelineUnitTests(t *testing.T) {
 	r := ok(t, cmd{args: []string{"test", "./pipelines/..."}})
 	for _, name := range []string{"session_to_sqlite", "session_to_postgres", "session_to_files", "fastest_laps_to_stdout", "tuples_stdin_to_stdout"} {
