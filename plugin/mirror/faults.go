@@ -58,13 +58,19 @@ type Rule struct {
 
 // DecodeFaults reads a Faults document (JSON, at most 1 MiB) as the control
 // endpoint and a --faults file give it. An unknown field is an error: a
-// misspelt one would otherwise leave a rule that matches and does nothing.
+// misspelt one would otherwise leave a rule that matches and does nothing;
+// so is anything after the document.
 func DecodeFaults(r io.Reader) (Faults, error) {
 	var f Faults
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return Faults{}, err
+	}
+	// One document: a second one after it (or anything else but white
+	// space) would otherwise be dropped without a word.
+	if _, err := dec.Token(); err != io.EOF {
+		return Faults{}, fmt.Errorf("data after the faults document at byte %d", dec.InputOffset())
 	}
 	return f, f.Validate()
 }

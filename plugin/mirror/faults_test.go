@@ -454,3 +454,23 @@ func TestDecodeFaultsRefusesUnknownFields(t *testing.T) {
 		t.Fatal("a negative latency was accepted")
 	}
 }
+
+// Anything after the faults document is refused: two documents one after
+// the other (a file edited by appending a rule set, a shell loop's PUTs
+// concatenated) would otherwise apply the first alone, and say nothing.
+func TestDecodeFaultsRefusesTrailingData(t *testing.T) {
+	for _, body := range []string{
+		`{"rules": []} {"rules": [{"status_rate": {"500": 1}}]}`,
+		`{"rules": [{"latency_ms": 5}]} trailing`,
+		`{"rules": []},`,
+	} {
+		if f, err := mirror.DecodeFaults(strings.NewReader(body)); err == nil {
+			t.Errorf("%q: accepted as %+v, want an error", body, f)
+		}
+	}
+	for _, body := range []string{`{"rules": []}`, "{\"rules\": []}\n", " {\"rules\": [{\"latency_ms\": 5}]} \r\n\t"} {
+		if _, err := mirror.DecodeFaults(strings.NewReader(body)); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}
