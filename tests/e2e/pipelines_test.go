@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
@@ -186,6 +188,38 @@ func TestTuplesStdinToStdout(t *testing.T) {
 			// good file (repeats come from the cache) and one for the missing lap.
 			if c := m.Counts(); c.Total != int64(len(distinct)+1) {
 				t.Errorf("the mirror answered %d requests, want %d (bad tuples must make none): %+v", c.Total, len(distinct)+1, c.ByStatus)
+			}
+		})
+	}
+}
+
+// Under systemd with its stderr to the journal, a process's stderr is a
+// socket, which no path opens ("/dev/stderr": no such device or address).
+// The two stdout pipelines log to /dev/stderr by default; with F1_LOG_FILE
+// and F1_ERRORS_FILE set to files they run there, and their documents still
+// go to stdout.
+func TestStdoutPipelinesRunWithStderrASocket(t *testing.T) {
+	m := startBundledMirror(t)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, peer := os.NewFile(uintptr(fds[0]), "stderr"), os.NewFile(uintptr(fds[1]), "peer")
+	defer stderr.Close()
+	defer peer.Close()
+	for _, c := range []struct{ pipeline, stdin string }{
+		{"tuples_stdin_to_stdout.yaml", `[2025, "Australian Grand Prix", "Race", "drivers.json"]` + "\n"},
+		{"fastest_laps_to_stdout.yaml", ""},
+	} {
+		t.Run(c.pipeline, func(t *testing.T) {
+			dir := t.TempDir()
+			x := exec.Command(binary, "run", pipeline(c.pipeline))
+			x.Env = append(os.Environ(), "F1FETCH_BASE_URLS="+m.URL, "F1_SESSION=Race",
+				"F1_LOG_FILE="+filepath.Join(dir, "log"), "F1_ERRORS_FILE="+filepath.Join(dir, "errors"))
+			x.Stdin, x.Stderr = strings.NewReader(c.stdin), stderr
+			out, err := x.Output()
+			if err != nil || !strings.HasPrefix(string(out), `{"drivers":`) {
+				t.Fatalf("%s with stderr a socket: %v, stdout %.200q", c.pipeline, err, out)
 			}
 		})
 	}
