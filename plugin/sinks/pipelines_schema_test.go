@@ -56,13 +56,7 @@ func TestShippedTelemetrySchemasKeepRealSamples(t *testing.T) {
 	want := map[int]float64{0: 0.26858782065714965, 581: 5222.543351646237}
 	for _, name := range []string{"session_to_sqlite.yaml", "session_to_postgres.yaml", "kafka_to_postgres.yaml"} {
 		t.Run(name, func(t *testing.T) {
-			var tg sqlTarget
-			if strings.Contains(name, "sqlite") {
-				tg = sqliteTarget(t)
-			} else {
-				dsn, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, "the telemetry schema of "+name), "sinks_schema")
-				tg = sqlTarget{driver: "postgres", dsn: dsn, db: db}
-			}
+			tg := pipelineTarget(t, name, "the telemetry schema of "+name)
 			out := pipelineOutput(t, name, `@f1_kind == "telemetry"`, tg.dsn)
 			if err := writeThrough(t, out, jsonBatch(samples...)); err != nil {
 				t.Fatalf("write: %v\n%s", err, out)
@@ -110,13 +104,7 @@ func TestShippedTablesRefuseValuesTheirColumnsCannotTake(t *testing.T) {
 	}
 	for _, name := range []string{"session_to_sqlite.yaml", "session_to_postgres.yaml", "kafka_to_postgres.yaml"} {
 		t.Run(name, func(t *testing.T) {
-			var tg sqlTarget
-			if strings.Contains(name, "sqlite") {
-				tg = sqliteTarget(t)
-			} else {
-				dsn, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, "the refusals of the tables of "+name), "sinks_schema")
-				tg = sqlTarget{driver: "postgres", dsn: dsn, db: db}
-			}
+			tg := pipelineTarget(t, name, "the refusals of the tables of "+name)
 			reason := map[string]string{"sqlite": "cannot store TEXT value in REAL column", "postgres": "22P02"}[tg.driver]
 			for _, c := range cases {
 				// The output's fields, written to directly: its BatchError
@@ -138,4 +126,16 @@ func TestShippedTablesRefuseValuesTheirColumnsCannotTake(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipelineTarget is the database the shipped pipeline name writes to: a
+// SQLite file for the SQLite pipeline, else a fresh schema of the test
+// PostgreSQL (the test is skipped without one, naming what).
+func pipelineTarget(t *testing.T, name, what string) sqlTarget {
+	t.Helper()
+	if strings.Contains(name, "sqlite") {
+		return sqliteTarget(t)
+	}
+	dsn, db := testkit.PostgresSchema(t, "pgx", testkit.PostgresDSN(t, what), "sinks_schema")
+	return sqlTarget{driver: "postgres", dsn: dsn, db: db}
 }
