@@ -76,9 +76,13 @@ func describe(field, text string) string {
 
 // loopbackHTTP matches an http:// base whose host config.IsLoopback takes
 // (localhost in any case, 127.0.0.0/8, ::1 and the IPv4-mapped 127 in their
-// usual spellings), as lint rules cannot call Go. It errs towards passing a
-// base lint cannot read (127.1): building refuses those, naming them.
-const loopbackHTTP = `(?i)^http://([^/@]*@)?(localhost|127(\.[0-9]{1,3}){3}|\[(0{0,4}:){2,7}0{0,3}1\]|\[(0{0,4}:){2,6}ffff:127(\.[0-9]{1,3}){3}\])(:[0-9]*)?([/?#]|$)`
+// spellings: ::1 also as ::0.0.0.1, the mapped address also in hex,
+// ::ffff:7f00:1), as lint rules cannot call Go. The user part runs to the
+// last '@' of the authority, as url.Parse reads it, so a password may hold
+// an '@'. It errs towards passing a base lint cannot read (127.1, [:::1]):
+// building refuses those, naming them; it must never refuse one building
+// takes, as that blocks run.
+const loopbackHTTP = `(?i)^http://([^/?#]*@)?(localhost|127(\.[0-9]{1,3}){3}|\[(0{0,4}:){2,7}(0{0,3}1|(0{1,3}\.){3}0{0,2}1|ffff:(127(\.[0-9]{1,3}){3}|7f[0-9a-f]{2}:[0-9a-f]{1,4}))\])(:[0-9]*)?([/?#]|$)`
 
 // remoteHTTPLint refuses at lint time a remote http:// base that building
 // the component would refuse. It is the component's rule, not base_urls',
