@@ -67,6 +67,7 @@ type cmd struct {
 	stdin   string
 	dir     string        // default: the repository root
 	timeout time.Duration // default: 60s
+	stderr  *os.File      // the child's stderr as it is (a socket, say); default: captured
 }
 
 // result of a run; String shows everything, for failure messages.
@@ -116,6 +117,9 @@ func f1fetch(t *testing.T, c cmd) result {
 	x.Stdin = strings.NewReader(c.stdin)
 	var stdout, stderr bytes.Buffer
 	x.Stdout, x.Stderr = &stdout, &stderr
+	if c.stderr != nil {
+		x.Stderr = c.stderr
+	}
 	x.WaitDelay = 5 * time.Second
 	start := time.Now()
 	err := x.Run()

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
@@ -197,29 +198,42 @@ func TestTuplesStdinToStdout(t *testing.T) {
 // socket, which no path opens ("/dev/stderr": no such device or address).
 // The two stdout pipelines log to /dev/stderr by default; with F1_LOG_FILE
 // and F1_ERRORS_FILE set to files they run there, and their documents still
-// go to stdout.
+// go to stdout. The binary runs as the other tests run it (f1fetch: the
+// caller's F1_* and F1FETCH_* left out, a timeout); the socket is close-on-exec,
+// so that only the child's stderr holds it, and what the child writes on it
+// is read (a full socket would block the child) and shown on failure.
 func TestStdoutPipelinesRunWithStderrASocket(t *testing.T) {
 	m := startBundledMirror(t)
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, peer := os.NewFile(uintptr(fds[0]), "stderr"), os.NewFile(uintptr(fds[1]), "peer")
-	defer stderr.Close()
-	defer peer.Close()
 	for _, c := range []struct{ pipeline, stdin string }{
 		{"tuples_stdin_to_stdout.yaml", `[2025, "Australian Grand Prix", "Race", "drivers.json"]` + "\n"},
 		{"fastest_laps_to_stdout.yaml", ""},
 	} {
 		t.Run(c.pipeline, func(t *testing.T) {
+			fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stderr, peer := os.NewFile(uintptr(fds[0]), "stderr"), os.NewFile(uintptr(fds[1]), "peer")
+			defer peer.Close()
+			written := make(chan []byte, 1)
+			go func() {
+				b, _ := io.ReadAll(peer)
+				written <- b
+			}()
 			dir := t.TempDir()
-			x := exec.Command(binary, "run", pipeline(c.pipeline))
-			x.Env = append(os.Environ(), "F1FETCH_BASE_URLS="+m.URL, "F1_SESSION=Race",
-				"F1_LOG_FILE="+filepath.Join(dir, "log"), "F1_ERRORS_FILE="+filepath.Join(dir, "errors"))
-			x.Stdin, x.Stderr = strings.NewReader(c.stdin), stderr
-			out, err := x.Output()
-			if err != nil || !strings.HasPrefix(string(out), `{"drivers":`) {
-				t.Fatalf("%s with stderr a socket: %v, stdout %.200q", c.pipeline, err, out)
+			r := f1fetch(t, cmd{args: []string{"run", pipeline(c.pipeline)}, stdin: c.stdin, stderr: stderr, env: map[string]string{
+				"F1FETCH_BASE_URLS": m.URL, "F1_SESSION": "Race",
+				"F1_LOG_FILE": filepath.Join(dir, "log"), "F1_ERRORS_FILE": filepath.Join(dir, "errors")}})
+			stderr.Close() // the child has exited: the socket's other end reads to its end
+			var onStderr []byte
+			select {
+			case onStderr = <-written:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: the socket never closed: a process still holds the child's stderr", c.pipeline)
+			}
+			if r.err != nil || !strings.HasPrefix(r.stdout, `{"drivers":`) {
+				log, _ := os.ReadFile(filepath.Join(dir, "log"))
+				t.Fatalf("%s with stderr a socket:\n%s\n--- on the socket ---\n%s\n--- F1_LOG_FILE ---\n%s", c.pipeline, r, tail(string(onStderr)), tail(string(log)))
 			}
 		})
 	}
