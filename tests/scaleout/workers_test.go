@@ -214,7 +214,8 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	// Two requests at a time and 20 ms a file, so that each share takes
 	// seconds and the kill lands in the middle of one.
 	slow := mirror.Faults{Rules: []mirror.Rule{{LatencyMS: 20}}}
-	fs := startFetchers(t, c, 3, slow, "F1FETCH_MAX_CONCURRENT=2", "F1_BATCH=8")
+	const concurrent = 2
+	fs := startFetchers(t, c, 3, slow, fmt.Sprintf("F1FETCH_MAX_CONCURRENT=%d", concurrent), "F1_BATCH=8")
 	owned := waitBalanced(t, admin, fs)
 
 	tuples := tuplesOf(t, "Qualifying", files)
@@ -233,11 +234,18 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		func() bool { return victim.mirror.Counts().Total >= 20 }, workersOf(fs)...)
 	victim.kill()
 	killed := time.Now()
+	served := victim.mirror.Counts().Total
 	// What it sent before it died: the requests its mirror serves until the
 	// counts settle. A request can still be in the socket's buffer, read by
 	// the mirror after the process is gone (counted after the kill once, in
 	// a CI run), so the counts are taken when nothing has moved for 100 ms.
+	// Those are requests the process had out when it died, at most its
+	// concurrency: any more were sent by something that outlived the kill,
+	// which settling would otherwise take as the victim's.
 	atKill := settledCount(t, victim.mirror)
+	if late := atKill - served; late > concurrent {
+		t.Fatalf("the victim's mirror served %d files after %s was gone, more than the %d it could have had out", late, victim.name, concurrent)
+	}
 	if atKill >= int64(share) {
 		t.Fatalf("%s had fetched %d files, all of its share of %d, before the kill: nothing left to take over", victim.name, atKill, share)
 	}
