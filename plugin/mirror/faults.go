@@ -56,20 +56,33 @@ type Rule struct {
 	FailStatus int `json:"fail_status,omitempty"`  // ... with this status (default 503)
 }
 
-// DecodeFaults reads a Faults document (JSON, at most 1 MiB) as the control
-// endpoint and a --faults file give it. An unknown field is an error: a
-// misspelt one would otherwise leave a rule that matches and does nothing;
-// so is anything after the document.
+// MaxFaultsBytes bounds a Faults document, white space around it included.
+const MaxFaultsBytes = 1 << 20
+
+// DecodeFaults reads a Faults document (JSON, at most MaxFaultsBytes) as the
+// control endpoint and a --faults file give it. An unknown field is an
+// error: a misspelt one would otherwise leave a rule that matches and does
+// nothing; so is anything after the document, and a longer input (cut at
+// the limit, what followed a document would be dropped unseen).
 func DecodeFaults(r io.Reader) (Faults, error) {
 	var f Faults
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	lr := &io.LimitedReader{R: r, N: MaxFaultsBytes + 1}
+	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
+	tooLong := func() error { return fmt.Errorf("faults document: more than %d bytes", MaxFaultsBytes) }
 	if err := dec.Decode(&f); err != nil {
+		if lr.N == 0 {
+			return Faults{}, tooLong()
+		}
 		return Faults{}, err
 	}
 	// One document: a second one after it (or anything else but white
 	// space) would otherwise be dropped without a word.
-	if _, err := dec.Token(); err != io.EOF {
+	_, err := dec.Token()
+	if lr.N == 0 {
+		return Faults{}, tooLong()
+	}
+	if err != io.EOF {
 		return Faults{}, fmt.Errorf("data after the faults document at byte %d", dec.InputOffset())
 	}
 	return f, f.Validate()

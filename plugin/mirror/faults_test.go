@@ -474,3 +474,21 @@ func TestDecodeFaultsRefusesTrailingData(t *testing.T) {
 		}
 	}
 }
+
+// The limit bounds the whole input, not the part read: a document in the
+// first MiB with a second one past it was taken, the second dropped unseen.
+// Up to the limit, white space around the document is taken.
+func TestDecodeFaultsRefusesDataPastTheLimit(t *testing.T) {
+	doc := `{"rules": []}`
+	for _, body := range []string{
+		doc + strings.Repeat(" ", mirror.MaxFaultsBytes) + `{"rules": [{"status_rate": {"500": 1}}]}`,
+		doc + strings.Repeat("\n", mirror.MaxFaultsBytes-len(doc)+1),
+	} {
+		if f, err := mirror.DecodeFaults(strings.NewReader(body)); err == nil || !strings.Contains(err.Error(), "more than") {
+			t.Errorf("%d bytes: accepted as %+v (%v), want more than %d bytes refused", len(body), f, err, mirror.MaxFaultsBytes)
+		}
+	}
+	if _, err := mirror.DecodeFaults(strings.NewReader(doc + strings.Repeat("\n", mirror.MaxFaultsBytes-len(doc)))); err != nil {
+		t.Errorf("%d bytes: %v", mirror.MaxFaultsBytes, err)
+	}
+}
