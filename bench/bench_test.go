@@ -299,13 +299,20 @@ var benchBinary = func() func(t *testing.T) string {
 }()
 
 // TestReadFloorReadsEveryFile runs `bench readfloor` as the bench does, a
-// child process over a directory, and checks it read every file; a directory
+// child process over a directory, and checks it read every record (not the
+// directory's dot files); a directory
 // it cannot read is an error, not a figure.
 func TestReadFloorReadsEveryFile(t *testing.T) {
 	self := benchBinary(t)
 	dir := t.TempDir()
 	for i := range 7 {
 		if err := os.WriteFile(filepath.Join(dir, strings.Repeat("k", i+1)), make([]byte, 300<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// cache_dir's sweep stamp and a write's temporary file are no records.
+	for _, dot := range []string{".swept", ".tmp-123"} {
+		if err := os.WriteFile(filepath.Join(dir, dot), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

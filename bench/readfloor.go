@@ -7,13 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
 // readFloor is the child mode `bench readfloor`: a new process that only
-// reads every file under -dir into fresh heap memory, -parallel at a time,
-// and drops each (no Benthos, no decoding, no output). A warm rerun that
+// reads every record under -dir (not its dot files) into fresh heap
+// memory, -parallel at a time, and drops each (no Benthos, no decoding, no
+// output). A warm rerun that
 // reads cache_dir in a new process cannot be faster than this, so the bench
 // puts it beside that rerun: the cache's own cost is the difference. It
 // prints the nanoseconds from the first open to the last read.
@@ -29,7 +31,9 @@ func readFloor(args []string) error {
 	}
 	var files []string
 	err := filepath.WalkDir(*dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		// The records only: cache_dir's dot files (the sweep's stamp,
+		// a write's temporary file) are no documents of the rerun.
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
 			files = append(files, p)
 		}
 		return err
