@@ -137,26 +137,11 @@ func (d *Dir) SweepIfDue(ctx context.Context, now time.Time) (removed int, swept
 	return removed, true, nil
 }
 
-// stamp marks the directory swept at began. It is written as Set writes a
-// record, a temporary file renamed over the name, so that a link named
-// .swept is replaced, never written through: opening the name to write
-// (os.WriteFile) truncated whatever file a link there points to. A stamp
-// that cannot be written only means the next opening sweeps.
+// stamp marks the directory swept at began, replacing whatever is named
+// .swept (opening the name to write truncated the file a link there points
+// to). A stamp that cannot be written only means the next opening sweeps.
 func (d *Dir) stamp(began time.Time) {
-	tmp, err := os.CreateTemp(d.path, ".tmp-*")
-	if err != nil {
-		return
-	}
-	err = tmp.Close()
-	if err == nil {
-		err = os.Chtimes(tmp.Name(), began, began)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(d.path, sweptStamp))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
+	d.replace(filepath.Join(d.path, sweptStamp), nil, began)
 }
 
 // sweepable reports whether Sweep removes the regular file e, at path name:
@@ -247,20 +232,33 @@ func (d *Dir) Set(ctx context.Context, key string, value []byte, ttl time.Durati
 	binary.BigEndian.PutUint64(b[1:dirHeader], uint64(exp))
 	b = append(b, value...)
 
+	if err := d.replace(d.file(key), b, time.Time{}); err != nil {
+		return fmt.Errorf("cache dir: write: %w", err) // names the file
+	}
+	return nil
+}
+
+// replace puts a file holding b under name, modified at mtime unless it is
+// zero: written to a temporary file renamed over name, so that a reader,
+// another process or a crash never sees half of it, and a link named name
+// is replaced, never written through.
+func (d *Dir) replace(name string, b []byte, mtime time.Time) error {
 	tmp, err := os.CreateTemp(d.path, ".tmp-*") // the dot keeps it apart from hex key names
 	if err != nil {
-		return fmt.Errorf("cache dir: write: %w", err) // names the file
+		return err
 	}
 	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && !mtime.IsZero() {
+		err = os.Chtimes(tmp.Name(), mtime, mtime)
+	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), d.file(key))
+		err = os.Rename(tmp.Name(), name)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("cache dir: write: %w", err) // names the file
 	}
-	return nil
+	return err
 }
