@@ -94,9 +94,6 @@ func Start(cfg Config) (*Running, error) {
 // serving ends.
 func (r *Running) Err() <-chan error { return r.errs }
 
-// CAPEM is the PEM certificate clients must trust; nil without TLS.
-func (r *Running) CAPEM() []byte { return r.caPEM }
-
 // CertPool holds the certificate clients must trust; nil without TLS.
 func (r *Running) CertPool() *x509.CertPool {
 	if r.caPEM == nil {

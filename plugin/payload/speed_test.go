@@ -12,8 +12,8 @@ import (
 // minScannerSpeedup guards the fix of bench/PROFILES.md: measured as below
 // (best of alternating runs), wellFormed checks the median telemetry file
 // 2.6 to 2.7 times as fast as segmentio's json.Valid on this project's
-// machines (4.5 once). With the lockstep loop inlined, the regression its
-// go:noinline prevents, it measured 1.31 to 1.45. Run without -race, which
+// machines (4.5 once). With the lockstep loop inlined (the regression its
+// noinline directive prevents) it measured 1.31 to 1.45. Run without -race, which
 // instruments the two differently; .ci/run runs it so.
 const minScannerSpeedup = 2.0
 

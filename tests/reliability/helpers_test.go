@@ -174,11 +174,6 @@ func mustTuple(t testing.TB, path string) tuple.Tuple {
 	return tp
 }
 
-// mirrorPath is the mirror's counter key of t in the jsDelivr layout.
-func mirrorPath(t tuple.Tuple) string {
-	return fmt.Sprintf("/%d@main/%s/%s/%s", t.Year, t.GP, t.Session, t.Path)
-}
-
 // settings are the defaults pointed at bases with millisecond backoffs and
 // the cache off, so that every attempt is a request the mirror counts.
 func settings(caFile string, bases ...string) config.Settings {

@@ -163,14 +163,6 @@ func outcomes(kinds map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, fmt.Sprintf("%.100s", k))
-	}
-	return out
-}
-
 // h2Server is an HTTP/2 TLS server on loopback counting requests and
 // finished handlers, with a CA file for the client.
 type h2Server struct {
