@@ -74,32 +74,6 @@ func describe(field, text string) string {
 	return text
 }
 
-// loopbackHTTP matches an http:// base whose host config.IsLoopback takes
-// (localhost in any case, 127.0.0.0/8, ::1 and the IPv4-mapped 127 in their
-// spellings: ::1 also as ::0.0.0.1, the mapped address also in hex,
-// ::ffff:7f00:1), as lint rules cannot call Go. The user part runs to the
-// last '@' of the authority, as url.Parse reads it, so a password may hold
-// an '@'. It errs towards passing a base lint cannot read (127.1, [:::1]):
-// building refuses those, naming them; it must never refuse one building
-// takes, as that blocks run.
-const loopbackHTTP = `(?i)^http://([^/?#]*@)?(localhost|127(\.[0-9]{1,3}){3}|\[(0{0,4}:){2,7}(0{0,3}1|(0{1,3}\.){3}0{0,2}1|ffff:(127(\.[0-9]{1,3}){3}|7f[0-9a-f]{2}:[0-9a-f]{1,4}))\])(:[0-9]*)?([/?#]|$)`
-
-// remoteHTTPLint refuses at lint time a remote http:// base that building
-// the component would refuse. It is the component's rule, not base_urls',
-// to see allow_insecure_http. Lint rules cannot read the environment, so
-// F1FETCH_ALLOW_INSECURE_HTTP, the field's fallback, is read when the rule
-// is made (at start) and written into it; a value that is no bool is
-// refused by the build, naming it.
-func remoteHTTPLint() string {
-	env := config.Defaults()
-	// Only that variable, parsed as the build parses it; a bad value is the
-	// build's to refuse.
-	_ = config.ApplyEnv(&env, os.LookupEnv, func(field string) bool { return field != fieldAllowInsecureHTTP })
-	envAllows := env.AllowInsecureHTTP
-	return fmt.Sprintf(`let urls = if this.base_urls.type() == "array" { this.base_urls } else { [] }
-root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() == "string" && u.lowercase().has_prefix("http://") && !u.re_match(%q)).map_each(u -> "field base_urls: value %%q: remote http:// sources need allow_insecure_http: true; use https://".format(u.re_replace_all("^[^{]*@", "…@"))) }`, envAllows, loopbackHTTP)
-}
-
 // engineFields are the settings of the fetch engine. None has a schema
 // default: an unset field falls back to its F1FETCH_* variable, then to the
 // config package's default, shown in each description. `f1fetch create`
@@ -108,9 +82,8 @@ root = if this.allow_insecure_http.or(%t) != true { $urls.filter(u -> u.type() =
 // max_concurrent_requests lint refuses): a field whose zero value is not
 // its default has the default as its first example, so that the config
 // create writes lints and runs as the defaults. They are built once
-// for the three components that share them: their lint rules are Bloblang,
-// compiled when built, and compiling them was most of the binary's start-up
-// work of this package.
+// for the specs that share them. Their checks are the components' lint
+// rule's (engineLintRule), which runs the build's.
 var engineFields = sync.OnceValue(func() []*service.ConfigField {
 	d := config.Defaults()
 	return []*service.ConfigField{
@@ -119,16 +92,14 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 			Example([]string{"http://127.0.0.1:8080"}),
 		service.NewStringField(fieldRef).Optional().Example(d.Ref).Description(describe("ref", "Git ref of the data repositories (a branch or commit). Default `main`.")),
 		service.NewIntField(fieldMaxConcurrent).Optional().Example(d.MaxConcurrent).
-			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")).
-			LintRule(`root = if this.type() == "number" && (this < 1 || this > 10000) { ["field max_concurrent_requests: value %v: must be between 1 and 10000".format(this)] }`),
+			Description(describe("max_concurrent_requests", "Requests in flight at once, shared by every component with the same settings in the process (the seed's global semaphore). Default 20.")),
 		service.NewBoolField(fieldAdaptive).Optional().
 			Description(describe("adaptive", "Adapt the in-flight limit to the server: it is cut multiplicatively (by half on a 429 or 503, by 0.7 when latency rises above twice its smoothed baseline) and grows back by one per limit-many good answers, between `adaptive_min` and `max_concurrent_requests`. A 429 or 503 with `Retry-After` pauses every new attempt to that source until then (capped by `max_delay`) and does not count against its circuit breaker. The limit is the gauge `f1_concurrency_limit` and its changes are logged. Default false.")),
 		service.NewIntField(fieldAdaptiveMin).Optional().Advanced().Example(d.AdaptiveMin).
 			Description(describe("adaptive_min", "Floor of the adaptive in-flight limit, between 1 and `max_concurrent_requests`. Default 1.")),
 		service.NewStringField(fieldRateLimit).Optional().
 			Description(describe("rate_limit", "The label of a Benthos `rate_limit` resource (for example a `local` rate limit) that every HTTP attempt of this component waits on, retries included, before taking an in-flight slot. Components naming the same resource share it; it applies on top of `max_concurrent_requests`. Cache hits do not wait. Default none.")),
-		service.NewIntField(fieldMaxRetries).Optional().Example(d.MaxRetries).Description(describe("max_retries", "Retries after the first try. Default 3.")).
-			LintRule(`root = if this.type() == "number" && this < 0 { ["field max_retries: value %v: must not be negative".format(this)] }`),
+		service.NewIntField(fieldMaxRetries).Optional().Example(d.MaxRetries).Description(describe("max_retries", "Retries after the first try. Default 3.")),
 		service.NewFloatField(fieldBackoffFactor).Optional().Advanced().Example(d.BackoffFactor).Description(describe("backoff_factor", "The delay before retry n is `min(backoff_factor^n + U(0, jitter_max), max_delay)` seconds. Default 2.0.")),
 		service.NewDurationField(fieldJitterMax).Optional().Advanced().Example(shortDuration(d.JitterMax)).Description(describe("jitter_max", "Upper bound of the random jitter added to a backoff. Default `1s`.")),
 		service.NewDurationField(fieldMaxDelay).Optional().Advanced().Example(shortDuration(d.MaxDelay)).Description(describe("max_delay", "Cap of one backoff delay and of a server's Retry-After. Default `60s`.")),
@@ -164,61 +135,85 @@ func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
 	}); err != nil {
 		return s, err
 	}
-	read := []struct {
-		path []string
-		set  func(p []string) error
-	}{
-		{[]string{fieldBaseURLs}, func(p []string) (err error) { s.BaseURLs, err = conf.FieldStringList(p...); return }},
-		{[]string{fieldRef}, func(p []string) (err error) { s.Ref, err = conf.FieldString(p...); return }},
-		{[]string{fieldMaxConcurrent}, func(p []string) (err error) { s.MaxConcurrent, err = conf.FieldInt(p...); return }},
-		{[]string{fieldAdaptive}, func(p []string) (err error) { s.Adaptive, err = conf.FieldBool(p...); return }},
-		{[]string{fieldAdaptiveMin}, func(p []string) (err error) { s.AdaptiveMin, err = conf.FieldInt(p...); return }},
-		{[]string{fieldMaxRetries}, func(p []string) (err error) { s.MaxRetries, err = conf.FieldInt(p...); return }},
-		{[]string{fieldBackoffFactor}, func(p []string) (err error) { s.BackoffFactor, err = conf.FieldFloat(p...); return }},
-		{[]string{fieldJitterMax}, func(p []string) (err error) { s.JitterMax, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldMaxDelay}, func(p []string) (err error) { s.MaxDelay, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldTimeout}, func(p []string) (err error) { s.Timeout, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldBreakerFailures}, func(p []string) (err error) { s.BreakerFailures, err = conf.FieldInt(p...); return }},
-		{[]string{fieldBreakerTimeout}, func(p []string) (err error) { s.BreakerTimeout, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldMaxBodyBytes}, func(p []string) error {
-			n, err := conf.FieldInt(p...)
-			s.MaxBodyBytes = int64(n)
-			return err
-		}},
-		{[]string{fieldUseCache}, func(p []string) (err error) { s.UseCache, err = conf.FieldBool(p...); return }},
-		{[]string{fieldWriteCache}, func(p []string) (err error) { s.WriteCache, err = conf.FieldBool(p...); return }},
-		{[]string{fieldCacheTTL}, func(p []string) (err error) { s.CacheTTL, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldNotFoundTTL}, func(p []string) (err error) { s.NotFoundTTL, err = conf.FieldDuration(p...); return }},
-		{[]string{fieldCacheMaxBytes}, func(p []string) error {
-			n, err := conf.FieldInt(p...)
-			s.CacheMaxBytes = int64(n)
-			return err
-		}},
-		{[]string{fieldCacheDir}, func(p []string) (err error) { s.CacheDir, err = conf.FieldString(p...); return }},
-		{[]string{fieldValidate}, func(p []string) (err error) { s.ValidatePayload, err = conf.FieldBool(p...); return }},
-		{[]string{fieldNormalizeMissing}, func(p []string) (err error) { s.NormalizeMissing, err = conf.FieldBool(p...); return }},
-		{[]string{fieldAllowInsecureHTTP}, func(p []string) (err error) { s.AllowInsecureHTTP, err = conf.FieldBool(p...); return }},
-		{[]string{fieldTLS, fieldTLSRootCAsFile}, func(p []string) (err error) { s.TLSRootCAsFile, err = conf.FieldString(p...); return }},
-		{[]string{fieldTLS, fieldTLSSkipVerify}, func(p []string) (err error) { s.TLSSkipVerify, err = conf.FieldBool(p...); return }},
-		{[]string{fieldCacheResource}, func(p []string) (err error) { s.CacheResource, err = conf.FieldString(p...); return }},
-		{[]string{fieldRateLimit}, func(p []string) (err error) { s.Component.RateLimit, err = conf.FieldString(p...); return }},
-		// The fields below belong to some components only; the others' specs lack them.
-		{[]string{fieldOnNotFound}, func(p []string) (err error) { s.Component.OnNotFound, err = conf.FieldString(p...); return }},
-		{[]string{fieldPrefetch}, func(p []string) (err error) { s.Component.Prefetch, err = conf.FieldInt(p...); return }},
-		{[]string{fieldProgressInterval}, func(p []string) (err error) {
-			s.Component.ProgressInterval, err = conf.FieldDuration(p...)
-			return
-		}},
-	}
-	for _, r := range read {
+	s, err := readFields(conf, s)
+	return s, nameFields(conf, err)
+}
+
+// readFields reads the engine fields conf sets over s and validates the
+// result. The error joins every field that cannot be read and
+// config.Validate's *FieldErrors, these not yet named with the variables
+// that stand in for unset fields.
+func readFields(conf *service.ParsedConfig, s config.Settings) (config.Settings, error) {
+	var errs []error
+	for _, r := range engineReads {
 		if !fieldSet(conf, r.path...) {
 			continue
 		}
-		if err := r.set(r.path); err != nil {
-			return s, fmt.Errorf("field %s: %w", strings.Join(r.path, "."), err)
+		if err := r.set(conf, &s); err != nil {
+			errs = append(errs, fmt.Errorf("field %s: %w", strings.Join(r.path, "."), err))
 		}
 	}
-	return s, nameFields(conf, s.Validate())
+	return s, errors.Join(append(errs, joinedErrors(s.Validate())...)...)
+}
+
+// engineReads are the fields settingsFrom reads, each with the setting it
+// sets: the build reads them, and so does the lint rule (engineLints).
+var engineReads = []fieldRead{
+	readInto((*service.ParsedConfig).FieldStringList, func(s *config.Settings) *[]string { return &s.BaseURLs }, fieldBaseURLs),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.Ref }, fieldRef),
+	readInto((*service.ParsedConfig).FieldInt, func(s *config.Settings) *int { return &s.MaxConcurrent }, fieldMaxConcurrent),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.Adaptive }, fieldAdaptive),
+	readInto((*service.ParsedConfig).FieldInt, func(s *config.Settings) *int { return &s.AdaptiveMin }, fieldAdaptiveMin),
+	readInto((*service.ParsedConfig).FieldInt, func(s *config.Settings) *int { return &s.MaxRetries }, fieldMaxRetries),
+	readInto((*service.ParsedConfig).FieldFloat, func(s *config.Settings) *float64 { return &s.BackoffFactor }, fieldBackoffFactor),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.JitterMax }, fieldJitterMax),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.MaxDelay }, fieldMaxDelay),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.Timeout }, fieldTimeout),
+	readInto((*service.ParsedConfig).FieldInt, func(s *config.Settings) *int { return &s.BreakerFailures }, fieldBreakerFailures),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.BreakerTimeout }, fieldBreakerTimeout),
+	readInto(fieldInt64, func(s *config.Settings) *int64 { return &s.MaxBodyBytes }, fieldMaxBodyBytes),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.UseCache }, fieldUseCache),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.WriteCache }, fieldWriteCache),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.CacheTTL }, fieldCacheTTL),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.NotFoundTTL }, fieldNotFoundTTL),
+	readInto(fieldInt64, func(s *config.Settings) *int64 { return &s.CacheMaxBytes }, fieldCacheMaxBytes),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.CacheDir }, fieldCacheDir),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.ValidatePayload }, fieldValidate),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.NormalizeMissing }, fieldNormalizeMissing),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.AllowInsecureHTTP }, fieldAllowInsecureHTTP),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.TLSRootCAsFile }, fieldTLS, fieldTLSRootCAsFile),
+	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.TLSSkipVerify }, fieldTLS, fieldTLSSkipVerify),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.CacheResource }, fieldCacheResource),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.Component.RateLimit }, fieldRateLimit),
+	// The fields below belong to some components only; the others' specs lack them.
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.Component.OnNotFound }, fieldOnNotFound),
+	readInto((*service.ParsedConfig).FieldInt, func(s *config.Settings) *int { return &s.Component.Prefetch }, fieldPrefetch),
+	readInto((*service.ParsedConfig).FieldDuration, func(s *config.Settings) *time.Duration { return &s.Component.ProgressInterval }, fieldProgressInterval),
+}
+
+// fieldRead reads the field at path into its setting.
+type fieldRead struct {
+	path []string
+	set  func(conf *service.ParsedConfig, s *config.Settings) error
+}
+
+// readInto is the fieldRead of the field at path, read by get into the
+// setting that field returns; a value that cannot be read leaves the
+// setting as it was, so that Validate does not refuse a value nobody wrote.
+func readInto[T any](get func(*service.ParsedConfig, ...string) (T, error), field func(*config.Settings) *T, path ...string) fieldRead {
+	return fieldRead{path, func(conf *service.ParsedConfig, s *config.Settings) error {
+		v, err := get(conf, path...)
+		if err == nil {
+			*field(s) = v
+		}
+		return err
+	}}
+}
+
+// fieldInt64 reads an int field as the int64 of a byte size.
+func fieldInt64(conf *service.ParsedConfig, path ...string) (int64, error) {
+	n, err := conf.FieldInt(path...)
+	return int64(n), err
 }
 
 // fieldSet reports whether the config sets the field at path, which then
@@ -239,16 +234,20 @@ func fieldSet(conf *service.ParsedConfig, path ...string) bool {
 // nameFields names the fields of err's *config.FieldErrors (err may join
 // several) as fieldFrom does.
 func nameFields(conf *service.ParsedConfig, err error) error {
-	errs := []error{err}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = joined.Unwrap()
-	}
-	for _, e := range errs {
+	for _, e := range joinedErrors(err) {
 		if fe, ok := errors.AsType[*config.FieldError](e); ok {
 			fe.Field = fieldFrom(conf, fe.Field)
 		}
 	}
 	return err
+}
+
+// joinedErrors are the errors errors.Join joined into err, or err alone.
+func joinedErrors(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
 }
 
 // fieldFrom is how an error names field: with the F1FETCH_* variable its

@@ -11,8 +11,8 @@ import (
 
 // A remote http:// base is refused at lint time unless allow_insecure_http
 // allows it, by the three components that take the engine's fields; an
-// allowed one builds. (F1FETCH_ALLOW_INSECURE_HTTP, read when the process
-// starts, is tested on the binary in tests/e2e.)
+// allowed one builds. (F1FETCH_ALLOW_INSECURE_HTTP: in
+// TestLintLeavesVariablesToTheBuild, and on the binary in tests/e2e.)
 func TestRemoteHTTPLintFollowsAllowInsecureHTTP(t *testing.T) {
 	const base = `"http://10.0.0.7:8080"`
 	linter := service.GlobalEnvironment().NewComponentConfigLinter()

@@ -40,7 +40,7 @@ passes through unchanged, keeping its cause, unless it is this processor's own f
 (`+"`f1_error_kind`"+` `+"`network`"+`, `+"`invalid`"+` or `+"`not_found`"+`, in a `+"`catch`"+` or a `+"`switch`"+` on it): that request is
 planned again.`).
 		Fields(engineFields()...).
-		LintRule(remoteHTTPLint()).
+		LintRule(engineLintRule).
 		Example("Fan out", "Session requests from Kafka become tuples on another topic, keyed by driver.", `
 input:
   kafka_franz:

@@ -82,15 +82,11 @@ processor.`).
 				service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
 			).Default([]any{}).Description("Single files to fetch, in order."),
 			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
-			// Its default as its example, for `f1fetch create` (see engineFields).
-			service.NewDurationField(fieldProgressInterval).Optional().Example(shortDuration(config.Defaults().Component.ProgressInterval)).
-				Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`.")),
-			service.NewIntField(fieldPrefetch).Optional().Advanced().
-				Description(describe("prefetch", fmt.Sprintf("Files fetched ahead of the output, bounding memory, at most %d. 0 means twice `max_concurrent_requests`. Default 0.", config.MaxPrefetch))).
-				LintRule(fmt.Sprintf(`root = if this.type() == "number" && (this < 0 || this > %d) { ["field prefetch: value %%v: must be between 0 and %d (0 means twice max_concurrent_requests)".format(this)] }`, config.MaxPrefetch, config.MaxPrefetch)),
+			progressIntervalField(),
+			prefetchField(),
 			onNotFoundField(),
 		}, engineFields()...)...).
-		LintRule(remoteHTTPLint()).
+		LintRule(engineLintRule).
 		Example("Fastest laps", "The fastest lap of every driver in a session, with lap times, to stdout.", `
 input:
   f1_fetch:
@@ -122,6 +118,18 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
+}
+
+// progressIntervalField has its default as its example, for `f1fetch
+// create` (see engineFields).
+func progressIntervalField() *service.ConfigField {
+	return service.NewDurationField(fieldProgressInterval).Optional().Example(shortDuration(config.Defaults().Component.ProgressInterval)).
+		Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`."))
+}
+
+func prefetchField() *service.ConfigField {
+	return service.NewIntField(fieldPrefetch).Optional().Advanced().
+		Description(describe("prefetch", fmt.Sprintf("Files fetched ahead of the output, bounding memory, at most %d. 0 means twice `max_concurrent_requests`. Default 0.", config.MaxPrefetch)))
 }
 
 // sessionRequest reads one session object (from config).

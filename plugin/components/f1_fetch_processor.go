@@ -33,7 +33,7 @@ keeping its error and `+"`f1_error_kind`"+`, and costs no request.
 Metadata on every message: `+"`f1_year`, `f1_gp`, `f1_session`, `f1_path`, `f1_kind`, `f1_driver`, `f1_lap`, `f1_url`, `f1_source`, `f1_status`, `f1_cache`, `f1_attempts`, `f1_duration_ms`, `f1_bytes`"+`.
 Every component with equal settings shares one client: one limiter, one cache, one connection per source.`).
 		Fields(append([]*service.ConfigField{onNotFoundField()}, engineFields()...)...).
-		LintRule(remoteHTTPLint()).
+		LintRule(engineLintRule).
 		Example("Tuples to documents", "Fetch the tuples read from stdin, one per line, and write each document on a line.", `
 input:
   stdin: {}

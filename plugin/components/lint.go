@@ -1,0 +1,94 @@
+package components
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/config"
+)
+
+// engineLintMethod is the Bloblang method behind the fetching components'
+// lint rule (engineLintRule): it runs the build's own reading and checks of
+// the engine fields (readFields, config.Validate) on the component's config,
+// so that lint refuses what building would refuse, in the same words, and
+// nothing that builds. A lint rule is Bloblang, compiled when its spec is
+// made: the rules this replaced (a regular expression mirroring
+// config.IsLoopback, ranges copied from Validate) were most of the binary's
+// start-up work and a second copy of the checks.
+const engineLintMethod = "f1fetch_engine_lints"
+
+// engineLintRule is the lint rule of every component built on the engine.
+const engineLintRule = `root = this.` + engineLintMethod + `()`
+
+// The method is registered as the package's variables are initialised,
+// before any init function builds a spec whose lint rule names it.
+var _ = registerEngineLints()
+
+func registerEngineLints() bool {
+	spec := bloblang.NewPluginSpec().
+		Description("Used by the lint rule of the f1fetch components (the `f1_fetch` input and processor, `f1_expand`): the problems building the component would refuse in the engine fields of the config object it is called on, one string each (`field NAME: value VALUE: reason`). Fields left unset are read from their `F1FETCH_*` variables, as when building; a problem of a variable is the build's to report.")
+	err := bloblang.RegisterMethodV2(engineLintMethod, spec, func(*bloblang.ParsedParams) (bloblang.Method, error) {
+		return engineLints, nil
+	})
+	if err != nil {
+		panic(fmt.Errorf("register bloblang method %s: %w", engineLintMethod, err))
+	}
+	return true
+}
+
+// lintSpec holds every field engineReads reads, the component-specific ones
+// included, so that any fetching component's config parses with it.
+var lintSpec = sync.OnceValue(func() *service.ConfigSpec {
+	return service.NewConfigSpec().Fields(append([]*service.ConfigField{
+		progressIntervalField(), prefetchField(), onNotFoundField(),
+	}, engineFields()...)...)
+})
+
+// engineLints returns the lints of a component's config object: the errors
+// of reading and checking the engine fields it sets.
+func engineLints(v any) (any, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return []any{}, nil // not an object: Benthos' own lint says so
+	}
+	// Only the engine's fields: the input's requests may be thousands.
+	engine := map[string]any{}
+	for _, r := range engineReads {
+		if val, ok := obj[r.path[0]]; ok {
+			engine[r.path[0]] = val
+		}
+	}
+	doc, err := json.Marshal(engine)
+	if err != nil {
+		return []any{}, nil // a value JSON cannot hold is no engine setting's
+	}
+	conf, err := lintSpec().ParseYAML(string(doc), nil)
+	if err != nil {
+		return []any{}, nil // a shape Benthos' own lint of the fields refuses
+	}
+	s := config.Defaults()
+	isSet := func(field string) bool { return fieldSet(conf, strings.Split(field, ".")...) }
+	if config.ApplyEnv(&s, os.LookupEnv, isSet) != nil {
+		return []any{}, nil // the variable's to report, at build
+	}
+	_, err = readFields(conf, s)
+	if err == nil {
+		return []any{}, nil
+	}
+	lints := []any{}
+	for _, e := range joinedErrors(err) {
+		// A setting a variable gave is not the config's to fix.
+		if fe, ok := errors.AsType[*config.FieldError](e); ok && !isSet(fe.Field) {
+			continue
+		}
+		lints = append(lints, e.Error())
+	}
+	return lints, nil
+}
