@@ -366,13 +366,7 @@ func newEngine(conf *service.ParsedConfig, mgr *service.Resources) (*engine, err
 // names the F1FETCH_* variable a value came from, and the value (a base
 // without its credentials).
 func checkSourcesAndRoots(s config.Settings) error {
-	var errs []error
-	for _, b := range s.BaseURLs {
-		if _, err := tuple.ParseSource(b); err != nil {
-			value := strconv.Quote(config.HideCredentials(b))
-			errs = append(errs, &config.FieldError{Field: fieldBaseURLs, Value: value, Reason: strings.TrimPrefix(err.Error(), "base URL "+value+": ")})
-		}
-	}
+	errs := joinedErrors(checkSources(s))
 	if file := s.TLSRootCAsFile; file != "" {
 		reason := ""
 		pem, err := os.ReadFile(file)
@@ -385,6 +379,21 @@ func checkSourcesAndRoots(s config.Settings) error {
 		}
 		if reason != "" {
 			errs = append(errs, &config.FieldError{Field: fieldTLS + "." + fieldTLSRootCAsFile, Value: strconv.Quote(file), Reason: reason})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkSources refuses, as *config.FieldErrors, the bases that
+// tuple.ParseSource refuses. It reads nothing but the settings, so the lint
+// rule runs it too (engineLints); the root CAs file is read where the
+// component is built.
+func checkSources(s config.Settings) error {
+	var errs []error
+	for _, b := range s.BaseURLs {
+		if _, err := tuple.ParseSource(b); err != nil {
+			value := strconv.Quote(config.HideCredentials(b))
+			errs = append(errs, &config.FieldError{Field: fieldBaseURLs, Value: value, Reason: strings.TrimPrefix(err.Error(), "base URL "+value+": ")})
 		}
 	}
 	return errors.Join(errs...)

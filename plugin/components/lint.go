@@ -78,7 +78,12 @@ func engineLints(v any) (any, error) {
 	if config.ApplyEnv(&s, os.LookupEnv, isSet) != nil {
 		return []any{}, nil // the variable's to report, at build
 	}
-	_, err = readFields(conf, s)
+	s, err = readFields(conf, s)
+	if err == nil {
+		// The bases as the build parses them once the settings are valid;
+		// the root CAs file is the build's to read, where it runs.
+		err = checkSources(s)
+	}
 	if err == nil {
 		return []any{}, nil
 	}

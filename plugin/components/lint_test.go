@@ -67,6 +67,8 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 		`backoff_factor: -2`,
 		`base_urls: [ "http://10.0.0.7:8080", "ftp://x", "https://" ]`,
 		`ref: "../etc"`,
+		// Bases Validate passes and the build's parse of a source refuses.
+		`base_urls: [ "https://{year}.example.com/{path}", "https://example.com/{year}/x" ]`,
 		`tls: { root_cas_file: "" }, max_body_bytes: 0`,
 		`max_retries: 5, timeout: 10s, base_urls: [ "http://[::1]:8080" ]`,
 		`base_urls: [ "http://10.0.0.7:8080" ], allow_insecure_http: true`,
@@ -118,6 +120,14 @@ func TestLintLeavesVariablesToTheBuild(t *testing.T) {
 		t.Errorf("F1FETCH_MAX_RETRIES=-3: build %q, want it refused naming the variable", built)
 	}
 	t.Setenv("F1FETCH_MAX_RETRIES", "")
+	t.Setenv("F1FETCH_BASE_URLS", "https://example.com/{year}/x")
+	if lints := lintMessages(t, "processor", `f1_fetch: { timeout: 5s }`); len(lints) > 0 {
+		t.Errorf("F1FETCH_BASE_URLS without {path}: lints %q, want none (the build names the variable)", lints)
+	}
+	if built := buildErrors(t, fetchProcessorSpec(), `{ timeout: 5s }`); len(built) != 1 || !strings.Contains(built[0], "F1FETCH_BASE_URLS") {
+		t.Errorf("F1FETCH_BASE_URLS without {path}: build %q, want it refused naming the variable", built)
+	}
+	t.Setenv("F1FETCH_BASE_URLS", "")
 	t.Setenv("F1FETCH_ALLOW_INSECURE_HTTP", "true")
 	if lints := lintMessages(t, "processor", `f1_fetch: { base_urls: [ "http://10.0.0.7:8080" ] }`); len(lints) > 0 {
 		t.Errorf("remote http:// under F1FETCH_ALLOW_INSECURE_HTTP=true: lints %q, want none (it builds)", lints)
