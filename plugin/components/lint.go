@@ -62,7 +62,9 @@ func engineLints(v any) (any, error) {
 	engine := map[string]any{}
 	for _, r := range engineReads {
 		if val, ok := obj[r.path[0]]; ok {
-			engine[r.path[0]] = val
+			if val, ok = withoutEmpty(val); ok {
+				engine[r.path[0]] = val
+			}
 		}
 	}
 	doc, err := json.Marshal(engine)
@@ -96,4 +98,26 @@ func engineLints(v any) (any, error) {
 		lints = append(lints, e.Error())
 	}
 	return lints, nil
+}
+
+// withoutEmpty is val without its empty strings, false when val is one: an
+// empty string is what Benthos makes of a ${VAR} it cannot find, and
+// `f1fetch test` lints a config once, without the variables its cases'
+// `environment` sets, then builds it under them (`timeout: ${TIMEOUT}`
+// linted as `timeout: ""`). Lint cannot know such a value, so it leaves it
+// to the build, which refuses one written empty, naming the field.
+func withoutEmpty(val any) (any, bool) {
+	switch v := val.(type) {
+	case string:
+		return v, v != ""
+	case []any: // base_urls: [ "${MIRROR}" ]
+		kept := make([]any, 0, len(v))
+		for _, e := range v {
+			if e != "" {
+				kept = append(kept, e)
+			}
+		}
+		return kept, true
+	}
+	return val, true
 }

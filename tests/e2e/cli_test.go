@@ -114,6 +114,39 @@ func TestPipelineUnitTests(t *testing.T) {
 	}
 }
 
+// A unit test whose case sets the variables the engine fields are written
+// with passes: `f1fetch test` lints the config once, without the cases'
+// environment (the fields then empty), and builds it under them. The
+// source is 127.0.0.1:9, where nothing listens: the tuple's failure shows
+// the base and ref the build read.
+func TestUnitTestVariablesOfEngineFieldsPassLint(t *testing.T) {
+	dir := t.TempDir()
+	conf := `pipeline:
+  processors:
+    - f1_fetch:
+        base_urls: [ "${F1_TEST_BASE}" ]
+        ref: ${F1_TEST_REF}
+        timeout: ${F1_TEST_TIMEOUT}
+        max_retries: 0
+        use_cache: false
+`
+	tests := `tests:
+  - name: the engine fields follow the case's environment
+    target_processors: /pipeline/processors
+    environment: { F1_TEST_BASE: "http://127.0.0.1:9", F1_TEST_REF: abc123, F1_TEST_TIMEOUT: 5s }
+    input_batch:
+      - content: '[2025, "Australian Grand Prix", "Race", "drivers.json"]'
+    output_batches:
+      - - bloblang: 'errored() && @f1_error_kind == "network" && @f1_url.has_prefix("http://127.0.0.1:9/2025@abc123/")'
+`
+	for name, text := range map[string]string{"vars.yaml": conf, "vars_benthos_test.yaml": tests} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok(t, cmd{args: []string{"test", filepath.Join(dir, "vars.yaml")}})
+}
+
 // TestBadConfigsAreRefusedNamingTheField checks lint and run (with and
 // without --chilled, where the component itself refuses) on broken configs.
 func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
