@@ -1,7 +1,6 @@
 package components
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"gopkg.in/yaml.v3"
 
 	"github.com/f1fetch/f1fetch/config"
 )
@@ -67,9 +67,11 @@ func engineLints(v any) (any, error) {
 			}
 		}
 	}
-	doc, err := json.Marshal(engine)
+	// YAML, not JSON: backoff_factor may be .nan or .inf, which the build
+	// refuses and JSON cannot hold.
+	doc, err := yaml.Marshal(engine)
 	if err != nil {
-		return []any{}, nil // a value JSON cannot hold is no engine setting's
+		return []any{}, nil // no value of a config fails to marshal
 	}
 	conf, err := lintSpec().ParseYAML(string(doc), nil)
 	if err != nil {

@@ -65,6 +65,8 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 		`cache_ttl: -1s`,
 		`jitter_max: "1 minute"`,
 		`backoff_factor: -2`,
+		`backoff_factor: .inf`,
+		`backoff_factor: .nan`,
 		`base_urls: [ "http://10.0.0.7:8080", "ftp://x", "https://" ]`,
 		`ref: "../etc"`,
 		// Bases Validate passes and the build's parse of a source refuses.
