@@ -33,7 +33,7 @@ var _ = registerEngineLints()
 
 func registerEngineLints() bool {
 	spec := bloblang.NewPluginSpec().
-		Description("Used by the lint rule of the f1fetch components (the `f1_fetch` input and processor, `f1_expand`): the problems building the component would refuse in the engine fields of the config object it is called on, one string each (`field NAME: value VALUE: reason`). Fields left unset are read from their `F1FETCH_*` variables, as when building; a problem of a variable is the build's to report.")
+		Description("Used by the lint rule of the f1fetch components (the `f1_fetch` input and processor, `f1_expand`): the problems building the component would refuse in the engine fields of the config object it is called on, one string each, naming the field (`field NAME: ...`). Fields left unset are read from their `F1FETCH_*` variables, as when building; a problem of a variable is the build's to report.")
 	err := bloblang.RegisterMethodV2(engineLintMethod, spec, func(*bloblang.ParsedParams) (bloblang.Method, error) {
 		return engineLints, nil
 	})
