@@ -250,8 +250,8 @@ func (t Tuple) Validate() error {
 }
 
 // checkPart refuses a part that is empty, absolute, escapes with "..", or holds
-// characters that a URL or a file system would read as structure. A '%' is
-// allowed: it is escaped to %25, so "%2e%2e" stays a literal, harmless name.
+// characters that a URL or a file system would read as structure, '%'
+// included (see below).
 func checkPart(field, v string, slashes bool) error {
 	switch {
 	case v == "":
