@@ -127,16 +127,27 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 // settingsFrom reads the engine fields over the F1FETCH_* environment and
 // the defaults, and validates the result.
 func settingsFrom(conf *service.ParsedConfig) (config.Settings, error) {
-	// A variable is read only for a field the config leaves unset: the
-	// field wins, and a malformed variable it overrides is no error.
-	s := config.Defaults()
-	if err := config.ApplyEnv(&s, os.LookupEnv, func(field string) bool {
-		return fieldSet(conf, strings.Split(field, ".")...)
-	}); err != nil {
+	s, err := envSettings(conf)
+	if err != nil {
 		return s, err
 	}
-	s, err := readFields(conf, s)
+	s, err = readFields(conf, s)
 	return s, nameFields(conf, err)
+}
+
+// envSettings are the defaults under the F1FETCH_* variables of the fields
+// conf leaves unset: the field wins, and a malformed variable it overrides
+// is no error.
+func envSettings(conf *service.ParsedConfig) (config.Settings, error) {
+	s := config.Defaults()
+	err := config.ApplyEnv(&s, os.LookupEnv, func(field string) bool { return confSets(conf, field) })
+	return s, err
+}
+
+// confSets reports whether conf sets the field named by a dotted path
+// ("tls.root_cas_file"), as fieldSet does.
+func confSets(conf *service.ParsedConfig, field string) bool {
+	return fieldSet(conf, strings.Split(field, ".")...)
 }
 
 // readFields reads the engine fields conf sets over s and validates the
@@ -254,7 +265,7 @@ func joinedErrors(err error) []error {
 // value came from when the config does not set it, since a component may
 // not even have the field (F1FETCH_PREFETCH read by f1_expand).
 func fieldFrom(conf *service.ParsedConfig, field string) string {
-	if env := envOf(field); env != "" && !fieldSet(conf, strings.Split(field, ".")...) && strings.TrimSpace(os.Getenv(env)) != "" {
+	if env := envOf(field); env != "" && !confSets(conf, field) && strings.TrimSpace(os.Getenv(env)) != "" {
 		return fmt.Sprintf("%s (from %s)", field, env)
 	}
 	return field

@@ -3,8 +3,6 @@ package components
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
@@ -77,9 +75,8 @@ func engineLints(v any) (any, error) {
 	if err != nil {
 		return []any{}, nil // a shape Benthos' own lint of the fields refuses
 	}
-	s := config.Defaults()
-	isSet := func(field string) bool { return fieldSet(conf, strings.Split(field, ".")...) }
-	if config.ApplyEnv(&s, os.LookupEnv, isSet) != nil {
+	s, err := envSettings(conf)
+	if err != nil {
 		return []any{}, nil // the variable's to report, at build
 	}
 	s, err = readFields(conf, s)
@@ -94,7 +91,7 @@ func engineLints(v any) (any, error) {
 	lints := []any{}
 	for _, e := range joinedErrors(err) {
 		// A setting a variable gave is not the config's to fix.
-		if fe, ok := errors.AsType[*config.FieldError](e); ok && !isSet(fe.Field) {
+		if fe, ok := errors.AsType[*config.FieldError](e); ok && !confSets(conf, fe.Field) {
 			continue
 		}
 		lints = append(lints, e.Error())
