@@ -729,8 +729,8 @@ const sqliteBusyPause = 10 * time.Millisecond
 // sqliteBusy reports whether err is SQLite's SQLITE_BUSY (with any extended
 // code).
 func sqliteBusy(err error) bool {
-	liteErr, ok := errors.AsType[*sqlite.Error](err)
-	return ok && liteErr.Code()&0xff == sqliteBusyCode
+	code, ok := sqlitePrimaryCode(err)
+	return ok && code == sqliteBusyCode
 }
 
 // connectTimeout bounds reaching the database the first time, initTimeout
@@ -852,14 +852,18 @@ func refusal(err error) bool {
 	if errors.As(err, &pgErr) {
 		return slices.Contains([]string{"22", "23", "54", "P0"}, pgErr.Code[:min(2, len(pgErr.Code))])
 	}
-	var liteErr *sqlite.Error
-	if errors.As(err, &liteErr) {
-		switch liteErr.Code() & 0xff { // the primary code
-		case sqliteTooBig, sqliteConstraint, sqliteMismatch:
-			return true
-		}
+	code, ok := sqlitePrimaryCode(err)
+	return ok && (code == sqliteTooBig || code == sqliteConstraint || code == sqliteMismatch)
+}
+
+// sqlitePrimaryCode is the primary result code of SQLite's error in err
+// (its extended code without the extension), if err holds one.
+func sqlitePrimaryCode(err error) (int, bool) {
+	liteErr, ok := errors.AsType[*sqlite.Error](err)
+	if !ok {
+		return 0, false
 	}
-	return false
+	return liteErr.Code() & 0xff, true
 }
 
 // portalParameter is where PostgreSQL says a bind value failed to convert:
