@@ -20,6 +20,7 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
 func testdata(tb testing.TB) string {
@@ -269,6 +270,31 @@ func TestH2loadShareTakesTheMedianOfPairedRounds(t *testing.T) {
 	}
 	if _, none := r.h2loadShare("0ms", "w", "f1fetch-lib"); none != nil {
 		t.Errorf("a contender with no rounds has shares %v", none)
+	}
+}
+
+// TestMedianExtraKeepsTheMiddleRunAndPrintsEvery: of the warm processes the
+// one with the median time from start stands in the tables, its note lists
+// them all in run order, and each is a benchmark line (a benchstat sample).
+func TestMedianExtraKeepsTheMiddleRunAndPrintsEvery(t *testing.T) {
+	ms := int64(time.Millisecond)
+	var out strings.Builder
+	r := &report{out: &out}
+	runs := []measurement{{SpanNS: 61 * ms, WallNS: 150 * ms}, {SpanNS: 44 * ms, WallNS: 140 * ms}, {SpanNS: 52 * ms, WallNS: 170 * ms, Note: "n"}}
+	j := job{w: workload{Name: "w", Tuples: make([]tuple.Tuple, 3), Bytes: 9}}
+	r.addMedianExtra(mode{name: "50ms"}, j, "warm", runs, "warm processes")
+	if len(r.extra) != 1 {
+		t.Fatalf("%d extras, want the median run alone", len(r.extra))
+	}
+	m := r.extra[0]
+	if m.SpanNS != 52*ms || m.WallNS != 170*ms || m.Contender != "warm" || m.N != 3 || m.Bytes != 9 {
+		t.Errorf("kept %+v, want the 52 ms run named warm, 3 documents of 9 bytes", m)
+	}
+	if want := "n; median of 3 warm processes: 61ms 44ms 52ms"; m.Note != want {
+		t.Errorf("note %q, want %q", m.Note, want)
+	}
+	if n := strings.Count(out.String(), "BenchmarkFetch/mode=50ms/workload=w/contender=warm\t"); n != 3 {
+		t.Errorf("%d benchmark lines of the runs, want 3:\n%s", n, out.String())
 	}
 }
 

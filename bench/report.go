@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,18 +98,28 @@ func (r *report) extras(ctx context.Context, md mode, jobs []job) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range []string{"f1fetch-input+cache_dir (cold)", "f1fetch-input+cache_dir (warm)"} {
-		m, err := runInput(ctx, j, "cache", dir, 0)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		r.addExtra(md, j, name, m)
-	}
-	floor, err := runReadFloor(ctx, j, dir)
+	cold, err := runInput(ctx, j, "cache", dir, 0)
 	if err != nil {
-		return fmt.Errorf("cache_dir read floor: %w", err)
+		return fmt.Errorf("f1fetch-input+cache_dir (cold): %w", err)
 	}
-	r.addExtra(md, j, readFloorRow, floor)
+	r.addExtra(md, j, "f1fetch-input+cache_dir (cold)", cold)
+	// A warm process takes 40-70 ms here, as much apart between two runs in
+	// a row as the changes measured against it: the median of warmPasses,
+	// each beside a read floor taken at the same moment of the host.
+	var warms, floors []measurement
+	for range warmPasses {
+		warm, err := runInput(ctx, j, "cache", dir, 0)
+		if err != nil {
+			return fmt.Errorf("f1fetch-input+cache_dir (warm): %w", err)
+		}
+		floor, err := runReadFloor(ctx, j, dir)
+		if err != nil {
+			return fmt.Errorf("cache_dir read floor: %w", err)
+		}
+		warms, floors = append(warms, warm), append(floors, floor)
+	}
+	r.addMedianExtra(md, j, "f1fetch-input+cache_dir (warm)", warms, "warm processes, each followed by a read floor")
+	r.addMedianExtra(md, j, readFloorRow, floors, "read floors, each after a warm process")
 	for _, rr := range []struct{ shape, name string }{
 		{rerunInputs, "f1fetch-input, one process, cache_dir"},
 		{rerunProcessor, "f1fetch-processor, one process, cache_dir"},
@@ -204,12 +215,32 @@ func runBatchFloor(ctx context.Context, j job, batchC int, parse bool) (measurem
 }
 
 func (r *report) addExtra(md mode, j job, name string, m measurement) {
+	m = extraNamed(md, j, name, m)
+	r.extra = append(r.extra, m)
+	r.benchLine(m)
+}
+
+func extraNamed(md mode, j job, name string, m measurement) measurement {
 	m.Mode, m.Workload, m.Contender, m.Bytes = md.name, j.w.Name, name, j.w.Bytes
 	if m.N == 0 {
 		m.N = len(j.w.Tuples)
 	}
+	return m
+}
+
+// addMedianExtra keeps, of runs of one contender, the one whose time from
+// start is the median, its note listing every run's in run order (what
+// says what they are); each run is a benchmark line, a sample to benchstat.
+func (r *report) addMedianExtra(md mode, j job, name string, runs []measurement, what string) {
+	shown := make([]string, len(runs))
+	for i := range runs {
+		runs[i] = extraNamed(md, j, name, runs[i])
+		r.benchLine(runs[i])
+		shown[i] = round(runs[i].fetching()).String()
+	}
+	m := slices.SortedFunc(slices.Values(runs), func(a, b measurement) int { return cmp.Compare(a.fetching(), b.fetching()) })[len(runs)/2]
+	m.Note = strings.TrimPrefix(fmt.Sprintf("%s; median of %d %s: %s", m.Note, len(runs), what, strings.Join(shown, " ")), "; ")
 	r.extra = append(r.extra, m)
-	r.benchLine(m)
 }
 
 // runSession fetches the whole session's telemetry with the default

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// warmPasses is how many warm passes a one-process rerun makes; the
-// median is reported, as a pass of 10-50 ms varies with the shared host's
-// load by more than the cold pass of 0.2-1 s does.
+// warmPasses is how many warm passes a one-process rerun makes, and how
+// many warm processes a rerun in new processes runs; the median is
+// reported, as a warm pass of 10-70 ms varies with the shared host's load
+// by more than the cold pass of 0.2-1 s does.
 const warmPasses = 3
 
 // The two shapes of a warm-cache rerun inside one f1fetch process, each a
