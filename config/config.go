@@ -74,6 +74,13 @@ type ComponentSettings struct {
 // fetches are in flight, the rest of the window only holds documents.
 const MaxPrefetch = 100000
 
+// DefaultRef is the git ref of the data repositories that sources serve.
+const DefaultRef = "main"
+
+// Placeholders are what a base_urls template may hold; a base without any
+// gets the jsDelivr layout (tuple.ParseSource builds and checks templates).
+var Placeholders = []string{"{year}", "{ref}", "{gp}", "{session}", "{path}"}
+
 // DefaultBaseURLs are jsDelivr, then raw.githubusercontent as a fallback.
 var DefaultBaseURLs = []string{
 	"https://cdn.jsdelivr.net/gh/TracingInsights",
@@ -85,7 +92,7 @@ var DefaultBaseURLs = []string{
 func Defaults() Settings {
 	return Settings{
 		BaseURLs:         slices.Clone(DefaultBaseURLs),
-		Ref:              "main",
+		Ref:              DefaultRef,
 		MaxConcurrent:    20,
 		AdaptiveMin:      1,
 		MaxRetries:       3,
@@ -295,7 +302,7 @@ func checkBase(base string, allowInsecure bool) string {
 	}
 	// Placeholders are not valid URL syntax everywhere; replace them for parsing.
 	probe := base
-	for _, p := range []string{"{year}", "{ref}", "{gp}", "{session}", "{path}"} {
+	for _, p := range Placeholders {
 		probe = strings.ReplaceAll(probe, p, "x")
 	}
 	u, err := url.Parse(probe)

@@ -811,6 +811,33 @@ func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 	}
 }
 
+// TestRedirectRuleComparesHostAndPort: a redirect is followed when it stays
+// on the base's host and port, however the port is spelt, and refused when
+// it changes either (a scheme change moves the default port). No request is
+// made: the rule is the client's CheckRedirect.
+func TestRedirectRuleComparesHostAndPort(t *testing.T) {
+	src, err := newSource("https://m.example/data", config.Defaults(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.transport.CloseIdleConnections()
+	for target, follow := range map[string]bool{
+		"https://m.example/other.json":      true,
+		"https://m.example:443/other.json":  true,
+		"https://M.example:8443/other.json": false,
+		"http://m.example/other.json":       false,
+		"https://n.example/other.json":      false,
+	} {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.client.CheckRedirect(req, nil); (err == nil) != follow {
+			t.Errorf("redirect to %s: %v, want followed %v", target, err, follow)
+		}
+	}
+}
+
 func TestRevalidationWithETag(t *testing.T) {
 	serve := corpusHandler(t)
 	var notModified atomic.Int64

@@ -69,10 +69,6 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 	if err != nil {
 		return nil, fmt.Errorf("base_urls: %w", err)
 	}
-	u, err := url.Parse(strings.NewReplacer("{year}", "x", "{ref}", "x", "{gp}", "x", "{session}", "x", "{path}", "x").Replace(base))
-	if err != nil {
-		return nil, fmt.Errorf("base_urls: %q: %w", base, err)
-	}
 	t := &http2.Transport{
 		MaxHeaderListSize: maxHeaderBytes,
 		MaxReadFrameSize:  1 << 20,          // fewer DATA frames (and syscalls) per 100 KB-2 MB body
@@ -82,7 +78,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 	}
 	// Compression saves bandwidth on real networks; on loopback (a local
 	// mirror) inflating gzip is pure CPU, half of it at 0 ms latency.
-	t.DisableCompression = config.IsLoopback(u.Hostname())
+	t.DisableCompression = config.IsLoopback(src.Hostname())
 	dialer := &net.Dialer{Timeout: s.Timeout, KeepAlive: 30 * time.Second}
 	conns := &connSet{}
 	dialTCP := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -92,7 +88,7 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 		}
 		return conns.track(c)
 	}
-	if u.Scheme == "http" {
+	if src.Scheme() == "http" {
 		// h2c: HTTP/2 with prior knowledge over plain TCP, for loopback mirrors.
 		t.AllowHTTP = true
 		t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
@@ -123,7 +119,6 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 			return tc, nil
 		}
 	}
-	host := u.Host
 	return &source{
 		base:      src,
 		name:      src.String(),
@@ -132,8 +127,8 @@ func newSource(base string, s config.Settings, roots *x509.CertPool) (*source, e
 		client: &http.Client{
 			Transport: t,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if req.URL.Host != host || len(via) >= 5 {
-					return retry.Permanent(fmt.Errorf("redirect to %s refused: only redirects within %s are followed", tuple.Redact(req.URL.String()), host))
+				if tuple.HostPort(req.URL) != src.Host() || len(via) >= 5 {
+					return retry.Permanent(fmt.Errorf("redirect to %s refused: only redirects within %s are followed", tuple.Redact(req.URL.String()), src.Host()))
 				}
 				return nil
 			},

@@ -208,7 +208,7 @@ func checkDriver(rec []byte) error {
 	case rec[team] != '"':
 		return fmt.Errorf(`"team" is %s, expected a string`, typeName(rec[team]))
 	}
-	if code := unquote(rec[driver:valueEnd(rec, driver)]); !isDriverCode(code) {
+	if code := unquote(rec[driver:valueEnd(rec, driver)]); !IsDriverCode(code) {
 		return fmt.Errorf(`"driver" %s does not match ^[A-Z]{3}$`, quoted(rec[driver:valueEnd(rec, driver)]))
 	}
 	if unquote(rec[team:valueEnd(rec, team)]) == "" {
@@ -217,6 +217,10 @@ func checkDriver(rec []byte) error {
 	return nil
 }
 
-func isDriverCode(s string) bool {
-	return len(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z'
+// IsDriverCode reports whether s is a driver code: ^[A-Z]{3}$, the rule of
+// drivers.json and of a telemetry path's first segment.
+func IsDriverCode(s string) bool {
+	return len(s) == 3 && isUpper(s[0]) && isUpper(s[1]) && isUpper(s[2])
 }
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }

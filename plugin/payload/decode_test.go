@@ -35,6 +35,26 @@ func TestKindOf(t *testing.T) {
 	}
 }
 
+// TestTelemetryLapAndDriverCode: the two name rules tuple shares with the kinds.
+func TestTelemetryLapAndDriverCode(t *testing.T) {
+	for name, want := range map[string]struct {
+		lap int
+		ok  bool
+	}{
+		"3_tel.json": {3, true}, "007_tel.json": {7, true}, "99999999999999999999_tel.json": {0, true},
+		"_tel.json": {0, false}, "x3_tel.json": {0, false}, "-3_tel.json": {0, false}, "3_tel.json.bak": {0, false}, "laptimes.json": {0, false},
+	} {
+		if lap, ok := TelemetryLap(name); lap != want.lap || ok != want.ok {
+			t.Errorf("TelemetryLap(%q) = %d, %v; want %d, %v", name, lap, ok, want.lap, want.ok)
+		}
+	}
+	for code, want := range map[string]bool{"VER": true, "ALO": true, "Ver": false, "VE": false, "VERS": false, "V3R": false, "": false, "ÄBC": false} {
+		if got := IsDriverCode(code); got != want {
+			t.Errorf("IsDriverCode(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
 func TestDecodeInvalid(t *testing.T) {
 	tel := func(inner string) string { return `{"tel": {` + inner + `}}` }
 	cases := []struct {

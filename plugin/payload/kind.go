@@ -6,6 +6,7 @@
 package payload
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -40,10 +41,23 @@ func KindOf(path string) Kind {
 	case "laptimes.json":
 		return KindLaptimes
 	}
-	if lap, ok := strings.CutSuffix(name, "_tel.json"); ok && lap != "" && strings.TrimLeft(lap, "0123456789") == "" {
+	if _, ok := TelemetryLap(name); ok {
 		return KindTelemetry
 	}
 	return KindOther
+}
+
+// TelemetryLap reports whether the file name is a lap's telemetry, "N_tel.json"
+// with N of digits only, and N (0 when it does not fit an int).
+func TelemetryLap(name string) (lap int, ok bool) {
+	digits, ok := strings.CutSuffix(name, "_tel.json")
+	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(digits); err == nil {
+		lap = n
+	}
+	return lap, true
 }
 
 // columnar reports whether documents of kind k are one object of parallel arrays.

@@ -12,19 +12,16 @@ import (
 	"github.com/f1fetch/f1fetch/config"
 )
 
-// DefaultRef is the git ref of the data repositories that sources serve.
-const DefaultRef = "main"
-
 // jsDelivrLayout is appended to a base without placeholders.
 const jsDelivrLayout = "{year}@{ref}/{gp}/{session}/{path}"
-
-var placeholders = []string{"{year}", "{ref}", "{gp}", "{session}", "{path}"}
 
 // Source is one entry of base_urls: a base under which the jsDelivr layout is
 // appended, or a full template with placeholders.
 type Source struct {
 	parts    []string // literal text and placeholders, alternating as found
 	display  string   // the configured base without userinfo
+	scheme   string   // http or https
+	hostname string   // without port
 	hostPort string
 }
 
@@ -88,11 +85,17 @@ func ParseSource(base string) (Source, error) {
 			return bad("character %q in the path: write it percent-encoded", lit[i])
 		}
 	}
+	return Source{parts: parts, display: Redact(base), scheme: u.Scheme, hostname: u.Hostname(), hostPort: HostPort(u)}, nil
+}
+
+// HostPort is host:port of u, with its scheme's default port when it names
+// none, so that two spellings of one server compare equal.
+func HostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	return Source{parts: parts, display: Redact(base), hostPort: net.JoinHostPort(u.Hostname(), port)}, nil
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // splitTemplate cuts a template into literals and known placeholders.
@@ -116,7 +119,7 @@ func splitTemplate(s string) ([]string, error) {
 		}
 		ph := s[open : open+end+1]
 		if !isPlaceholder(ph) {
-			return nil, fmt.Errorf("unknown placeholder %s (known: %s)", ph, strings.Join(placeholders, " "))
+			return nil, fmt.Errorf("unknown placeholder %s (known: %s)", ph, strings.Join(config.Placeholders, " "))
 		}
 		if open > 0 {
 			parts = append(parts, s[:open])
@@ -128,7 +131,7 @@ func splitTemplate(s string) ([]string, error) {
 }
 
 func isPlaceholder(s string) bool {
-	return slices.Contains(placeholders, s)
+	return slices.Contains(config.Placeholders, s)
 }
 
 // notPathRune reports a character that is not kept as is in an escaped URL
@@ -167,7 +170,7 @@ func Redact(raw string) string {
 	return scheme + "://" + rest[at+1:]
 }
 
-// URL is the address of t at ref (DefaultRef when empty) on this source. gp,
+// URL is the address of t at ref (config.DefaultRef when empty) on this source. gp,
 // session and ref are each one escaped path segment; path is split on '/' and
 // each segment escaped (url.PathEscape: space -> %20, '%' -> %25, '#' -> %23,
 // '?' -> %3F, non-ASCII as UTF-8 %XX). Userinfo of the base is kept, so the
@@ -175,7 +178,7 @@ func Redact(raw string) string {
 // passed config.ValidRef (configuration checks it once).
 func (s Source) URL(t Tuple, ref string) string {
 	if ref == "" {
-		ref = DefaultRef
+		ref = config.DefaultRef
 	}
 	var b strings.Builder
 	for _, p := range s.parts {
@@ -207,3 +210,9 @@ func (s Source) String() string { return s.display }
 
 // Host is host:port of the base (the scheme's default port when none is given).
 func (s Source) Host() string { return s.hostPort }
+
+// Hostname is the host of the base, without port.
+func (s Source) Hostname() string { return s.hostname }
+
+// Scheme is the base's, http or https.
+func (s Source) Scheme() string { return s.scheme }

@@ -26,7 +26,7 @@ func TestDefaultSources(t *testing.T) {
 	hosts := []string{"cdn.jsdelivr.net:443", "raw.githubusercontent.com:443"}
 	for i, base := range config.DefaultBaseURLs { // the defaults live in config; they must parse here
 		s := mustSource(t, base)
-		if got := s.URL(tp, DefaultRef); got != want[i] {
+		if got := s.URL(tp, config.DefaultRef); got != want[i] {
 			t.Errorf("URL = %s, want %s", got, want[i])
 		}
 		if got := s.URL(tp, ""); got != want[i] {
@@ -91,17 +91,17 @@ func TestURLEscapesReservedInSegment(t *testing.T) {
 }
 
 func TestSourceStringHost(t *testing.T) {
-	cases := []struct{ base, str, host string }{
-		{"https://user:pw@m.example:8443/x", "https://m.example:8443/x", "m.example:8443"},
-		{"https://user@m.example/{year}/{path}", "https://m.example/{year}/{path}", "m.example:443"},
-		{" http://[::1]:9000 ", "http://[::1]:9000", "[::1]:9000"},
-		{"http://localhost", "http://localhost", "localhost:80"},
-		{"https://a:b@c@m.example/p@q", "https://m.example/p@q", "m.example:443"},
+	cases := []struct{ base, str, host, scheme, hostname string }{
+		{"https://user:pw@m.example:8443/x", "https://m.example:8443/x", "m.example:8443", "https", "m.example"},
+		{"https://user@m.example/{year}/{path}", "https://m.example/{year}/{path}", "m.example:443", "https", "m.example"},
+		{" http://[::1]:9000 ", "http://[::1]:9000", "[::1]:9000", "http", "::1"},
+		{"http://localhost", "http://localhost", "localhost:80", "http", "localhost"},
+		{"https://a:b@c@m.example/p@q", "https://m.example/p@q", "m.example:443", "https", "m.example"},
 	}
 	for _, c := range cases {
 		s := mustSource(t, c.base)
-		if s.String() != c.str || s.Host() != c.host {
-			t.Errorf("%q: String %q Host %q, want %q %q", c.base, s.String(), s.Host(), c.str, c.host)
+		if s.String() != c.str || s.Host() != c.host || s.Scheme() != c.scheme || s.Hostname() != c.hostname {
+			t.Errorf("%q: String %q Host %q Scheme %q Hostname %q, want %q %q %q %q", c.base, s.String(), s.Host(), s.Scheme(), s.Hostname(), c.str, c.host, c.scheme, c.hostname)
 		}
 		if strings.Contains(s.String(), "pw") || strings.Contains(s.String(), "user") {
 			t.Errorf("userinfo leaked: %s", s.String())

@@ -297,28 +297,14 @@ func (t Tuple) String() string {
 // Driver is the three-letter driver code when the path is "{DRV}/...", else "".
 func (t Tuple) Driver() string {
 	first, _, ok := strings.Cut(t.Path, "/")
-	if !ok || !isDriverCode(first) {
+	if !ok || !payload.IsDriverCode(first) {
 		return ""
 	}
 	return first
 }
 
-func isDriverCode(s string) bool {
-	return len(s) == 3 && isUpper(s[0]) && isUpper(s[1]) && isUpper(s[2])
-}
-
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
-
 // Lap is N for a path ending in "N_tel.json", else 0.
 func (t Tuple) Lap() int {
-	name := t.Path[strings.LastIndexByte(t.Path, '/')+1:]
-	digits, ok := strings.CutSuffix(name, "_tel.json")
-	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
-		return 0
-	}
-	n, err := strconv.Atoi(digits)
-	if err != nil {
-		return 0
-	}
-	return n
+	lap, _ := payload.TelemetryLap(t.Path[strings.LastIndexByte(t.Path, '/')+1:])
+	return lap
 }
