@@ -47,8 +47,8 @@ type Settings struct {
 	AllowInsecureHTTP bool          // allow http:// for non-loopback sources
 	TLSRootCAsFile    string        // extra CA bundle (PEM) for https sources
 	TLSSkipVerify     bool          // disable certificate verification (never by default)
-	UserAgent         string
-	CacheResource     string // label of a Benthos cache resource as the persistent tier (instead of CacheDir)
+	UserAgent         string        // User-Agent header of every request: who is asking, for the source's operators
+	CacheResource     string        // label of a Benthos cache resource as the persistent tier (instead of CacheDir)
 
 	// Component holds what each component decides for itself; it is not
 	// part of Key, so it never splits the shared client.
@@ -73,6 +73,10 @@ type ComponentSettings struct {
 // and more than a read-ahead can use: at most max_concurrent_requests
 // fetches are in flight, the rest of the window only holds documents.
 const MaxPrefetch = 100000
+
+// DefaultUserAgent names the program to the sources; a job can name itself
+// and a contact instead (user_agent).
+const DefaultUserAgent = "f1fetch/1"
 
 // DefaultRef is the git ref of the data repositories that sources serve.
 const DefaultRef = "main"
@@ -110,7 +114,7 @@ func Defaults() Settings {
 		WriteCache:       true,
 		ValidatePayload:  true,
 		NormalizeMissing: true,
-		UserAgent:        "f1fetch/1",
+		UserAgent:        DefaultUserAgent,
 		Component:        ComponentSettings{OnNotFound: "drop", ProgressInterval: 10 * time.Second},
 	}
 }
@@ -154,6 +158,7 @@ var Vars = []Env{
 	{"F1FETCH_VALIDATE", "validate", "validate payloads by file kind", boolVar(func(s *Settings) *bool { return &s.ValidatePayload })},
 	{"F1FETCH_NORMALIZE_MISSING", "normalize_missing", `turn "None"/"nan" in arrays into null`, boolVar(func(s *Settings) *bool { return &s.NormalizeMissing })},
 	{"F1FETCH_ALLOW_INSECURE_HTTP", "allow_insecure_http", "allow http:// for remote sources", boolVar(func(s *Settings) *bool { return &s.AllowInsecureHTTP })},
+	{"F1FETCH_USER_AGENT", "user_agent", "User-Agent header of every request", func(s *Settings, v string) error { s.UserAgent = v; return nil }},
 	{"F1FETCH_TLS_CA_FILE", "tls.root_cas_file", "PEM file of extra root CAs", func(s *Settings, v string) error { s.TLSRootCAsFile = v; return nil }},
 	{"F1FETCH_TLS_SKIP_VERIFY", "tls.skip_cert_verify", "skip certificate verification", boolVar(func(s *Settings) *bool { return &s.TLSSkipVerify })},
 	{"F1FETCH_CACHE_RESOURCE", "cache_resource", "label of a Benthos cache resource as the persistent tier", func(s *Settings, v string) error { s.CacheResource = v; return nil }},
@@ -262,6 +267,9 @@ func (s Settings) Validate() error {
 	if s.CacheMaxBytes < 0 {
 		bad("cache_max_bytes", s.CacheMaxBytes, "must not be negative")
 	}
+	if !validUserAgent(s.UserAgent) {
+		bad("user_agent", strconv.Quote(s.UserAgent), "must be 1 to 256 printable ASCII characters (a header value: no line break or control character)")
+	}
 	// A zero Component is valid (a library user's Settings need none): "" drops.
 	if c := s.Component; c.OnNotFound != "" && c.OnNotFound != "drop" && c.OnNotFound != "error" {
 		bad("on_not_found", strconv.Quote(c.OnNotFound), "must be drop or error")
@@ -282,6 +290,20 @@ func (s Settings) Validate() error {
 func (s Settings) Key() string {
 	s.Component = ComponentSettings{}
 	return fmt.Sprintf("%#v", s)
+}
+
+// validUserAgent reports whether ua can be sent as a User-Agent header value
+// as written: printable ASCII, so no line break that would end the header.
+func validUserAgent(ua string) bool {
+	if ua == "" || len(ua) > 256 {
+		return false
+	}
+	for _, c := range []byte(ua) {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidRef reports whether ref (a git branch, tag or commit) can stand as one

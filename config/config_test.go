@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/f1fetch/f1fetch/config/configtest"
 )
 
 func lookup(m map[string]string) func(string) (string, bool) {
@@ -31,37 +33,37 @@ func TestDefaultsAreValidAndMatchTheSeed(t *testing.T) {
 	}
 }
 
+// TestFromEnvOverridesEveryVariable sets every variable of Vars at once and
+// expects each in its own setting; a variable added to Vars without a value
+// in configtest.EveryVariable fails it. A duration variable also takes bare
+// seconds.
 func TestFromEnvOverridesEveryVariable(t *testing.T) {
-	s, err := FromEnv(lookup(map[string]string{
-		"F1FETCH_BASE_URLS":         "http://127.0.0.1:8080, https://mirror.example/{year}/{ref}/{gp}/{session}/{path}",
-		"F1FETCH_MAX_CONCURRENT":    "7",
-		"F1FETCH_MAX_RETRIES":       "0",
-		"F1FETCH_TIMEOUT":           "1.5",
-		"F1FETCH_CACHE_TTL":         "2m",
-		"F1FETCH_CACHE_DIR":         "/var/cache/f1",
-		"F1FETCH_VALIDATE":          "false",
-		"F1FETCH_REF":               "a530f722",
-		"F1FETCH_ON_NOT_FOUND":      "error",
-		"F1FETCH_PREFETCH":          "64",
-		"F1FETCH_PROGRESS_INTERVAL": "0s",
-		"F1FETCH_RATE_LIMIT":        "cdn_quota",
-		"F1FETCH_CACHE_RESOURCE":    "redis_cache",
-	}))
+	for _, v := range Vars {
+		if _, ok := configtest.EveryVariable[v.Name]; !ok {
+			t.Errorf("%s has no value in configtest.EveryVariable", v.Name)
+		}
+	}
+	s, err := FromEnv(lookup(configtest.EveryVariable))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.BaseURLs) != 2 || s.BaseURLs[0] != "http://127.0.0.1:8080" {
-		t.Fatalf("base urls: %q", s.BaseURLs)
-	}
-	if s.MaxConcurrent != 7 || s.MaxRetries != 0 || s.Timeout != 1500*time.Millisecond ||
-		s.CacheTTL != 2*time.Minute || s.CacheDir != "/var/cache/f1" || s.ValidatePayload || s.Ref != "a530f722" {
-		t.Fatalf("env not applied: %+v", s)
-	}
-	if want := (ComponentSettings{OnNotFound: "error", Prefetch: 64, RateLimit: "cdn_quota"}); s.Component != want || s.CacheResource != "redis_cache" {
-		t.Fatalf("component settings from env: %+v, cache resource %q; want %+v, redis_cache", s.Component, s.CacheResource, want)
+	want := Defaults()
+	want.BaseURLs = []string{"http://127.0.0.1:8080", "https://mirror.example/{year}/{ref}/{gp}/{session}/{path}"}
+	want.Ref, want.MaxConcurrent, want.Adaptive, want.AdaptiveMin, want.MaxRetries = "a530f722", 7, true, 2, 0
+	want.BackoffFactor, want.JitterMax, want.MaxDelay, want.Timeout = 1.5, 250*time.Millisecond, 5*time.Second, 1500*time.Millisecond
+	want.BreakerFailures, want.BreakerTimeout, want.MaxBodyBytes = 9, 7*time.Second, 1234
+	want.CacheTTL, want.NotFoundTTL, want.CacheMaxBytes, want.CacheDir = 2*time.Minute, 7*time.Second, 999, "/var/cache/f1"
+	want.UseCache, want.WriteCache, want.ValidatePayload, want.NormalizeMissing, want.AllowInsecureHTTP = false, false, false, false, true
+	want.UserAgent, want.TLSRootCAsFile, want.TLSSkipVerify, want.CacheResource = "lap-loader/2 (data-team@example.com)", "/etc/f1/ca.pem", true, "redis_cache"
+	want.Component = ComponentSettings{OnNotFound: "error", Prefetch: 64, ProgressInterval: 0, RateLimit: "cdn_quota"}
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("every variable set:\n got %+v\nwant %+v", s, want)
 	}
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if s, err := FromEnv(lookup(map[string]string{"F1FETCH_TIMEOUT": "1.5"})); err != nil || s.Timeout != 1500*time.Millisecond {
+		t.Errorf("F1FETCH_TIMEOUT=1.5: %v, %v; want 1.5s", s.Timeout, err)
 	}
 }
 
@@ -101,6 +103,10 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
 		{func(s *Settings) { s.BreakerFailures = 0 }, "breaker_failures", "0"},
+		{func(s *Settings) { s.UserAgent = "job/1\r\nX-Injected: 1" }, "user_agent", `"job/1\r\nX-Injected: 1"`},
+		{func(s *Settings) { s.UserAgent = "" }, "user_agent", `""`},
+		{func(s *Settings) { s.UserAgent = "jöb/1" }, "user_agent", `"jöb/1"`},
+		{func(s *Settings) { s.UserAgent = strings.Repeat("a", 257) }, "user_agent", "aaaa"},
 	}
 	for _, c := range cases {
 		s := Defaults()

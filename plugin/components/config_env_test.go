@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/f1fetch/f1fetch/config"
+	"github.com/f1fetch/f1fetch/config/configtest"
 )
 
 // A field set in the config wins over its F1FETCH_* variable whatever the
@@ -194,4 +196,50 @@ func fieldsUnder(t *testing.T, yaml, key string) string {
 	}
 	t.Fatalf("no %s: in\n%s", key, yaml)
 	return ""
+}
+
+// TestFieldAndVariableSetTheSameSetting: for every F1FETCH_* variable, the
+// component field it stands in for, given the same value, reads as the
+// same settings, and neither reads as the defaults (config's test holds
+// which setting each variable sets).
+func TestFieldAndVariableSetTheSameSetting(t *testing.T) {
+	for _, v := range config.Vars {
+		t.Setenv(v.Name, "")
+	}
+	read := func(yaml string) config.Settings {
+		t.Helper()
+		conf, err := fetchInputSpec().ParseYAML(yaml, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", yaml, err)
+		}
+		s, err := settingsFrom(conf)
+		if err != nil {
+			t.Fatalf("%s: %v", yaml, err)
+		}
+		return s
+	}
+	for _, v := range config.Vars {
+		value, ok := configtest.EveryVariable[v.Name]
+		if !ok {
+			t.Errorf("%s has no value in configtest.EveryVariable", v.Name)
+			continue
+		}
+		field := v.Field + ": " + value
+		if v.Field == fieldBaseURLs {
+			field = fmt.Sprintf("%s: [ %q, %q ]", v.Field, strings.TrimSpace(strings.Split(value, ",")[0]), strings.TrimSpace(strings.Split(value, ",")[1]))
+		}
+		if parent, child, nested := strings.Cut(v.Field, "."); nested {
+			field = fmt.Sprintf("%s: { %s: %s }", parent, child, value)
+		}
+		fromField := read(field)
+		t.Setenv(v.Name, value)
+		fromVariable := read("{}")
+		t.Setenv(v.Name, "")
+		if !reflect.DeepEqual(fromField, fromVariable) {
+			t.Errorf("%s and %s = %s read differently:\n field    %+v\n variable %+v", field, v.Name, value, fromField, fromVariable)
+		}
+		if reflect.DeepEqual(fromField, config.Defaults()) {
+			t.Errorf("%s reads as the defaults", field)
+		}
+	}
 }

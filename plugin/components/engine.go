@@ -51,6 +51,7 @@ const (
 	fieldValidate          = "validate"
 	fieldNormalizeMissing  = "normalize_missing"
 	fieldAllowInsecureHTTP = "allow_insecure_http"
+	fieldUserAgent         = "user_agent"
 	fieldTLS               = "tls"
 	fieldTLSRootCAsFile    = "root_cas_file"
 	fieldTLSSkipVerify     = "skip_cert_verify"
@@ -117,6 +118,8 @@ var engineFields = sync.OnceValue(func() []*service.ConfigField {
 		service.NewBoolField(fieldValidate).Optional().Example(d.ValidatePayload).Description(describe("validate", "Validate each document by its kind of file (drivers, laptimes, telemetry, ...). Default true.")),
 		service.NewBoolField(fieldNormalizeMissing).Optional().Advanced().Example(d.NormalizeMissing).Description(describe("normalize_missing", "Turn the strings `\"None\"`, `\"nan\"`, `\"NaN\"` and `\"\"` inside arrays into null. Bare NaN tokens always become null. Default true.")),
 		service.NewBoolField(fieldAllowInsecureHTTP).Optional().Advanced().Description(describe("allow_insecure_http", "Allow `http://` sources that are not loopback. Default false.")),
+		service.NewStringField(fieldUserAgent).Optional().Advanced().Example(d.UserAgent).Example("lap-loader/2 (data-team@example.com)").
+			Description(describe("user_agent", fmt.Sprintf("The `User-Agent` header of every request: a job that names itself and a contact lets a source's operators reach it rather than block it. 1 to 256 printable ASCII characters. Default `%s`.", d.UserAgent))),
 		service.NewObjectField(fieldTLS,
 			service.NewStringField(fieldTLSRootCAsFile).Optional().Description(describe("tls.root_cas_file", "A PEM file of root CAs trusted besides the system ones (a mirror's self-signed CA).")),
 			service.NewBoolField(fieldTLSSkipVerify).Optional().Description(describe("tls.skip_cert_verify", "Skip certificate verification. Never do this against the public CDN. Default false.")),
@@ -192,6 +195,7 @@ var engineReads = []fieldRead{
 	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.ValidatePayload }, fieldValidate),
 	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.NormalizeMissing }, fieldNormalizeMissing),
 	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.AllowInsecureHTTP }, fieldAllowInsecureHTTP),
+	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.UserAgent }, fieldUserAgent),
 	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.TLSRootCAsFile }, fieldTLS, fieldTLSRootCAsFile),
 	readInto((*service.ParsedConfig).FieldBool, func(s *config.Settings) *bool { return &s.TLSSkipVerify }, fieldTLS, fieldTLSSkipVerify),
 	readInto((*service.ParsedConfig).FieldString, func(s *config.Settings) *string { return &s.CacheResource }, fieldCacheResource),

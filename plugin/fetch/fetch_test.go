@@ -811,6 +811,49 @@ func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 	}
 }
 
+// TestUserAgentIsTheSettings: every request carries the configured
+// User-Agent, the default one when none is set.
+func TestUserAgentIsTheSettings(t *testing.T) {
+	var got sync.Map // user agent -> seen
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.UserAgent(), true)
+		_, _ = w.Write([]byte(`{"time": [1], "lap": [1]}`))
+	})
+	for _, ua := range []string{"", "lap-loader/2 (data-team@example.com)"} {
+		s := fastSettings(srv.caFile, srv.URL)
+		if ua != "" {
+			s.UserAgent = ua
+		}
+		if _, err := newClient(t, s).FetchOne(context.Background(), mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got.Load(s.UserAgent); !ok {
+			t.Errorf("no request carried User-Agent %q", s.UserAgent)
+		}
+	}
+}
+
+// TestValidateAndNormalizeOffReachTheDocument: with validate and
+// normalize_missing off, a document the rules refuse is delivered with its
+// "None" kept (its bare NaN still becomes null: JSON has no NaN); with
+// validate on, the same answer is invalid data.
+func TestValidateAndNormalizeOffReachTheDocument(t *testing.T) {
+	srv := newH2Server(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"time": [1, 2], "lap": [1], "c": ["None", NaN]}`))
+	})
+	s := fastSettings(srv.caFile, srv.URL)
+	s.ValidatePayload, s.NormalizeMissing = false, false
+	tp := mustTuple(t, 2025, gpAUS, quali, "VER/laptimes.json")
+	res, err := newClient(t, s).FetchOne(context.Background(), tp)
+	if err != nil || string(res.Doc) != `{"time": [1, 2], "lap": [1], "c": ["None", null]}` {
+		t.Fatalf("validate and normalize_missing off: %v, %s", err, res.Doc)
+	}
+	s.ValidatePayload = true
+	if _, err := newClient(t, s).FetchOne(context.Background(), tp); ErrorKind(err) != KindInvalid {
+		t.Fatalf("validate on, arrays of unequal length: want invalid data, got %v", err)
+	}
+}
+
 // TestRedirectRuleComparesHostAndPort: a redirect is followed when it stays
 // on the base's host and port, however the port is spelt, and refused when
 // it changes either (a scheme change moves the default port). No request is
