@@ -22,9 +22,9 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // urlPath escapes each segment as the fetch client does: a space becomes %20.

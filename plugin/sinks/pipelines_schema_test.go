@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 )
 
 // pipelineOutput returns the output of the case of the shipped pipeline

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 )
 
 // Batches of many rows, as telemetry's: several statements to a batch, in

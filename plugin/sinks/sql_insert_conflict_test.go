@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 )
 
 // An upsert whose key repeats in a batch as values of other Go types that

@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 )
 
 func TestSQLInsertExampleBuilds(t *testing.T) {

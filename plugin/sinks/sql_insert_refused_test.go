@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	_ "github.com/redpanda-data/benthos/v4/public/components/io" // the file output
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"modernc.org/sqlite"

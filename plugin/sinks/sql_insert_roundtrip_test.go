@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/f1fetch/f1fetch/tests/testkit"
+	"github.com/f1fetch/f1fetch/internal/testkit"
 )
 
 // On PostgreSQL a statement of several rows is one round trip and leaves no

@@ -18,10 +18,10 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/payload"
 	"github.com/f1fetch/f1fetch/plugin/rows"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // TestSQLInsertSpeed writes telemetry rows, as f1_rows makes them and

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // Helpers of the tests that rebuild components while the process lives on

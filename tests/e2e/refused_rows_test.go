@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // TestRefusedRowGoesToTheErrorsFile serves a laptimes.json whose first lap

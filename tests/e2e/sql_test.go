@@ -9,8 +9,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 var sqlTables = []string{"drivers", "laps", "telemetry", "weather", "race_control", "corners"}

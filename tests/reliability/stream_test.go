@@ -19,10 +19,10 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	_ "github.com/f1fetch/f1fetch/plugin/components"
 	"github.com/f1fetch/f1fetch/plugin/fetch"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // streamRun is what came out of a Benthos stream with the f1_fetch processor.

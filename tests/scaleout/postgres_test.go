@@ -10,9 +10,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"github.com/f1fetch/f1fetch/plugin/mirror"
 	"github.com/f1fetch/f1fetch/plugin/payload"
-	"github.com/f1fetch/f1fetch/tests/testkit"
 )
 
 // tables are the tables of session_to_postgres.yaml and kafka_to_postgres.yaml.
