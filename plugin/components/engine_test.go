@@ -17,7 +17,7 @@ func TestRemoteHTTPLintFollowsAllowInsecureHTTP(t *testing.T) {
 	const base = `"http://10.0.0.7:8080"`
 	linter := service.GlobalEnvironment().NewComponentConfigLinter()
 	for _, c := range []struct{ kind, name, fields string }{
-		{"input", "f1_fetch", "requests: [], "},
+		{"input", "f1_fetch", oneRequest},
 		{"processor", "f1_fetch", ""},
 		{"processor", "f1_expand", ""},
 	} {

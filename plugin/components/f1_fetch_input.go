@@ -74,19 +74,12 @@ message in its place, so what the plan could not reach is never a silent gap; a 
 not found has no laps to plan, and the 404 that ends a driver's laps under `+"`laps: all`"+` is the plan's answer, not a
 missing file: it is never emitted (it counts in `+"`f1_requests`"+` as `+"`not_found`"+`). Metadata as the `+"`f1_fetch`"+`
 processor.`).
-		Fields(append([]*service.ConfigField{
-			service.NewObjectListField(fieldRequests,
-				service.NewAnyField(fieldYear).Description("Season (number or string)."),
-				service.NewStringField(fieldGP),
-				service.NewStringField(fieldSession),
-				service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
-			).Default([]any{}).Description("Single files to fetch, in order."),
-			service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
+		Fields(append(append(planFields(),
 			progressIntervalField(),
 			prefetchField(),
 			onNotFoundField(),
-		}, engineFields()...)...).
-		LintRule(engineLintRule).
+		), engineFields()...)...).
+		LintRule(inputLintRule).
 		Example("Fastest laps", "The fastest lap of every driver in a session, with lap times, to stdout.", `
 input:
   f1_fetch:
@@ -117,6 +110,19 @@ func init() {
 		})
 	if err != nil {
 		panic(err)
+	}
+}
+
+// planFields are the input's fields that name what it fetches.
+func planFields() []*service.ConfigField {
+	return []*service.ConfigField{
+		service.NewObjectListField(fieldRequests,
+			service.NewAnyField(fieldYear).Description("Season (number or string)."),
+			service.NewStringField(fieldGP),
+			service.NewStringField(fieldSession),
+			service.NewStringField(fieldPath).Description("File inside the session, such as `drivers.json` or `VER/3_tel.json`."),
+		).Default([]any{}).Description("Single files to fetch, in order."),
+		service.NewObjectListField(fieldSessions, sessionFields()...).Default([]any{}).Description("Whole sessions to fetch, in order, after the requests."),
 	}
 }
 
@@ -248,25 +254,36 @@ func requestTuples(conf *service.ParsedConfig) ([]tuple.Tuple, error) {
 	return tuples, nil
 }
 
-func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchInput, error) {
-	in := &fetchInput{}
-	var err error
-	if in.tuples, err = requestTuples(conf); err != nil {
-		return nil, err
+// planOf reads what the input fetches, the requests and the sessions, as
+// the build and the lint rule (planLints) both do.
+func planOf(conf *service.ParsedConfig) ([]tuple.Tuple, []session.Request, error) {
+	tuples, err := requestTuples(conf)
+	if err != nil {
+		return nil, nil, err
 	}
 	sess, err := conf.FieldObjectList(fieldSessions)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var sessions []session.Request
 	for i, sc := range sess {
 		r, err := sessionRequest(sc)
 		if err != nil {
-			return nil, fmt.Errorf("field sessions[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("field sessions[%d]: %w", i, err)
 		}
-		in.sessions = append(in.sessions, r)
+		sessions = append(sessions, r)
 	}
-	if len(in.tuples) == 0 && len(in.sessions) == 0 {
-		return nil, errors.New("field requests and field sessions: both empty; name at least one file or session")
+	if len(tuples) == 0 && len(sessions) == 0 {
+		return nil, nil, errors.New("field requests and field sessions: both empty; name at least one file or session")
+	}
+	return tuples, sessions, nil
+}
+
+func newFetchInput(conf *service.ParsedConfig, mgr *service.Resources) (*fetchInput, error) {
+	in := &fetchInput{}
+	var err error
+	if in.tuples, in.sessions, err = planOf(conf); err != nil {
+		return nil, err
 	}
 	in.progress = newProgress(mgr.Metrics())
 	if in.eng, err = newEngine(conf, mgr); err != nil {

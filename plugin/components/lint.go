@@ -3,6 +3,7 @@ package components
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
@@ -25,6 +26,13 @@ const engineLintMethod = "f1fetch_engine_lints"
 // engineLintRule is the lint rule of every component built on the engine.
 const engineLintRule = `root = this.` + engineLintMethod + `()`
 
+// inputLintMethod adds to the engine's lints those of the input's requests
+// and sessions (planLints); inputLintRule is the input's lint rule.
+const (
+	inputLintMethod = "f1fetch_input_lints"
+	inputLintRule   = `root = this.` + inputLintMethod + `()`
+)
+
 // The method is registered as the package's variables are initialised,
 // before any init function builds a spec whose lint rule names it.
 var _ = registerEngineLints()
@@ -37,6 +45,20 @@ func registerEngineLints() bool {
 	})
 	if err != nil {
 		panic(fmt.Errorf("register bloblang method %s: %w", engineLintMethod, err))
+	}
+	spec = bloblang.NewPluginSpec().
+		Description("Used by the lint rule of the `f1_fetch` input: what `" + engineLintMethod + "` returns, and the problems building the input would refuse in its `requests` and `sessions`.")
+	err = bloblang.RegisterMethodV2(inputLintMethod, spec, func(*bloblang.ParsedParams) (bloblang.Method, error) {
+		return func(v any) (any, error) {
+			lints, err := engineLints(v)
+			if obj, ok := v.(map[string]any); ok && err == nil {
+				lints = append(lints.([]any), planLints(obj)...)
+			}
+			return lints, err
+		}, nil
+	})
+	if err != nil {
+		panic(fmt.Errorf("register bloblang method %s: %w", inputLintMethod, err))
 	}
 	return true
 }
@@ -73,7 +95,10 @@ func engineLints(v any) (any, error) {
 	}
 	conf, err := lintSpec().ParseYAML(string(doc), nil)
 	if err != nil {
-		return []any{}, nil // a shape Benthos' own lint of the fields refuses
+		// Unreached from Benthos: it runs no lint rule of a config whose
+		// fields fail to decode (max_concurrent_requests: "abc"), leaving
+		// the type error to the build.
+		return []any{}, nil
 	}
 	s, err := envSettings(conf)
 	if err != nil {
@@ -119,4 +144,54 @@ func withoutEmpty(val any) (any, bool) {
 		return kept, true
 	}
 	return val, true
+}
+
+// planSpec holds the input's requests and sessions fields only.
+var planSpec = sync.OnceValue(func() *service.ConfigSpec {
+	return service.NewConfigSpec().Fields(planFields()...)
+})
+
+// planLints returns the lint of the input's requests and sessions in obj:
+// planOf's error, as the build would return it. Requests or sessions
+// holding an empty string are left to the build, as withoutEmpty leaves an
+// engine field (`f1fetch test` lints them without its cases' variables).
+func planLints(obj map[string]any) []any {
+	plan := map[string]any{}
+	for _, k := range []string{fieldRequests, fieldSessions} {
+		if v, ok := obj[k]; ok {
+			if holdsEmpty(v) {
+				return nil
+			}
+			plan[k] = v
+		}
+	}
+	doc, err := yaml.Marshal(plan)
+	if err != nil {
+		return nil // no value of a config fails to marshal
+	}
+	conf, err := planSpec().ParseYAML(string(doc), nil)
+	if err != nil {
+		return nil // a type error: the build's, as in engineLints
+	}
+	if _, _, err := planOf(conf); err != nil {
+		return []any{err.Error()}
+	}
+	return nil
+}
+
+// holdsEmpty reports whether v is, or holds at any depth, an empty string.
+func holdsEmpty(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return v == ""
+	case []any:
+		return slices.ContainsFunc(v, holdsEmpty)
+	case map[string]any:
+		for _, e := range v {
+			if holdsEmpty(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -49,7 +49,7 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 		kind, name, extra string
 		spec              func() *service.ConfigSpec
 	}{
-		{"input", "f1_fetch", "requests: [], ", fetchInputSpec},
+		{"input", "f1_fetch", oneRequest, fetchInputSpec},
 		{"processor", "f1_fetch", "", fetchProcessorSpec},
 		{"processor", "f1_expand", "", expandProcessorSpec},
 	}
@@ -88,11 +88,47 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 	}
 	// The input's own fields.
 	for _, fields := range []string{`prefetch: 200000`, `progress_interval: -1s`, `on_not_found: ignore`} {
-		yaml := "f1_fetch: { requests: [], " + fields + " }"
+		yaml := "f1_fetch: { " + oneRequest + fields + " }"
 		lints := lintMessages(t, "input", yaml)
-		built := buildErrors(t, fetchInputSpec(), "{ requests: [], "+fields+" }")
+		built := buildErrors(t, fetchInputSpec(), "{ "+oneRequest+fields+" }")
 		if len(built) == 0 || !containsAll(lints, built) {
 			t.Errorf("%s: lints %q, want the build's %q among them", yaml, lints, built)
+		}
+	}
+}
+
+// oneRequest is the input's fields naming one valid file.
+const oneRequest = "requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: drivers.json } ], "
+
+// The input's lint refuses what building its plan refuses, in the same
+// words: bad requests and sessions, and neither; requests or sessions
+// holding an empty string (an unset ${VAR} under `f1fetch test`) are left
+// to the build.
+func TestInputLintRefusesWhatItsPlanRefuses(t *testing.T) {
+	const sess = "sessions: [ { year: 2025, gp: Australian Grand Prix, session: Race, "
+	for fields, refused := range map[string]bool{
+		oneRequest:                 false,
+		sess + "laps: fastest } ]": false,
+		"requests: [ { year: 1999, gp: Australian Grand Prix, session: Race, path: drivers.json } ]": true,
+		"requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: ../x.json } ]":    true,
+		sess + "laps: [] } ]":         true,
+		sess + "laps: ALL } ]":        true,
+		sess + "drivers: [ alo ] } ]": true,
+		"requests: [], sessions: []":  true,
+		"requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: \"\" } ]": false,
+		sess + "laps: \"\" } ]": false,
+	} {
+		lints := lintMessages(t, "input", "f1_fetch: { "+fields+" }")
+		conf, err := fetchInputSpec().ParseYAML("{ "+fields+" }", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, built := planOf(conf)
+		switch {
+		case refused && (built == nil || !slices.Equal(lints, []string{built.Error()})):
+			t.Errorf("%s: lints %q, want the build's %v", fields, lints, built)
+		case !refused && len(lints) > 0:
+			t.Errorf("%s: lints %q, want none (build: %v)", fields, lints, built)
 		}
 	}
 }

@@ -202,7 +202,7 @@ func TestBadConfigsAreRefusedNamingTheField(t *testing.T) {
 func TestAllowInsecureHTTPPassesLint(t *testing.T) {
 	write := func(fields string) string {
 		path := filepath.Join(t.TempDir(), "insecure.yaml")
-		conf := "input:\n  f1_fetch:\n    requests: []\n    base_urls: [ http://10.0.0.7:8080 ]\n" + fields + "output:\n  drop: {}\n"
+		conf := "input:\n  f1_fetch:\n    requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: drivers.json } ]\n    base_urls: [ http://10.0.0.7:8080 ]\n" + fields + "output:\n  drop: {}\n"
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
