@@ -50,6 +50,12 @@ func ParseSource(base string) (Source, error) {
 	if strings.ContainsAny(u.Host, "{}") {
 		return bad("placeholders are allowed only in the path")
 	}
+	// url.Parse takes any digits as a port; a dial would fail on every request.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("port %s: want 1 to 65535", p)
+		}
+	}
 	if u.RawQuery != "" || u.ForceQuery || strings.Contains(base, "#") {
 		return bad("query and fragment are not allowed")
 	}
