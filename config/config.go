@@ -74,6 +74,9 @@ type ComponentSettings struct {
 // fetches are in flight, the rest of the window only holds documents.
 const MaxPrefetch = 100000
 
+// MinProgressInterval is the shortest period of the input's progress log.
+const MinProgressInterval = 10 * time.Millisecond
+
 // DefaultUserAgent names the program to the sources; a job can name itself
 // and a contact instead (user_agent).
 const DefaultUserAgent = "f1fetch/1"
@@ -277,8 +280,9 @@ func (s Settings) Validate() error {
 	if s.Component.Prefetch < 0 || s.Component.Prefetch > MaxPrefetch {
 		bad("prefetch", s.Component.Prefetch, fmt.Sprintf("must be between 0 and %d (0 means twice max_concurrent_requests)", MaxPrefetch))
 	}
-	if s.Component.ProgressInterval < 0 {
-		bad("progress_interval", s.Component.ProgressInterval, "must not be negative (0s turns it off)")
+	// A period of nanoseconds logs in a busy loop (1ns: 3,358 lines in 60 ms).
+	if p := s.Component.ProgressInterval; p < 0 || p > 0 && p < MinProgressInterval {
+		bad("progress_interval", p, fmt.Sprintf("must be 0s (off) or at least %v", MinProgressInterval))
 	}
 	return errors.Join(errs...)
 }

@@ -100,6 +100,8 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{func(s *Settings) { s.Component.Prefetch = MaxPrefetch + 1 }, "prefetch", "100001"},
 		{func(s *Settings) { s.Component.Prefetch = 4000000000 }, "prefetch", "4000000000"},
 		{func(s *Settings) { s.Component.ProgressInterval = -time.Second }, "progress_interval", "-1s"},
+		{func(s *Settings) { s.Component.ProgressInterval = time.Nanosecond }, "progress_interval", "1ns"},
+		{func(s *Settings) { s.Component.ProgressInterval = 9 * time.Millisecond }, "progress_interval", "9ms"},
 		{func(s *Settings) { s.BackoffFactor = math.Inf(1) }, "backoff_factor", "+Inf"},
 		{func(s *Settings) { s.MaxBodyBytes = 0 }, "max_body_bytes", "0"},
 		{func(s *Settings) { s.BreakerFailures = 0 }, "breaker_failures", "0"},

@@ -130,7 +130,7 @@ func planFields() []*service.ConfigField {
 // create` (see engineFields).
 func progressIntervalField() *service.ConfigField {
 	return service.NewDurationField(fieldProgressInterval).Optional().Example(shortDuration(config.Defaults().Component.ProgressInterval)).
-		Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off. Default `10s`."))
+		Description(describe("progress_interval", "How often progress is logged at info level: files done / planned, bytes, rate and ETA (the plan of a session grows as its documents arrive, so the ETA is a lower bound until it is complete). The same figures are the gauges `f1_progress_done`, `f1_progress_planned` and `f1_progress_bytes`. `0s` turns the log off; otherwise at least `10ms`. Default `10s`."))
 }
 
 func prefetchField() *service.ConfigField {
