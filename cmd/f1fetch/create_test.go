@@ -29,10 +29,12 @@ func f1fetch(t *testing.T, args ...string) (string, error) {
 }
 
 // The config `f1fetch create` writes for every component we ship, with
-// every field and with --small, lints clean. Before, it wrote the engine
-// fields, which have no schema default so that their F1FETCH_* variables
-// can fill them, as their zero values (max_concurrent_requests: 0,
-// on_not_found: ""), and the sinks' enums as "". That the written values
+// every field and with --small, lints clean but for the one thing only its
+// user can fill in: what the f1_fetch input fetches (requests and sessions
+// are written empty, which lint and run refuse). Before, it wrote the
+// engine fields, which have no schema default so that their F1FETCH_*
+// variables can fill them, as their zero values (max_concurrent_requests:
+// 0, on_not_found: ""), and the sinks' enums as "". That the written values
 // are the defaults is TestWrittenConfigIsTheDefaults, in plugin/components.
 func TestCreatedConfigLints(t *testing.T) {
 	slots := map[string][]string{}
@@ -51,8 +53,10 @@ func TestCreatedConfigLints(t *testing.T) {
 			if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := f1fetch(t, "lint", path); err != nil || out != "" {
-				t.Fatalf("f1fetch lint of what f1fetch %s wrote: %v\n%s\n%s", strings.Join(args, " "), err, out, conf)
+			out, _ := f1fetch(t, "lint", path)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 1 || !strings.HasSuffix(lines[0], ") field requests and field sessions: both empty; name at least one file or session") {
+				t.Fatalf("f1fetch lint of what f1fetch %s wrote: want only the input's empty plan refused, got\n%s\n%s", strings.Join(args, " "), out, conf)
 			}
 		})
 	}
