@@ -29,7 +29,8 @@ type Faults struct {
 // Per request, in this order: quota (429 when no token is left), fail_first_n,
 // latency (fixed + uniform jitter + lognormal), then independent random draws
 // for reset, stream reset, status, stall, truncate and corrupt. Rates are
-// probabilities in [0,1].
+// probabilities in [0,1]; every wait, the drawn latency too, is at most
+// MaxFaultDelay, a day.
 type Rule struct {
 	PathPrefix string `json:"path_prefix,omitempty"`
 
@@ -55,6 +56,12 @@ type Rule struct {
 	FailFirstN int `json:"fail_first_n,omitempty"` // the first n requests of each path fail ...
 	FailStatus int `json:"fail_status,omitempty"`  // ... with this status (default 503)
 }
+
+// MaxFaultDelay bounds every wait a rule sets: latency_ms, jitter_ms,
+// lognormal_median_ms, stall_ms, retry_after_s and the interval of one
+// quota_rps token. A longer one is a typo, and a far longer one overflowed
+// time.Duration: latency_ms 1e13 answered at once.
+const MaxFaultDelay = 24 * time.Hour
 
 // MaxFaultsBytes bounds a Faults document, white space around it included.
 const MaxFaultsBytes = 1 << 20
@@ -109,6 +116,20 @@ func (r Rule) validate() error {
 		if v := nonNegative[name]; v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s: %v is not a finite value >= 0", name, v)
 		}
+	}
+	maxMS := float64(MaxFaultDelay / time.Millisecond)
+	delays := map[string]float64{ // the most each may be, in its own unit
+		"latency_ms": maxMS, "jitter_ms": maxMS, "lognormal_median_ms": maxMS, "stall_ms": maxMS,
+		"retry_after_s": MaxFaultDelay.Seconds(),
+	}
+	for _, name := range sortedKeys(delays) {
+		if v := nonNegative[name]; v > delays[name] {
+			return fmt.Errorf("%s: %v is more than a day (%.0f)", name, v, delays[name])
+		}
+	}
+	// An empty bucket's Retry-After is up to 1/quota_rps seconds.
+	if r.QuotaRPS > 0 && 1/r.QuotaRPS > MaxFaultDelay.Seconds() {
+		return fmt.Errorf("quota_rps: %v is less than one request a day (%v)", r.QuotaRPS, 1/MaxFaultDelay.Seconds())
 	}
 	rates := map[string]float64{
 		"status_429_rate": r.Status429Rate, "reset_rate": r.ResetRate, "stream_reset_rate": r.StreamResetRate,
@@ -232,6 +253,9 @@ func (a *activeRule) decide(rng *rand.Rand) draw {
 	if a.LognormalMedianMS > 0 {
 		ms += a.LognormalMedianMS * math.Exp(a.LognormalSigma*normal)
 	}
+	// Each part is at most a day, but the lognormal tail is not (exp runs
+	// to +Inf), and converting past a Duration's range gives no wait at all.
+	ms = min(ms, float64(MaxFaultDelay/time.Millisecond))
 	d.delay = time.Duration(ms * float64(time.Millisecond))
 	d.reset = rng.Float64() < a.ResetRate
 	d.streamReset = rng.Float64() < a.StreamResetRate

@@ -41,3 +41,24 @@ func TestTokenBucket(t *testing.T) {
 		t.Error("no token after 100 ms at 10/s")
 	}
 }
+
+// A lognormal draw is unbounded (exp(sigma*N) overflows to +Inf for a wide
+// sigma): the delay is cut at MaxFaultDelay, where converting it to a
+// Duration gave a negative one, that is no wait at all.
+func TestLognormalDrawIsCutAtMaxFaultDelay(t *testing.T) {
+	r := newActiveRule(Rule{LognormalMedianMS: 1000, LognormalSigma: 1000})
+	rng := newRNG(1)
+	long := 0
+	for range 100 {
+		d := r.decide(rng).delay
+		if d < 0 || d > MaxFaultDelay {
+			t.Fatalf("delay %v, want 0..%v", d, MaxFaultDelay)
+		}
+		if d == MaxFaultDelay {
+			long++
+		}
+	}
+	if long < 30 {
+		t.Errorf("%d of 100 draws at MaxFaultDelay, want about half", long)
+	}
+}

@@ -492,3 +492,39 @@ func TestDecodeFaultsRefusesDataPastTheLimit(t *testing.T) {
 		t.Errorf("%d bytes: %v", mirror.MaxFaultsBytes, err)
 	}
 }
+
+// A wait of more than MaxFaultDelay is refused, naming the field and the
+// value, from the control endpoint as from a --faults file: latency_ms 1e13
+// overflowed time.Duration and the request was answered at once. A day is
+// taken.
+func TestFaultWaitsBeyondADayAreRefused(t *testing.T) {
+	m := startShared(t, mirror.Faults{})
+	for body, want := range map[string]string{
+		`{"rules": [{"latency_ms": 1e13}]}`:              "latency_ms: 1e+13 is more than a day",
+		`{"rules": [{"jitter_ms": 86400001}]}`:           "jitter_ms: 8.6400001e+07 is more than a day",
+		`{"rules": [{"lognormal_median_ms": 1e15}]}`:     "lognormal_median_ms: 1e+15 is more than a day",
+		`{"rules": [{"stall_ms": 10000000000000}]}`:      "stall_ms: 1e+13 is more than a day",
+		`{"rules": [{"retry_after_s": 86401}]}`:          "retry_after_s: 86401 is more than a day",
+		`{"rules": [{"quota_rps": 1e-12}]}`:              "quota_rps: 1e-12 is less than one request a day",
+		`{"rules": [{}, {"latency_ms": 9223372036855}]}`: "rules[1]: latency_ms: 9.223372036855e+12",
+	} {
+		if _, err := mirror.DecodeFaults(strings.NewReader(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeFaults %s: %v, want an error saying %q", body, err, want)
+		}
+		req, _ := http.NewRequest("PUT", m.URL+"/_mirror/faults", strings.NewReader(body))
+		resp, err := m.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(msg), want) {
+			t.Errorf("PUT %s: %d %q, want 400 saying %q", body, resp.StatusCode, msg, want)
+		}
+	}
+	day := `{"rules": [{"latency_ms": 86400000, "jitter_ms": 86400000, "lognormal_median_ms": 86400000,
+		"stall_ms": 86400000, "retry_after_s": 86400, "quota_rps": 1.1574074074074073e-05}]}`
+	if _, err := mirror.DecodeFaults(strings.NewReader(day)); err != nil {
+		t.Errorf("waits of a day: %v", err)
+	}
+}
