@@ -119,6 +119,7 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 		}
 	}
 	ms := func(name string) float64 { return float64(c.Duration(name)) / float64(time.Millisecond) }
+	failRate, failStatus := c.Float64("fail-rate"), c.Int("fail-status")
 	rule := mirror.Rule{
 		LatencyMS:         ms("latency"),
 		JitterMS:          ms("jitter"),
@@ -128,20 +129,41 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 		RetryAfterS:       c.Int("retry-after"),
 		QuotaRPS:          c.Float64("quota-rps"),
 	}
-	if rate := c.Float64("fail-rate"); rate > 0 {
-		rule.StatusRate = map[int]float64{c.Int("fail-status"): rate}
+	// Each flag is checked alone in a rule, by the rules' own Validate, so
+	// that the error names the flag and its value, not only the field it
+	// sets (--fail-rate NaN, never > 0, used to turn the fault off without
+	// a word). Checked whether or not it is used: a negative value is a
+	// mistake, not a way of turning a fault off.
+	for _, f := range []struct {
+		flag  string
+		value any
+		rule  mirror.Rule
+	}{
+		{"latency", c.Duration("latency"), mirror.Rule{LatencyMS: rule.LatencyMS}},
+		{"jitter", c.Duration("jitter"), mirror.Rule{JitterMS: rule.JitterMS}},
+		{"lognormal-median", c.Duration("lognormal-median"), mirror.Rule{LognormalMedianMS: rule.LognormalMedianMS}},
+		{"lognormal-sigma", rule.LognormalSigma, mirror.Rule{LognormalSigma: rule.LognormalSigma}},
+		{"fail-status", failStatus, mirror.Rule{StatusRate: map[int]float64{failStatus: 0}}},
+		{"fail-rate", failRate, mirror.Rule{StatusRate: map[int]float64{failStatus: failRate}}},
+		{"rate-429", rule.Status429Rate, mirror.Rule{Status429Rate: rule.Status429Rate}},
+		{"retry-after", rule.RetryAfterS, mirror.Rule{RetryAfterS: rule.RetryAfterS}},
+		{"quota-rps", rule.QuotaRPS, mirror.Rule{QuotaRPS: rule.QuotaRPS}},
+	} {
+		if err := f.rule.Validate(); err != nil {
+			return cfg, fmt.Errorf("--%s %v: %w", f.flag, f.value, err)
+		}
 	}
-	// Checked whether or not it is used: a negative value is a mistake, not
-	// a way of turning a fault off.
-	if err := (mirror.Faults{Rules: []mirror.Rule{rule}}).Validate(); err != nil {
-		return cfg, fmt.Errorf("fault flags: %w", err)
+	if failRate > 0 {
+		rule.StatusRate = map[int]float64{failStatus: failRate}
 	}
-	if c.Float64("fail-rate") < 0 {
-		return cfg, fmt.Errorf("--fail-rate %v: want a fraction in [0,1]", c.Float64("fail-rate"))
+	// Each flag is fine alone: what is left to refuse is --fail-rate plus
+	// --rate-429 above 1.
+	if err := rule.Validate(); err != nil {
+		return cfg, fmt.Errorf("--fail-rate %v with --rate-429 %v: %w", failRate, rule.Status429Rate, err)
 	}
 	// A flag that changes nothing without its partner is a mistake too.
-	if c.IsSet("fail-status") && c.Float64("fail-rate") == 0 {
-		return cfg, fmt.Errorf("--fail-status %d: it is the status of --fail-rate answers; set --fail-rate too", c.Int("fail-status"))
+	if c.IsSet("fail-status") && failRate == 0 {
+		return cfg, fmt.Errorf("--fail-status %d: it is the status of --fail-rate answers; set --fail-rate too", failStatus)
 	}
 	if c.IsSet("lognormal-sigma") && rule.LognormalMedianMS == 0 {
 		return cfg, fmt.Errorf("--lognormal-sigma %v: set --lognormal-median too", rule.LognormalSigma)

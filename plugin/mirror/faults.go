@@ -98,14 +98,17 @@ func DecodeFaults(r io.Reader) (Faults, error) {
 // Validate reports the first field with an unusable value.
 func (f Faults) Validate() error {
 	for i, r := range f.Rules {
-		if err := r.validate(); err != nil {
+		if err := r.Validate(); err != nil {
 			return fmt.Errorf("rules[%d]: %w", i, err)
 		}
 	}
 	return nil
 }
 
-func (r Rule) validate() error {
+// Validate reports the first field of the rule with an unusable value.
+// The mirror command checks each fault flag with it, alone in a rule, so
+// that its error names the flag as well as the field.
+func (r Rule) Validate() error {
 	nonNegative := map[string]float64{
 		"latency_ms": r.LatencyMS, "jitter_ms": r.JitterMS,
 		"lognormal_median_ms": r.LognormalMedianMS, "lognormal_sigma": r.LognormalSigma,

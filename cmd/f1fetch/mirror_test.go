@@ -1,0 +1,83 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/f1fetch/f1fetch/plugin/mirror"
+)
+
+// mirrorConfigOf parses args as `f1fetch mirror --root DIR args...` and
+// returns the config the command would serve, without serving it.
+func mirrorConfigOf(t *testing.T, args ...string) (mirror.Config, error) {
+	t.Helper()
+	cmd := mirrorCommand()
+	var cfg mirror.Config
+	cmd.Action = func(c *cli.Context) (err error) {
+		cfg, err = mirrorConfig(c)
+		return err
+	}
+	app := &cli.App{Name: "f1fetch", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard}
+	err := app.Run(append([]string{"f1fetch", "mirror", "--root", t.TempDir()}, args...))
+	return cfg, err
+}
+
+// Every fault flag out of its range is refused with an error naming the
+// flag and its value. --fail-rate NaN was taken as no fault (NaN > 0 is
+// false) and the mirror answered 200; the others named only the rule's
+// field.
+func TestMirrorRefusesFaultFlagsOutOfRange(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fail-rate", "NaN"}, "--fail-rate NaN: "},
+		{[]string{"--fail-rate", "+Inf"}, "--fail-rate +Inf: "},
+		{[]string{"--fail-rate", "1.5"}, "--fail-rate 1.5: "},
+		{[]string{"--fail-rate", "-0.5"}, "--fail-rate -0.5: "},
+		{[]string{"--fail-rate", "0.5", "--fail-status", "200"}, "--fail-status 200: "},
+		{[]string{"--fail-rate", "0.7", "--rate-429", "0.5"}, "--fail-rate 0.7 with --rate-429 0.5: "},
+		{[]string{"--rate-429", "NaN"}, "--rate-429 NaN: "},
+		{[]string{"--rate-429", "-Inf"}, "--rate-429 -Inf: "},
+		{[]string{"--rate-429", "2"}, "--rate-429 2: "},
+		{[]string{"--lognormal-median", "10ms", "--lognormal-sigma", "NaN"}, "--lognormal-sigma NaN: "},
+		{[]string{"--lognormal-median", "10ms", "--lognormal-sigma", "Inf"}, "--lognormal-sigma +Inf: "},
+		{[]string{"--lognormal-median", "10ms", "--lognormal-sigma", "-1"}, "--lognormal-sigma -1: "},
+		{[]string{"--quota-rps", "NaN"}, "--quota-rps NaN: "},
+		{[]string{"--quota-rps", "Inf"}, "--quota-rps +Inf: "},
+		{[]string{"--quota-rps", "-3"}, "--quota-rps -3: "},
+		{[]string{"--quota-rps", "1e-12"}, "--quota-rps 1e-12: "},
+		{[]string{"--latency", "-5s"}, "--latency -5s: "},
+		{[]string{"--latency", "25h"}, "--latency 25h0m0s: "},
+		{[]string{"--jitter", "25h"}, "--jitter 25h0m0s: "},
+		{[]string{"--lognormal-median", "25h"}, "--lognormal-median 25h0m0s: "},
+		{[]string{"--retry-after", "86401"}, "--retry-after 86401: "},
+		{[]string{"--retry-after", "-1"}, "--retry-after -1: "},
+	} {
+		if cfg, err := mirrorConfigOf(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v (faults %+v), want an error saying %q", c.args, err, cfg.Faults, c.want)
+		}
+	}
+}
+
+// The bounds are inclusive, and the flags make the catch-all rule.
+func TestMirrorFaultFlagsInRange(t *testing.T) {
+	cfg, err := mirrorConfigOf(t, "--fail-rate", "0.5", "--fail-status", "502", "--rate-429", "0.5",
+		"--latency", "24h", "--retry-after", "86400", "--quota-rps", "2e-5", "--lognormal-median", "1ms", "--lognormal-sigma", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Faults.Rules) != 1 {
+		t.Fatalf("rules %+v, want one", cfg.Faults.Rules)
+	}
+	r := cfg.Faults.Rules[0]
+	if r.StatusRate[502] != 0.5 || r.Status429Rate != 0.5 || r.LatencyMS != 86400000 || r.RetryAfterS != 86400 || r.QuotaRPS != 2e-5 {
+		t.Errorf("rule %+v", r)
+	}
+	if cfg, err := mirrorConfigOf(t); err != nil || len(cfg.Faults.Rules) != 0 {
+		t.Errorf("no fault flags: rules %+v, %v; want none", cfg.Faults.Rules, err)
+	}
+}
