@@ -94,6 +94,9 @@ func mirrorConfig(c *cli.Context) (mirror.Config, error) {
 		Seed:                 c.Uint64("seed"),
 		Aliases:              map[string]string{},
 	}
+	if err := mirror.CheckMaxStreams(cfg.MaxConcurrentStreams); err != nil {
+		return cfg, fmt.Errorf("--max-streams %d: %w", cfg.MaxConcurrentStreams, err)
+	}
 	if !cfg.TLS && (cfg.CertFile != "" || cfg.KeyFile != "" || c.String("write-ca") != "") {
 		return cfg, errors.New("--cert, --key and --write-ca need --tls")
 	}

@@ -81,3 +81,16 @@ func TestMirrorFaultFlagsInRange(t *testing.T) {
 		t.Errorf("no fault flags: rules %+v, %v; want none", cfg.Faults.Rules, err)
 	}
 }
+
+// --max-streams past 32 bits is refused naming the flag and the value:
+// net/http cut it to 32 bits, so 4294967296 served its default.
+func TestMirrorRefusesMaxStreamsPast32Bits(t *testing.T) {
+	for _, n := range []string{"4294967296", "4294967297", "-1"} {
+		if _, err := mirrorConfigOf(t, "--max-streams", n); err == nil || !strings.Contains(err.Error(), "--max-streams "+n+": ") {
+			t.Errorf("--max-streams %s: %v, want an error naming the flag and the value", n, err)
+		}
+	}
+	if cfg, err := mirrorConfigOf(t, "--max-streams", "4294967295"); err != nil || cfg.MaxConcurrentStreams != 4294967295 {
+		t.Errorf("--max-streams 4294967295: %d, %v", cfg.MaxConcurrentStreams, err)
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -435,4 +437,25 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			t.Errorf("%s: started", name)
 		}
 	}
+}
+
+// MaxConcurrentStreams past 32 bits is refused, naming the value: net/http
+// cut it to 32 bits, so 2^32 served its default and 2^32+1 one stream.
+// 2^32-1 is taken.
+func TestNewRefusesStreamsPast32Bits(t *testing.T) {
+	past := uint64(math.MaxUint32) + 1
+	for _, n := range []uint64{past, past + 1} {
+		r, err := mirror.Start(mirror.Config{Root: t.TempDir(), MaxConcurrentStreams: int(n)})
+		if err == nil {
+			r.Close()
+			t.Errorf("%d streams: started", n)
+		} else if want := fmt.Sprintf("max concurrent streams %d: not in 0..4294967295", n); !strings.Contains(err.Error(), want) {
+			t.Errorf("%d streams: %v, want %q", n, err, want)
+		}
+	}
+	r, err := mirror.Start(mirror.Config{Root: t.TempDir(), MaxConcurrentStreams: math.MaxUint32})
+	if err != nil {
+		t.Fatalf("2^32-1 streams: %v", err)
+	}
+	r.Close()
 }

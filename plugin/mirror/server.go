@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -41,7 +42,7 @@ type Config struct {
 	Addr                 string // listen address of Start; default 127.0.0.1:0
 	TLS                  bool   // serve https with ALPN h2; otherwise h2c and HTTP/1.1 on http
 	CertFile, KeyFile    string // PEM pair for TLS; empty: a generated self-signed ECDSA certificate
-	MaxConcurrentStreams int    // HTTP/2 streams per connection; 0: net/http's default (at least 100)
+	MaxConcurrentStreams int    // HTTP/2 streams per connection, at most 2^32-1; 0: net/http's default (at least 100)
 
 	NoCache        bool      // read files on every request instead of keeping bytes in memory
 	DisableControl bool      // no /_mirror/ endpoints
@@ -76,8 +77,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("alias %q=%q: year and folder must be plain names", year, folder)
 		}
 	}
-	if cfg.MaxConcurrentStreams < 0 {
-		return nil, fmt.Errorf("max concurrent streams: %d is negative", cfg.MaxConcurrentStreams)
+	if err := CheckMaxStreams(cfg.MaxConcurrentStreams); err != nil {
+		return nil, fmt.Errorf("max concurrent streams %d: %w", cfg.MaxConcurrentStreams, err)
 	}
 	if cfg.Prefixes == nil {
 		cfg.Prefixes = DefaultPrefixes
@@ -99,6 +100,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	return s, nil
+}
+
+// CheckMaxStreams reports a Config.MaxConcurrentStreams out of range.
+// HTTP/2 sends the setting in 32 bits, and net/http cuts a larger value to
+// them rather than refuse it: 2^32 became 0, its default, and 2^32+1 one
+// stream. The mirror command checks its --max-streams with it.
+func CheckMaxStreams(n int) error {
+	if n < 0 || uint64(n) > math.MaxUint32 {
+		return fmt.Errorf("not in 0..%d", uint32(math.MaxUint32))
+	}
+	return nil
 }
 
 // Close ends pending stalls and latencies and releases the root.
