@@ -82,6 +82,11 @@ func runMirror(c *cli.Context) error {
 }
 
 func mirrorConfig(c *cli.Context) (mirror.Config, error) {
+	// The mirror takes flags only. An argument was ignored without a word,
+	// and so was every flag after it: flag parsing stops at an argument.
+	if c.Args().Present() {
+		return mirror.Config{}, fmt.Errorf("mirror takes no arguments, got %q (flags after an argument are not read as flags)", c.Args().Slice())
+	}
 	cfg := mirror.Config{
 		Root:                 c.String("root"),
 		Addr:                 c.String("addr"),

@@ -94,3 +94,20 @@ func TestMirrorRefusesMaxStreamsPast32Bits(t *testing.T) {
 		t.Errorf("--max-streams 4294967295: %d, %v", cfg.MaxConcurrentStreams, err)
 	}
 }
+
+// An argument is refused, not ignored with every flag after it (flag
+// parsing stops at the first argument): `--root d extra --fail-rate 0.5`
+// served d without the fault.
+func TestMirrorRefusesArguments(t *testing.T) {
+	for _, args := range [][]string{
+		{"extra"},
+		{"./data"},
+		{"extra", "--fail-rate", "0.5"},
+		{"--latency", "5ms", "--", "more"},
+	} {
+		if cfg, err := mirrorConfigOf(t, args...); err == nil || !strings.Contains(err.Error(), "mirror takes no arguments") ||
+			!strings.Contains(err.Error(), args[len(args)-1]) {
+			t.Errorf("%q: %v (faults %+v), want an error naming the arguments", args, err, cfg.Faults)
+		}
+	}
+}
