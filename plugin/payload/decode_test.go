@@ -165,6 +165,7 @@ func TestDecodeValid(t *testing.T) {
 		{"drivers.json", ` {"drivers": [{"driver": "V\u0045R", "team": "R"}]} `, ""},
 		{"position.json", `[1, 2]`, ""},
 		{"x.json", `{"a": NaN}`, `{"a": null}`},
+		{"VER/laptimes.json", `{"time": [1.0, -NaN, -Infinity, Infinity], "lap": [1, 2, 3, 4]}`, `{"time": [1.0, null, null, null], "lap": [1, 2, 3, 4]}`},
 	}
 	for _, c := range cases {
 		got, err := Decode(c.path, []byte(c.body), Options{Validate: true, NormalizeMissing: true})

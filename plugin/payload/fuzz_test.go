@@ -13,6 +13,7 @@ import (
 func FuzzNormalize(f *testing.F) {
 	f.Add([]byte(`{"time": [NaN, 1.5], "lap": [1.0], "compound": ["None"]}`), true)
 	f.Add([]byte(`["a\"NaN", "\\", "", -Infinity]`), false)
+	f.Add([]byte(`{"time": [1.0, -NaN], "lap": [1, 2]}`), false)
 	f.Fuzz(func(t *testing.T, in []byte, missing bool) {
 		naive := 0
 		for naive < len(in) && !special[in[naive]] {

@@ -76,11 +76,13 @@ func stringEnd(b []byte, i int) int {
 	}
 }
 
-// Normalize rewrites bare NaN, Infinity and -Infinity tokens (outside strings)
-// to null and, when missing is true, the array elements "None", "nan", "NaN"
-// and "" to null: Python's json writes the first, pandas the second, and Go
-// parsers accept neither as numbers. One pass over body; body itself is
-// returned, without a copy, when nothing changes.
+// Normalize rewrites the bare tokens NaN, -NaN, Infinity and -Infinity
+// (outside strings) to null, a minus sign included, and, when missing is
+// true, the array elements "None", "nan", "NaN" and "" to null: Python's json
+// writes the first (NaN, Infinity, -Infinity; -NaN comes from writers that
+// keep a NaN's sign), pandas the second, and Go parsers accept neither as
+// numbers. One pass over body; body itself is returned, without a copy, when
+// nothing changes.
 func Normalize(body []byte, missing bool) []byte {
 	// Fast path, with SIMD-backed byte searches: no byte sequence to rewrite
 	// means nothing to change. Most telemetry files take it.
@@ -124,24 +126,23 @@ func rewrite(body []byte, missing bool) (out []byte) {
 				depth--
 			}
 			i++
-		case 'N':
-			if bytes.HasPrefix(body[i:], []byte("NaN")) {
-				replace(i, i+len("NaN"))
-				i += len("NaN")
-			} else {
-				i++
+		case 'N', 'I':
+			tok := "NaN"
+			if body[i] == 'I' {
+				tok = "Infinity"
 			}
-		case 'I':
-			if bytes.HasPrefix(body[i:], []byte("Infinity")) {
-				from := i
-				if i > last && body[i-1] == '-' {
-					from = i - 1
-				}
-				replace(from, i+len("Infinity"))
-				i += len("Infinity")
-			} else {
+			if !bytes.HasPrefix(body[i:], []byte(tok)) {
 				i++
+				break
 			}
+			// A '-' before the token is part of it: -NaN and -Infinity
+			// become one null, not a '-' before one.
+			from := i
+			if i > last && body[i-1] == '-' {
+				from = i - 1
+			}
+			replace(from, i+len(tok))
+			i += len(tok)
 		}
 	}
 	if out == nil {

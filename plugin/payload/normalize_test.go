@@ -13,6 +13,11 @@ func TestNormalize(t *testing.T) {
 		{`[NaN, Infinity, -Infinity, 1]`, `[null, null, null, 1]`, `[null, null, null, 1]`},
 		{`{"a":NaN,"b":-Infinity}`, `{"a":null,"b":null}`, `{"a":null,"b":null}`},
 		{`[1,-Infinity]`, `[1,null]`, `[1,null]`},
+		// -NaN is one token, as -Infinity: not a '-' before a null.
+		{`[1.0, -NaN, NaN,-NaN]`, `[1.0, null, null,null]`, `[1.0, null, null,null]`},
+		{`{"a":-NaN,"b":[-Infinity,Infinity]}`, `{"a":null,"b":[null,null]}`, `{"a":null,"b":[null,null]}`},
+		{`["-NaN", "x-NaN"]`, `["-NaN", "x-NaN"]`, `["-NaN", "x-NaN"]`},
+		{`[-"NaN", -Na]`, `[-null, -Na]`, `[-"NaN", -Na]`},
 		{`["None", "x", "", "nan", "NaN", "none", "Nan", "None "]`,
 			`[null, "x", null, null, null, "none", "Nan", "None "]`,
 			`["None", "x", "", "nan", "NaN", "none", "Nan", "None "]`},
