@@ -107,3 +107,31 @@ func TestRowsNeverDropAnErroredMessage(t *testing.T) {
 		t.Fatalf("%d rows of a flagged two-lap document; want 2, flagged", len(out))
 	}
 }
+
+// A document column named as a field f1_rows adds (driver, year, gp,
+// session, row; lap for telemetry) that holds another value was replaced
+// by the added one without a word (found by a review): the message is now
+// kept and flagged invalid, naming the column. A column that holds the
+// added value is written once.
+func TestRowsFlagAColumnThatDiffersFromAnAddedField(t *testing.T) {
+	doc := `{"time":[1.0],"lap":[7],"driver":["XXX"],"year":[1999],"gp":["g"]}`
+	out := rowsOf(t, true, documentMessage("ALO/laptimes.json", doc))
+	if len(out) != 1 || out[0].GetError() == nil {
+		t.Fatalf("%d messages out of a document whose driver column is not the path's; want it kept, flagged", len(out))
+	}
+	kind, _ := out[0].MetaGet(metaErrorKind)
+	body, _ := out[0].AsBytes()
+	if msg := out[0].GetError().Error(); kind != "invalid" || string(body) != doc ||
+		!strings.HasPrefix(msg, "f1_rows: ") || !strings.Contains(msg, `column "driver" row 0 holds "XXX", but the row's added "driver" is "ALO"`) {
+		t.Fatalf("f1_error_kind %q, error %v, body %s; want invalid, naming the column, the document kept", kind, out[0].GetError(), body)
+	}
+
+	out = rowsOf(t, true, documentMessage("ALO/laptimes.json", `{"time":[1.0],"lap":[7],"driver":["ALO"],"year":[2025.0],"session":"`+quali+`"}`))
+	if len(out) != 1 || out[0].GetError() != nil {
+		t.Fatalf("%d messages, %v; want one row", len(out), out[0].GetError())
+	}
+	want := `{"time":1.0,"year":2025,"gp":"` + gpAUS + `","session":"` + quali + `","driver":"ALO","lap":7,"row":0}`
+	if b, _ := out[0].AsBytes(); string(b) != want {
+		t.Fatalf("row %s, want %s", b, want)
+	}
+}

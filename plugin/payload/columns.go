@@ -1,8 +1,10 @@
 package payload
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/segmentio/encoding/json"
 )
@@ -126,3 +128,26 @@ func parseTop(doc []byte, want byte) (int, error) {
 func AppendString(dst []byte, s string) []byte {
 	return json.AppendEscape(dst, s, 0)
 }
+
+// SameValue reports whether two raw JSON scalars of a parsed document are
+// one value: the same bytes, numbers equal as float64 (2025 and 2025.0), or
+// strings equal once unescaped ("ALO" and "\u0041LO"). plugin/rows uses it
+// to tell whether a document's column agrees with a field it adds.
+func SameValue(a, b []byte) bool {
+	switch {
+	case bytes.Equal(a, b):
+		return true
+	case len(a) == 0 || len(b) == 0:
+		return false
+	case a[0] == '"' && b[0] == '"':
+		return len(a) >= 2 && len(b) >= 2 && unquote(a) == unquote(b)
+	case isNumberStart(a[0]) && isNumberStart(b[0]):
+		x, errA := strconv.ParseFloat(string(a), 64)
+		y, errB := strconv.ParseFloat(string(b), 64)
+		return errA == nil && errB == nil && x == y
+	}
+	return false
+}
+
+// isNumberStart tells whether a JSON value starting with c is a number.
+func isNumberStart(c byte) bool { return c == '-' || '0' <= c && c <= '9' }

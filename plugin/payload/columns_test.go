@@ -145,3 +145,24 @@ func TestParseTelemetry(t *testing.T) {
 		}
 	}
 }
+
+func TestSameValue(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{`"ALO"`, `"ALO"`, true}, {`"\u0041LO"`, `"ALO"`, true}, {`"ALO"`, `"AL\u004f"`, true},
+		{`2025`, `2025.0`, true}, {`2025`, `2.025e3`, true}, {`-0`, `0`, true}, {`0`, `0.0`, true},
+		{`null`, `null`, true}, {`[1]`, `[1]`, true},
+		{`"ALO"`, `"XXX"`, false}, {`"2025"`, `2025`, false}, {`2025`, `1999`, false}, {`null`, `0`, false},
+		{`"ALO"`, `null`, false}, {`1e999`, `1e400`, false}, {``, `1`, false}, {``, ``, true}, {`"`, `""`, false},
+		{`[2025]`, `2025`, false}, {`true`, `1`, false},
+	} {
+		if got := SameValue([]byte(c.a), []byte(c.b)); got != c.want {
+			t.Errorf("SameValue(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := SameValue([]byte(c.b), []byte(c.a)); got != c.want {
+			t.Errorf("SameValue(%s, %s) = %v, want %v", c.b, c.a, got, c.want)
+		}
+	}
+}

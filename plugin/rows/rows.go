@@ -28,11 +28,15 @@ type Meta struct {
 // "year", "gp", "session", "driver" and "lap" where known, and "row". The
 // lap is Meta.Lap for telemetry and the row's own "lap" as an integer for
 // laptimes; the driver is Meta.Driver, or the row's "drv" in
-// session_laptimes. Added fields replace columns of the same name.
-// drivers.json gives one object per driver record with year, gp and session
-// added. A document with nothing in it (arrays all empty, as in an empty
-// laptimes file, or no member at all) gives no rows; an object whose
-// members are all scalars is no column document and an error.
+// session_laptimes. drivers.json gives one object per driver record with
+// year, gp and session added. A member of the document named as a field
+// its rows get (laptimes' own "lap" aside, where the lap comes from) must
+// hold the added value on every row (payload.SameValue), and is then written once,
+// as added; where it holds another, writing either would lose the other,
+// so the document is an error naming the member, the row and both values.
+// A document with nothing in it (arrays all empty, as in an empty laptimes
+// file, or no member at all) gives no rows; an object whose members are all
+// scalars is no column document and an error.
 func Explode(doc []byte, m Meta) ([][]byte, error) {
 	if m.Kind == payload.KindDrivers {
 		return explodeDrivers(doc, m)
@@ -76,7 +80,8 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 	if cols.Len == 0 {
 		return nil, nil // arrays all empty (an empty laptimes file), or {}
 	}
-	ownLap := (m.Kind == payload.KindLaptimes || m.Kind == payload.KindSessionLaptimes) && cols.Values["lap"] != nil
+	laps := cols.Values["lap"]
+	ownLap := (m.Kind == payload.KindLaptimes || m.Kind == payload.KindSessionLaptimes) && laps != nil
 	drv := cols.Values["drv"]
 	if m.Kind != payload.KindSessionLaptimes {
 		drv = nil
@@ -84,6 +89,23 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 	hasDriver := m.Driver != "" || drv != nil
 	hasLap := ownLap || m.Lap > 0
 	added := map[string]bool{"year": true, "gp": true, "session": true, "row": true, "driver": hasDriver, "lap": hasLap}
+	driver := payload.AppendString(nil, m.Driver)
+	// driverAt and lapAt append the driver and the lap added to row r.
+	driverAt := func(b []byte, r int) []byte {
+		switch {
+		case drv != nil && len(drv[r]) > 0 && drv[r][0] == '"':
+			return append(b, drv[r]...)
+		case m.Driver != "":
+			return append(b, driver...)
+		}
+		return append(b, "null"...)
+	}
+	lapAt := func(b []byte, r int) []byte {
+		if ownLap {
+			return appendLap(b, laps[r])
+		}
+		return strconv.AppendInt(b, int64(m.Lap), 10)
+	}
 
 	// Everything but values is the same on every row: escape it once.
 	type column struct {
@@ -95,6 +117,33 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 	perRow := 0
 	for _, k := range cols.Keys {
 		if added[k] {
+			if k == "lap" && ownLap {
+				continue // the added lap is this column's
+			}
+			// The document's own value: written once, as added, when the
+			// two agree on every row; refused where they differ.
+			var want []byte
+			for r := range cols.Len {
+				have := cols.Scalars[k]
+				if v, ok := cols.Values[k]; ok {
+					have = v[r]
+				}
+				switch k {
+				case "driver":
+					want = driverAt(want[:0], r)
+				case "lap":
+					want = lapAt(want[:0], r)
+				case "row":
+					want = strconv.AppendInt(want[:0], int64(r), 10)
+				default:
+					if want == nil {
+						want = whereValue(m, k)
+					}
+				}
+				if !payload.SameValue(have, want) {
+					return nil, clash(m.Kind, fmt.Sprintf("column %q row %d", k, r), k, have, want)
+				}
+			}
 			continue
 		}
 		c := column{name: append(payload.AppendString(nil, k), ':')}
@@ -108,7 +157,6 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 		columns = append(columns, c)
 	}
 	where := whereFields(m)
-	driver := payload.AppendString([]byte(`,"driver":`), m.Driver)
 
 	size := cols.Len*(perRow+len(where)+48) + docLen
 	if err := tooMany(m.Kind, cols.Len, size, docLen); err != nil {
@@ -128,19 +176,11 @@ func explodeColumns(cols payload.Columns, m Meta, docLen int) ([][]byte, error) 
 			buf = append(buf, ',')
 		}
 		buf = append(buf, where...)
-		switch {
-		case drv != nil && len(drv[r]) > 0 && drv[r][0] == '"':
-			buf = append(append(buf, `,"driver":`...), drv[r]...)
-		case m.Driver != "":
-			buf = append(buf, driver...)
-		case hasDriver:
-			buf = append(buf, `,"driver":null`...)
+		if hasDriver {
+			buf = driverAt(append(buf, `,"driver":`...), r)
 		}
-		switch {
-		case ownLap:
-			buf = appendLap(append(buf, `,"lap":`...), cols.Values["lap"][r])
-		case m.Lap > 0:
-			buf = strconv.AppendInt(append(buf, `,"lap":`...), int64(m.Lap), 10)
+		if hasLap {
+			buf = lapAt(append(buf, `,"lap":`...), r)
 		}
 		buf = strconv.AppendInt(append(buf, `,"row":`...), int64(r), 10)
 		buf = append(buf, '}')
@@ -160,19 +200,47 @@ func keyList(keys []string) string {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		if len(k) > 40 {
-			k = strings.ToValidUTF8(k[:40], "") + "…"
-		}
-		b = payload.AppendString(b, k)
+		b = payload.AppendString(b, short(k))
 	}
 	return string(b)
 }
 
+// short cuts s at 40 bytes (on a rune boundary, marked "…"), so that a
+// hostile megabyte key or value never floods an error.
+func short[T string | []byte](s T) string {
+	if len(s) > 40 {
+		return strings.ToValidUTF8(string(s[:40]), "") + "…"
+	}
+	return string(s)
+}
+
+// clash is the error of the document's member name, at where (a row of a
+// column, a driver record), holding have where its row gets want under the
+// same name: writing either would lose the other.
+func clash(kind payload.Kind, where, name string, have, want []byte) error {
+	return fmt.Errorf("rows of %s: %s holds %s, but the row's added %q is %s; a member named as a field rows add (year, gp, session and row from the request, driver and lap where known) must hold the added value, or be renamed first, so that neither value is lost",
+		kind, where, short(have), name, short(want))
+}
+
+// whereValue is the request's year, gp or session in m as raw JSON, the
+// value added under that name to every row; nil for any other name.
+func whereValue(m Meta, name string) []byte {
+	switch name {
+	case "year":
+		return strconv.AppendInt(nil, int64(m.Year), 10)
+	case "gp":
+		return payload.AppendString(nil, m.GP)
+	case "session":
+		return payload.AppendString(nil, m.Session)
+	}
+	return nil
+}
+
 // whereFields is `"year":2025,"gp":"...","session":"..."`.
 func whereFields(m Meta) []byte {
-	b := strconv.AppendInt([]byte(`"year":`), int64(m.Year), 10)
-	b = payload.AppendString(append(b, `,"gp":`...), m.GP)
-	return payload.AppendString(append(b, `,"session":`...), m.Session)
+	b := append([]byte(`"year":`), whereValue(m, "year")...)
+	b = append(append(b, `,"gp":`...), whereValue(m, "gp")...)
+	return append(append(b, `,"session":`...), whereValue(m, "session")...)
 }
 
 // appendLap writes a lap number as an integer (laptimes write 2.0); anything
@@ -204,7 +272,15 @@ func explodeDrivers(doc []byte, m Meta) ([][]byte, error) {
 		}
 		buf = append(buf, '{')
 		for _, k := range fields.Keys {
-			if k == "year" || k == "gp" || k == "session" {
+			if want := whereValue(m, k); want != nil {
+				// Written once, by where, if the record agrees.
+				have, ok := fields.Scalars[k]
+				if !ok {
+					have = appendArray(nil, fields.Values[k])
+				}
+				if !payload.SameValue(have, want) {
+					return nil, clash(m.Kind, fmt.Sprintf("drivers[%d] member %q", n, k), k, have, want)
+				}
 				continue
 			}
 			buf = append(payload.AppendString(buf, k), ':')

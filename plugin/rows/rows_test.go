@@ -2,6 +2,7 @@ package rows
 
 import (
 	stdjson "encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/f1fetch/f1fetch/plugin/mirror/mirrortest"
 	"github.com/f1fetch/f1fetch/plugin/payload"
+	"github.com/f1fetch/f1fetch/plugin/tuple"
 )
 
 // load reads a corpus file and decodes it as the fetcher does.
@@ -300,7 +302,7 @@ func TestCornersRotation(t *testing.T) {
 }
 
 func TestSessionLaptimesDriverFromRow(t *testing.T) {
-	doc := []byte(`{"time": [80.1, null, 81.2], "lap": [1.0, 2.0, 1], "drv": ["VER", null, "HAM"], "year": [1, 2, 3]}`)
+	doc := []byte(`{"time": [80.1, null, 81.2], "lap": [1.0, 2.0, 1], "drv": ["VER", null, "HAM"]}`)
 	rows, err := Explode(doc, Meta{Year: 2025, GP: "A", Session: "Q", Kind: payload.KindSessionLaptimes})
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +436,13 @@ func TestRowsOfALongScalarAreBounded(t *testing.T) {
 		if err != nil {
 			return nil // the corpus's invalid files are other tests' business
 		}
-		rows, err := Explode(doc, Meta{Year: 2025, GP: aus, Session: qual, Driver: "VER", Lap: 1, Kind: kind})
+		// The driver and lap as f1_rows takes them, from the path: rcm.json's
+		// own "lap" column is no lap of the request.
+		tup, err := tuple.New(2025, aus, qual, strings.SplitN(rel, "/", 4)[3])
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		rows, err := Explode(doc, Meta{Year: 2025, GP: aus, Session: qual, Driver: tup.Driver(), Lap: tup.Lap(), Kind: kind})
 		if err != nil {
 			t.Errorf("%s: %v", rel, err)
 			return nil
@@ -450,4 +458,88 @@ func TestRowsOfALongScalarAreBounded(t *testing.T) {
 		t.Fatalf("walked %d corpus files: %v", files, err)
 	}
 	t.Logf("%d corpus files: rows at most %.1fx their document", files, worst)
+}
+
+// A document member named as a field rows add (year, gp, session, row;
+// driver and lap where known) is written once when it holds the added
+// value on every row, and refused, naming it, where it holds another:
+// writing either value would lose the other (a review found the
+// document's values replaced without a word).
+func TestMembersNamedAsAddedFields(t *testing.T) {
+	alo := Meta{Year: 2025, GP: aus, Session: "Race", Driver: "ALO", Kind: payload.KindLaptimes}
+	tel := Meta{Year: 2025, GP: aus, Session: "Race", Driver: "ALO", Lap: 3, Kind: payload.KindTelemetry}
+	sl := Meta{Year: 2025, GP: aus, Session: "Race", Kind: payload.KindSessionLaptimes}
+	drivers := Meta{Year: 2025, GP: aus, Session: "Race", Kind: payload.KindDrivers}
+	for _, c := range []struct {
+		m    Meta
+		doc  string
+		want string
+	}{
+		{alo, `{"time":[1.0],"lap":[7],"driver":["XXX"],"year":[1999],"gp":["g"]}`, `column "driver" row 0 holds "XXX", but the row's added "driver" is "ALO"`},
+		{alo, `{"time":[1.0, 2.0],"lap":[7, 8],"year":[2025, 1999]}`, `column "year" row 1 holds 1999, but the row's added "year" is 2025`},
+		{alo, `{"time":[1.0],"lap":[7],"gp":["g"]}`, `column "gp" row 0 holds "g", but the row's added "gp" is "Australian Grand Prix"`},
+		{alo, `{"time":[1.0],"lap":[7],"session":"Qualifying"}`, `column "session" row 0 holds "Qualifying", but the row's added "session" is "Race"`},
+		{alo, `{"time":[1.0, 2.0],"lap":[7, 8],"row":[1, 2]}`, `column "row" row 0 holds 1, but the row's added "row" is 0`},
+		{alo, `{"time":[1.0],"lap":[7],"driver":[null]}`, `column "driver" row 0 holds null`},
+		{tel, `{"tel": {"time":[0.0],"speed":[1],"distance":[0],"lap":[2]}}`, `column "lap" row 0 holds 2, but the row's added "lap" is 3`},
+		{tel, `{"tel": {"time":[0.0],"speed":[1],"distance":[0],"driver":"VER"}}`, `column "driver" row 0 holds "VER", but the row's added "driver" is "ALO"`},
+		{sl, `{"time":[1.0, 2.0],"lap":[1, 1],"drv":["VER", "HAM"],"driver":["VER", "VER"]}`, `column "driver" row 1 holds "VER", but the row's added "driver" is "HAM"`},
+		{drivers, `{"drivers": [{"driver": "VER", "team": "R", "year": 2025}, {"driver": "HAM", "team": "F", "year": 1999}]}`, `drivers[1] member "year" holds 1999, but the row's added "year" is 2025`},
+		{drivers, `{"drivers": [{"driver": "VER", "team": "R", "session": ["Race"]}]}`, `drivers[0] member "session" holds ["Race"]`},
+		{alo, `{"time":[1.0],"lap":[7],"driver":["` + strings.Repeat("X", 1<<20) + `"]}`, `holds "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX…, but`},
+	} {
+		rows, err := Explode([]byte(c.doc), c.m)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %.80s: %d rows, %v; want an error with %s", c.m.Kind, c.doc, len(rows), err, c.want)
+			continue
+		}
+		if len(err.Error()) > 400 {
+			t.Errorf("%s %.80s: error of %d bytes", c.m.Kind, c.doc, len(err.Error()))
+		}
+	}
+
+	// Holding the added value (as another spelling of it: 2025.0, an
+	// escape), the member is written once, as added: the rows are those of
+	// the document without it.
+	for _, c := range []struct {
+		m            Meta
+		doc, without string
+	}{
+		{alo, `{"time":[1.0, 2.0],"lap":[7, 8],"driver":["ALO", "\u0041LO"],"year":[2025, 2025.0],"gp":"Australian Grand Prix","session":["Race", "Race"],"row":[0, 1.0]}`,
+			`{"time":[1.0, 2.0],"lap":[7, 8]}`},
+		{tel, `{"tel": {"lap":[3, 3.0],"time":[0.0, 0.1],"speed":[1, 2],"distance":[0, 1],"driver":"ALO"}}`,
+			`{"tel": {"time":[0.0, 0.1],"speed":[1, 2],"distance":[0, 1]}}`},
+		{sl, `{"time":[1.0, 2.0],"lap":[1, 1],"drv":["VER", null],"driver":["VER", null]}`,
+			`{"time":[1.0, 2.0],"lap":[1, 1],"drv":["VER", null]}`},
+		{drivers, `{"drivers": [{"driver": "VER", "year": 2025, "team": "R", "gp": "Australian Grand Prix"}]}`,
+			`{"drivers": [{"driver": "VER", "team": "R"}]}`},
+	} {
+		got, err := Explode([]byte(c.doc), c.m)
+		if err != nil {
+			t.Errorf("%s %s: %v", c.m.Kind, c.doc, err)
+			continue
+		}
+		want, err := Explode([]byte(c.without), c.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := fmt.Sprintf("%s", got), fmt.Sprintf("%s", want); g != w {
+			t.Errorf("%s %s:\n got %s\nwant %s", c.m.Kind, c.doc, g, w)
+		}
+	}
+
+	// Not added, so no clash: weather rows get no driver, rcm rows no lap
+	// (the request names neither); their columns of those names are kept.
+	for _, c := range []struct {
+		kind      payload.Kind
+		doc, want string
+	}{
+		{payload.KindWeather, `{"time":[1.0],"driver":["XXX"]}`, `{"time":1.0,"driver":"XXX","year":2025,"gp":"A","session":"Q","row":0}`},
+		{payload.KindRCM, `{"lap":[4.0],"message":["a"]}`, `{"lap":4.0,"message":"a","year":2025,"gp":"A","session":"Q","row":0}`},
+	} {
+		rows, err := Explode([]byte(c.doc), Meta{Year: 2025, GP: "A", Session: "Q", Kind: c.kind})
+		if err != nil || len(rows) != 1 || string(rows[0]) != c.want {
+			t.Errorf("%s %s: %s, %v; want %s", c.kind, c.doc, rows, err, c.want)
+		}
+	}
 }
