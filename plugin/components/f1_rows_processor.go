@@ -27,6 +27,9 @@ becomes one message per driver. An empty laptimes file yields no message. Each r
 
 A message without that metadata, or with a body that is not a column document (an object with no array, such as
 the tuple a failed fetch keeps as its content), is kept and flagged with an error and `+"`f1_error_kind: invalid`"+`.
+So is a document with a column named like a field a row gets (`+"`year`, `gp`, `session`, `row`"+`, and `+"`driver`"+` or
+`+"`lap`"+` where the row gets them) holding another value than the one added: the error names the column, the row and
+both values. A column holding the same value on every row is written once.
 Messages already flagged by an earlier error pass through unchanged.`).
 		Field(service.NewBoolField("skip_errored").Default(true).Description("Pass messages already flagged with an error through unchanged. When false, a flagged message is turned into rows too, each row keeping the error; a flagged message that gives no row (an empty document, or a body that is not a column document, such as the tuple a failed fetch keeps) passes through unchanged, with its error and `f1_error_kind`: an error never vanishes.")).
 		Example("Lap rows to SQLite", "Every lap of a session into a table.", `
