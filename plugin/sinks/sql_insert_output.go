@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/url"
 	"regexp"
@@ -207,6 +208,10 @@ func newSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (*sq
 	}
 	if o.dsn == "" {
 		return nil, fmt.Errorf("field %s: must not be empty", sqlFieldDSN)
+	}
+	// Connect would fail on it for ever, once a second.
+	if reason := dsnParseError(name, o.dsn); reason != "" {
+		return nil, fmt.Errorf("field %s: value %q: %s", sqlFieldDSN, maskDSN(o.dsn), reason)
 	}
 	if name == "sqlite" {
 		o.dsn = sqliteDSN(o.dsn)
@@ -616,6 +621,59 @@ func percentDecoded(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// dsnParseError returns why the driver (the config's name) can never read
+// dsn, or "" when it can or when what fails may mend: a file the DSN names
+// (sslrootcert, sslcert, sslkey, a service file) may be there later, so that
+// failure is left to Connect, which retries it.
+//
+// PostgreSQL's DSN is read by pgx.ParseConfig, as pgx reads it to connect.
+// SQLite's syntax is only its query: modernc's driver parses what follows the
+// first '?' (past the first byte) as a URL query before opening anything;
+// the values of its keys are checked as it opens the database.
+//
+// The reason is the parser's for maskDSN(dsn), so that it cannot quote a
+// password: pgx's own messages quote what they stumble on ("p w" of a
+// password holding '/' and ' ', the part of a query password after an '&'),
+// and its redaction is best effort. When the masked DSN parses, the reason
+// is left out.
+func dsnParseError(driver, dsn string) string {
+	switch driver {
+	case "postgres":
+		_, err := pgx.ParseConfig(dsn)
+		var pce *pgconn.ParseConfigError
+		if err == nil || errors.As(err, new(*fs.PathError)) ||
+			errors.As(err, &pce) && strings.HasPrefix(pgParseReason(pce), "failed to read service") {
+			return ""
+		}
+		_, err = pgx.ParseConfig(maskDSN(dsn))
+		if !errors.As(err, &pce) {
+			return "pgx cannot parse it (its reason is left out: it quotes what the mask hides)"
+		}
+		return pgParseReason(pce)
+	case "sqlite":
+		if i := strings.IndexByte(dsn, '?'); i < 1 {
+			return ""
+		} else if _, err := url.ParseQuery(dsn[i+1:]); err == nil {
+			return ""
+		}
+		masked := maskDSN(dsn)
+		_, err := url.ParseQuery(masked[strings.IndexByte(masked, '?')+1:])
+		if err == nil {
+			return "not a URL query after '?' (its reason is left out: it quotes what the mask hides)"
+		}
+		return "not a URL query after '?': " + err.Error()
+	}
+	return ""
+}
+
+// pgParseReason is the message of a pgx parse error without the DSN it
+// quotes ("cannot parse `...`: "), which the caller names, masked, itself.
+func pgParseReason(err *pgconn.ParseConfigError) string {
+	prefix := pgconn.NewParseConfigError(err.ConnString, "", nil).Error()
+	reason, _ := strings.CutPrefix(err.Error(), prefix)
+	return reason
 }
 
 // Connect opens the database, or, called again by Benthos after WriteBatch

@@ -59,6 +59,73 @@ args_mapping: root = [ this.year, this.driver, this.lap ]
 	}
 }
 
+// A DSN the driver cannot parse is refused when the output is built, naming
+// the field and the DSN masked; Connect failed on it once a second, for ever.
+// The reason never shows the password, though pgx's own message may.
+func TestSQLInsertRefusesADSNItCannotParse(t *testing.T) {
+	cases := []struct {
+		driver, dsn string
+		words       []string
+	}{
+		{"postgres", "postgres://u:s3cret@[::1", []string{"field dsn", `"postgres://u:xxxxx@[::1"`, "IPv6"}},
+		{"postgres", "postgres://u:s3cret@db:port/f1", []string{"field dsn", "postgres://u:xxxxx@db:port/f1", "invalid port"}},
+		{"postgres", "postgres://u:s3cret@db/f1?sslmode=bogus", []string{"field dsn", "sslmode is invalid"}},
+		{"postgres", "postgres://u:s3cret@db/f1?statement_cache_capacity=lots", []string{"field dsn", "statement_cache_capacity"}},
+		{"postgres", "host=db password=s3cret port=x", []string{"field dsn", "host=db password=xxxxx port=x", "invalid port"}},
+		// pgx quotes "s3 cret" and "cret", parts of the password.
+		{"postgres", "postgres://u:s3 cret/x@db/f1", []string{"field dsn", "postgres://u:xxxxx@db/f1", "left out"}},
+		{"postgres", "postgres://db/f1?password=s3&cret", []string{"field dsn", "password=xxxxx&xxxxx", "separator"}},
+		{"sqlite", "/tmp/f1.db?_pragma=busy_timeout(%zz)", []string{"field dsn", "/tmp/f1.db?_pragma=busy_timeout(%zz)", "invalid URL escape"}},
+		{"sqlite", "/tmp/f1.db?_pragma=busy_timeout(5000);drop", []string{"field dsn", "semicolon"}},
+	}
+	for _, c := range cases {
+		t.Run(c.dsn, func(t *testing.T) {
+			conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
+driver: %s
+dsn: '%s'
+table: laps
+columns: [ a ]
+args_mapping: root = [ this.a ]
+`, c.driver, c.dsn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = newSQLInsertOutput(conf, service.MockResources())
+			requireErrorNaming(t, err, c.words...)
+			if strings.Contains(err.Error(), "cret") {
+				t.Fatalf("error %q shows the password", err)
+			}
+		})
+	}
+}
+
+// What fails on a file the DSN names is left to Connect, which retries it:
+// the file may be there later.
+func TestSQLInsertBuildsWithADSNFileNotThereYet(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u:s3cret@127.0.0.1:1/f1?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+		"postgres://u:s3cret@127.0.0.1:1/f1?sslmode=require&sslcert=/nonexistent/c.pem&sslkey=/nonexistent/c.key",
+		"postgres://u:s3cret@127.0.0.1:1/f1?service=f1&servicefile=/nonexistent/pg_service.conf",
+	} {
+		conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
+driver: postgres
+dsn: '%s'
+table: laps
+columns: [ a ]
+args_mapping: root = [ this.a ]
+`, dsn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := newSQLInsertOutput(conf, service.MockResources())
+		if err != nil {
+			t.Fatalf("%s: %v", dsn, err)
+		}
+		err = o.Connect(context.Background())
+		requireErrorNaming(t, err, "field dsn", "/nonexistent/")
+	}
+}
+
 func TestInsertStatement(t *testing.T) {
 	cols := []string{"year", "driver", "lap", "time"}
 	keys := []string{"year", "driver", "lap"}
