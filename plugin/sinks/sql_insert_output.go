@@ -647,11 +647,7 @@ func dsnParseError(driver, dsn string) string {
 			errors.As(err, &pce) && strings.HasPrefix(pgParseReason(pce), "failed to read service") {
 			return ""
 		}
-		_, err = pgx.ParseConfig(maskDSN(dsn))
-		if !errors.As(err, &pce) {
-			return "pgx cannot parse it (its reason is left out: it quotes what the mask hides)"
-		}
-		return pgParseReason(pce)
+		return pgMaskedReason(dsn)
 	case "sqlite":
 		if i := strings.IndexByte(dsn, '?'); i < 1 {
 			return ""
@@ -666,6 +662,29 @@ func dsnParseError(driver, dsn string) string {
 		return "not a URL query after '?': " + err.Error()
 	}
 	return ""
+}
+
+// pgMaskedReason is why pgx cannot parse dsn, as it says of maskDSN(dsn),
+// without the DSN (see dsnParseError).
+func pgMaskedReason(dsn string) string {
+	_, err := pgx.ParseConfig(maskDSN(dsn))
+	var pce *pgconn.ParseConfigError
+	if !errors.As(err, &pce) {
+		return "pgx cannot parse it (its reason is left out: it quotes what the mask hides)"
+	}
+	return pgParseReason(pce)
+}
+
+// connectError is err, a failure to connect to o's database, naming the DSN
+// masked. A pgx parse error (a file the DSN names is not there: the only one
+// left after newSQLInsertOutput, met whenever pgx opens a connection) becomes
+// its reason for the masked DSN: pgx's message quotes the DSN as its
+// best-effort redaction leaves it.
+func (o *sqlInsertOutput) connectError(err error) error {
+	if errors.As(err, new(*pgconn.ParseConfigError)) {
+		err = errors.New(pgMaskedReason(o.dsn))
+	}
+	return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
 }
 
 // pgParseReason is the message of a pgx parse error without the DSN it
@@ -686,7 +705,7 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 	o.mu.RUnlock()
 	if db != nil {
 		if err := db.PingContext(ctx); err != nil {
-			return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
+			return o.connectError(err)
 		}
 		return nil
 	}
@@ -728,7 +747,7 @@ func (o *sqlInsertOutput) Connect(ctx context.Context) error {
 		db.Close()
 		// Name the DSN (masked): SQLite's "unable to open database file
 		// (14)" says nothing of which file.
-		return fmt.Errorf("sql_insert: field %s: connecting to %s database %s: %w", sqlFieldDSN, o.driverName, maskDSN(o.dsn), err)
+		return o.connectError(err)
 	}
 	if o.initStmt != "" {
 		initCtx, cancel := context.WithTimeout(ctx, initTimeout)
@@ -815,6 +834,9 @@ func (o *sqlInsertOutput) WriteBatch(ctx context.Context, batch service.MessageB
 	var refused *service.BatchError
 	if err == nil || errors.As(err, &refused) || errors.Is(err, service.ErrNotConnected) {
 		return err
+	}
+	if errors.As(err, new(*pgconn.ParseConfigError)) { // a new connection of the pool
+		err = o.connectError(err)
 	}
 	o.log.Errorf("%v; the batch of %d messages is written again", err, len(batch))
 	select {

@@ -126,6 +126,50 @@ args_mapping: root = [ this.a ]
 	}
 }
 
+// pgx's parse errors quote the DSN redacted by its best effort, which
+// leaves the end of a quoted keyword password holding \' (and, in a URL,
+// what it stumbles on): when one reaches Connect (a file the DSN names is
+// not there), the reason is pgx's for the masked DSN.
+func TestSQLInsertConnectParseErrorShowsNoPassword(t *testing.T) {
+	for _, dsn := range []string{
+		`host=127.0.0.1 port=1 password='pw\'sec ret' sslmode=verify-full sslrootcert=/nonexistent/ca.pem`,
+		`host=127.0.0.1 port=1 password='pw\'sec ret' sslmode=require sslcert=/nonexistent/c.pem sslkey=/nonexistent/c.key`,
+	} {
+		conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
+driver: postgres
+dsn: %q
+table: laps
+columns: [ a ]
+args_mapping: root = [ this.a ]
+`, dsn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := newSQLInsertOutput(conf, service.MockResources())
+		if err != nil {
+			t.Fatalf("%s: %v", dsn, err)
+		}
+		err = o.Connect(context.Background())
+		requireErrorNaming(t, err, "field dsn", "password=xxxxx", "/nonexistent/")
+		if strings.Contains(err.Error(), "sec") || strings.Contains(err.Error(), "ret'") {
+			t.Errorf("Connect: %q shows the password", err)
+		}
+
+		// A batch written after the file went: the pool's new connection.
+		defer func(d time.Duration) { retryPause = d }(retryPause)
+		retryPause = 0
+		if o.db, err = sql.Open(o.driver, o.dsn); err != nil {
+			t.Fatal(err)
+		}
+		err = o.WriteBatch(context.Background(), jsonBatch(`{"a":1}`))
+		o.db.Close()
+		requireErrorNaming(t, err, "field dsn", "password=xxxxx", "/nonexistent/")
+		if strings.Contains(err.Error(), "sec") || strings.Contains(err.Error(), "ret'") {
+			t.Errorf("WriteBatch: %q shows the password", err)
+		}
+	}
+}
+
 func TestInsertStatement(t *testing.T) {
 	cols := []string{"year", "driver", "lap", "time"}
 	keys := []string{"year", "driver", "lap"}
