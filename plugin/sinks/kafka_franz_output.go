@@ -150,6 +150,10 @@ func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzO
 	if o.topic, err = conf.FieldInterpolatedString(kfoFieldTopic); err != nil {
 		return nil, err
 	}
+	// Every record would fail with it, for ever (see record).
+	if topic, static := o.topic.Static(); static && topic == "" {
+		return nil, fmt.Errorf("field %s: must not be empty", kfoFieldTopic)
+	}
 	if o.key, err = optionalInterpolated(conf, kfoFieldKey); err != nil {
 		return nil, err
 	}

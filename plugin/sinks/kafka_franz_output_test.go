@@ -30,6 +30,8 @@ topic: laps
 		name, yaml string
 		words      []string
 	}{
+		// Every record failed with it, in WriteBatch, for ever.
+		{"empty topic", strings.Replace(good, "topic: laps", "topic: ''", 1), []string{"field topic", "empty"}},
 		{"unknown partitioner", good + "partitioner: fnv\n", []string{"partitioner", "fnv"}},
 		{"manual without partition", good + "partitioner: manual\n", []string{"partition", "manual"}},
 		{"partition without manual", good + "partition: '1'\n", []string{"partition", "murmur2_hash"}},
