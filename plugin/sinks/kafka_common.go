@@ -1,7 +1,10 @@
 package sinks
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"regexp"
 	"strings"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -20,6 +23,12 @@ const (
 	kfFieldSASLMech     = "mechanism"
 	kfFieldSASLUser     = "username"
 	kfFieldSASLPassword = "password"
+
+	// Benthos' TLS fields that name files, read as the config is.
+	kfFieldTLSRootCAsFile = "root_cas_file"
+	kfFieldTLSClientCerts = "client_certs"
+	kfFieldTLSCertFile    = "cert_file"
+	kfFieldTLSKeyFile     = "key_file"
 )
 
 // kafkaConnectionFields are the fields that say how to reach and log into
@@ -63,7 +72,7 @@ func kafkaClientOpts(conf *service.ParsedConfig) ([]kgo.Opt, error) {
 
 	tlsConf, tlsOn, err := conf.FieldTLSToggled(kfFieldTLS)
 	if err != nil {
-		return nil, err
+		return nil, tlsFieldError(conf, err)
 	}
 	if tlsOn {
 		opts = append(opts, kgo.DialTLSConfig(tlsConf))
@@ -77,6 +86,41 @@ func kafkaClientOpts(conf *service.ParsedConfig) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(mechs...))
 	}
 	return opts, nil
+}
+
+// tlsFieldError names the field of err, an error of Benthos' TLS field, which
+// names none ("open /nonexistent.pem: no such file or directory"): when a
+// file could not be read, the first file field, in the order Benthos reads
+// them, that names it; otherwise the tls field.
+func tlsFieldError(conf *service.ParsedConfig, err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		if name, _ := conf.FieldString(kfFieldTLS, kfFieldTLSRootCAsFile); name == pathErr.Path {
+			return fmt.Errorf("field %s.%s: value %q: %w", kfFieldTLS, kfFieldTLSRootCAsFile, name, err)
+		}
+		certs, _ := conf.FieldObjectList(kfFieldTLS, kfFieldTLSClientCerts)
+		for i, cert := range certs {
+			for _, field := range []string{kfFieldTLSCertFile, kfFieldTLSKeyFile} {
+				if name, _ := cert.FieldString(field); name == pathErr.Path {
+					return fmt.Errorf("field %s.%s[%d].%s: value %q: %w", kfFieldTLS, kfFieldTLSClientCerts, i, field, name, err)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("field %s: %w", kfFieldTLS, err)
+}
+
+// regexpsError names the first of patterns, the entries of the list field
+// field, that is not a regular expression (RE2, as regexp.Compile reads it),
+// or returns nil. A pattern franz-go or Benthos compiles later would fail
+// naming neither (franz-go at every Connect).
+func regexpsError(field string, patterns []string) error {
+	for i, p := range patterns {
+		if _, err := regexp.Compile(p); err != nil {
+			return fmt.Errorf("field %s[%d]: value %q: not a regular expression: %w", field, i, p, err)
+		}
+	}
+	return nil
 }
 
 func seedBrokers(conf *service.ParsedConfig) ([]string, error) {

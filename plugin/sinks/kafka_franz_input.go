@@ -3,7 +3,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -233,13 +232,14 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 		return nil, err
 	}
 	var topics []string
-	for _, entry := range rawTopics {
+	patterns := make([]string, len(rawTopics)) // with regexp_topics: by index of the field's entries
+	for i, entry := range rawTopics {
 		if !asRegexp {
 			topics = append(topics, splitTrim(entry)...)
-		} else if entry = strings.TrimSpace(entry); entry != "" {
+		} else if patterns[i] = strings.TrimSpace(entry); patterns[i] != "" {
 			// One pattern, commas and all: split, f1-(laps|tel){1,2}
 			// became two patterns that matched nothing meant, silently.
-			topics = append(topics, entry)
+			topics = append(topics, patterns[i])
 		}
 	}
 	if len(topics) == 0 {
@@ -248,10 +248,8 @@ func newFranzInput(conf *service.ParsedConfig, mgr *service.Resources) (*franzIn
 	opts = append(opts, kgo.ConsumeTopics(topics...))
 	if asRegexp {
 		// franz-go compiles them only at Connect, refused there for ever.
-		for _, tp := range topics {
-			if _, err := regexp.Compile(tp); err != nil {
-				return nil, fmt.Errorf("field %s: value %q: not a regular expression: %w", kfiFieldTopics, tp, err)
-			}
+		if err := regexpsError(kfiFieldTopics, patterns); err != nil {
+			return nil, err
 		}
 		opts = append(opts, kgo.ConsumeRegex())
 	}

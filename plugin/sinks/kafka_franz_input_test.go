@@ -42,6 +42,10 @@ consumer_group: f1fetch
 		{"heartbeat_interval not below session_timeout", good + "session_timeout: 6s\nheartbeat_interval: 6s\n", []string{"heartbeat_interval", "session_timeout", "6s"}},
 		// franz-go compiles the patterns only at Connect, which then failed for ever.
 		{"regexp topic that is not one", strings.Replace(good, "[ requests ]", "[ 'f1-(laps' ]", 1) + "regexp_topics: true\n", []string{"topics", "f1-(laps", "regular expression"}},
+		{"second regexp topic that is not one", strings.Replace(good, "[ requests ]", "[ '', ' f1-(laps ' ]", 1) + "regexp_topics: true\n", []string{`field topics[1]: value "f1-(laps"`, "regular expression"}},
+		// Benthos' own error named no field.
+		{"tls root_cas_file not there", good + "tls:\n  enabled: true\n  root_cas_file: /nonexistent.pem\n",
+			[]string{`field tls.root_cas_file: value "/nonexistent.pem": open /nonexistent.pem: no such file`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

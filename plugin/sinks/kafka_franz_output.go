@@ -19,6 +19,7 @@ const (
 	kfoFieldPartitioner     = "partitioner"
 	kfoFieldPartition       = "partition"
 	kfoFieldMetadata        = "metadata"
+	kfoFieldIncludePatterns = "include_patterns" // of metadata, Benthos' field
 	kfoFieldTimestampMs     = "timestamp_ms"
 	kfoFieldMaxInFlight     = "max_in_flight"
 	kfoFieldBatching        = "batching"
@@ -161,8 +162,15 @@ func newFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (*franzO
 		return nil, err
 	}
 	if conf.Contains(kfoFieldMetadata) {
-		if o.metadata, err = conf.FieldMetadataFilter(kfoFieldMetadata); err != nil {
+		patterns, err := conf.FieldStringList(kfoFieldMetadata, kfoFieldIncludePatterns)
+		if err != nil {
 			return nil, err
+		}
+		if err := regexpsError(kfoFieldMetadata+"."+kfoFieldIncludePatterns, patterns); err != nil {
+			return nil, err
+		}
+		if o.metadata, err = conf.FieldMetadataFilter(kfoFieldMetadata); err != nil {
+			return nil, fmt.Errorf("field %s: %w", kfoFieldMetadata, err)
 		}
 	}
 	if o.timeout, err = conf.FieldDuration(kfoFieldTimeout); err != nil {

@@ -2,8 +2,17 @@ package sinks
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +35,7 @@ func TestKafkaFranzOutputRefusesBadConfig(t *testing.T) {
 seed_brokers: [ "127.0.0.1:9092" ]
 topic: laps
 `
+	certFile, keyFile := clientCertFiles(t)
 	cases := []struct {
 		name, yaml string
 		words      []string
@@ -44,6 +54,17 @@ topic: laps
 		{"unknown sasl mechanism", good + "sasl:\n  - mechanism: GSSAPI\n    username: u\n", []string{"sasl[0].mechanism", "GSSAPI"}},
 		// Every write would have expired before it began.
 		{"timeout 0", good + "timeout: 0s\n", []string{"timeout", "0s"}},
+		// Benthos' own errors named no field.
+		{"metadata pattern that is not one", good + "metadata:\n  include_patterns: [ f1_, '(' ]\n", []string{`field metadata.include_patterns[1]: value "("`, "regular expression"}},
+		{"tls root_cas_file not there", good + "tls:\n  enabled: true\n  root_cas_file: /nonexistent.pem\n",
+			[]string{`field tls.root_cas_file: value "/nonexistent.pem": open /nonexistent.pem: no such file`}},
+		{"tls cert_file not there", good + "tls:\n  enabled: true\n  client_certs:\n    - cert_file: /nonexistent/c.pem\n      key_file: /nonexistent/c.key\n",
+			[]string{`field tls.client_certs[0].cert_file: value "/nonexistent/c.pem"`, "no such file"}},
+		{"tls key_file of a second cert not there", good + "tls:\n  enabled: true\n  client_certs:\n    - cert_file: " + certFile + "\n      key_file: " + keyFile +
+			"\n    - cert_file: " + certFile + "\n      key_file: /nonexistent/c.key\n",
+			[]string{`field tls.client_certs[1].key_file: value "/nonexistent/c.key"`, "no such file"}},
+		{"tls cert_file that is not a certificate", good + "tls:\n  enabled: true\n  client_certs:\n    - cert_file: " + keyFile + "\n      key_file: " + keyFile + "\n",
+			[]string{"field tls: ", "certificate"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -440,4 +461,32 @@ func TestKafkaFranzOutputCloseWaitsForWrites(t *testing.T) {
 		t.Fatal("no write finished before close; the test proves nothing")
 	}
 	readTopic(t, c, "laps", int(acked.Load()))
+}
+
+// clientCertFiles writes a self-signed client certificate and its key as PEM
+// files, for configs whose TLS fields must name readable files.
+func clientCertFiles(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "f1fetch"}, NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "c.pem"), filepath.Join(dir, "c.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
