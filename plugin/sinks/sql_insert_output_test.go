@@ -99,6 +99,21 @@ args_mapping: root = [ this.a ]
 	}
 }
 
+// postgresOutput builds a postgres sql_insert of one column over dsn, which
+// must build.
+func postgresOutput(t *testing.T, dsn string) *sqlInsertOutput {
+	t.Helper()
+	conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf("driver: postgres\ndsn: %q\ntable: laps\ncolumns: [ a ]\nargs_mapping: root = [ this.a ]\n", dsn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := newSQLInsertOutput(conf, service.MockResources())
+	if err != nil {
+		t.Fatalf("%s: %v", dsn, err)
+	}
+	return o
+}
+
 // What fails on a file the DSN names is left to Connect, which retries it:
 // the file may be there later.
 func TestSQLInsertBuildsWithADSNFileNotThereYet(t *testing.T) {
@@ -107,21 +122,7 @@ func TestSQLInsertBuildsWithADSNFileNotThereYet(t *testing.T) {
 		"postgres://u:s3cret@127.0.0.1:1/f1?sslmode=require&sslcert=/nonexistent/c.pem&sslkey=/nonexistent/c.key",
 		"postgres://u:s3cret@127.0.0.1:1/f1?service=f1&servicefile=/nonexistent/pg_service.conf",
 	} {
-		conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
-driver: postgres
-dsn: '%s'
-table: laps
-columns: [ a ]
-args_mapping: root = [ this.a ]
-`, dsn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := newSQLInsertOutput(conf, service.MockResources())
-		if err != nil {
-			t.Fatalf("%s: %v", dsn, err)
-		}
-		err = o.Connect(context.Background())
+		err := postgresOutput(t, dsn).Connect(context.Background())
 		requireErrorNaming(t, err, "field dsn", "/nonexistent/")
 	}
 }
@@ -135,21 +136,8 @@ func TestSQLInsertConnectParseErrorShowsNoPassword(t *testing.T) {
 		`host=127.0.0.1 port=1 password='pw\'sec ret' sslmode=verify-full sslrootcert=/nonexistent/ca.pem`,
 		`host=127.0.0.1 port=1 password='pw\'sec ret' sslmode=require sslcert=/nonexistent/c.pem sslkey=/nonexistent/c.key`,
 	} {
-		conf, err := sqlInsertOutputSpec().ParseYAML(fmt.Sprintf(`
-driver: postgres
-dsn: %q
-table: laps
-columns: [ a ]
-args_mapping: root = [ this.a ]
-`, dsn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := newSQLInsertOutput(conf, service.MockResources())
-		if err != nil {
-			t.Fatalf("%s: %v", dsn, err)
-		}
-		err = o.Connect(context.Background())
+		o := postgresOutput(t, dsn)
+		err := o.Connect(context.Background())
 		requireErrorNaming(t, err, "field dsn", "password=xxxxx", "/nonexistent/")
 		if strings.Contains(err.Error(), "sec") || strings.Contains(err.Error(), "ret'") {
 			t.Errorf("Connect: %q shows the password", err)
