@@ -362,7 +362,8 @@ func TestConnMaxOpenZeroIsTheDriversBound(t *testing.T) {
 		{"sqlite", "", 1}, {"sqlite", "conn_max_open: 0\n", 1}, {"sqlite", "conn_max_open: 3\n", 3},
 		{"postgres", "", 0}, {"postgres", "conn_max_open: 0\n", 0}, {"postgres", "conn_max_open: 3\n", 3},
 	} {
-		conf, err := sqlInsertOutputSpec().ParseYAML("driver: "+c.driver+"\ndsn: /tmp/x.db\ntable: laps\ncolumns: [ lap ]\nargs_mapping: root = [ this.lap ]\n"+c.field, nil)
+		dsn := map[string]string{"sqlite": "/tmp/x.db", "postgres": "postgres://f1@127.0.0.1:1/f1"}[c.driver]
+		conf, err := sqlInsertOutputSpec().ParseYAML("driver: "+c.driver+"\ndsn: "+dsn+"\ntable: laps\ncolumns: [ lap ]\nargs_mapping: root = [ this.lap ]\n"+c.field, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
