@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -238,7 +237,7 @@ func (r *report) addMedianExtra(md mode, j job, name string, runs []measurement,
 		r.benchLine(runs[i])
 		shown[i] = round(runs[i].fetching()).String()
 	}
-	m := slices.SortedFunc(slices.Values(runs), func(a, b measurement) int { return cmp.Compare(a.fetching(), b.fetching()) })[len(runs)/2]
+	m := middle(runs, measurement.fetching)
 	m.Note = strings.TrimPrefix(fmt.Sprintf("%s; median of %d %s: %s", m.Note, len(runs), what, strings.Join(shown, " ")), "; ")
 	r.extra = append(r.extra, m)
 }

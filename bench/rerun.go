@@ -1,9 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,12 @@ import (
 // reported, as a warm pass of 10-70 ms varies with the shared host's load
 // by more than the cold pass of 0.2-1 s does.
 const warmPasses = 3
+
+// middle is the element of xs (not empty) whose key is the median: the
+// upper middle one of an even count. The bench's medians are all this one.
+func middle[T any, K cmp.Ordered](xs []T, key func(T) K) T {
+	return slices.SortedFunc(slices.Values(xs), func(a, b T) int { return cmp.Compare(key(a), key(b)) })[len(xs)/2]
+}
 
 // The two shapes of a warm-cache rerun inside one f1fetch process, each a
 // sequence of a marker message and 1+warmPasses passes over the same tuples
@@ -73,8 +80,7 @@ func rerunPasses(ctx context.Context, j job, shape, cacheDir string) (cold, warm
 		walls = append(walls, time.Duration(stamps[(p+1)*n].at-stamps[p*n].at))
 		shown += fmt.Sprintf(" %s", round(walls[p-1]))
 	}
-	sort.Slice(walls, func(a, b int) bool { return walls[a] < walls[b] })
-	warm.WallNS = int64(walls[len(walls)/2])
+	warm.WallNS = int64(middle(walls, func(d time.Duration) time.Duration { return d }))
 	warm.OK = countState(stamps[n+1:2*n+1], "ok")
 	note := fmt.Sprintf("one process, passes timed inside it; CPU and RSS of the whole process (%.2f s, %d MB)", m.CPUS, m.RSSKB/1024)
 	cold.Note, warm.Note = note, note+"; median of the warm passes"+shown

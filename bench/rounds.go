@@ -77,8 +77,7 @@ func (r *report) h2loadShare(modeName, workload, contender string) (median float
 	if len(shares) == 0 {
 		return 0, nil
 	}
-	sorted := slices.Sorted(slices.Values(shares))
-	return sorted[len(sorted)/2], shares
+	return middle(shares, func(x float64) float64 { return x }), shares
 }
 
 // percents formats shares as "60%, 43%, 55%".
