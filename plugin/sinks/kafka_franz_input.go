@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/lint"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -43,6 +45,7 @@ input:
 func kafkaFranzInputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
+		LintRule(lint.Rule(kafkaFranzInputLintMethod)).
 		Summary("Consumes topics as a member of a Kafka consumer group, committing offsets only for records the pipeline has delivered.").
 		Description(`
 Each batch holds records of one partition, in offset order. The offset of a record is

@@ -9,6 +9,8 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/lint"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -49,6 +51,7 @@ output:
 func kafkaFranzOutputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
+		LintRule(lint.Rule(kafkaFranzOutputLintMethod)).
 		Summary("Writes a batch of messages to Kafka brokers and waits for acknowledgement before propagating it back to the input.").
 		Description(`
 Each batch is produced with franz-go and acknowledged only after every broker that leads
@@ -116,14 +119,16 @@ that a driver's laps stay in order on one partition.`, kafkaFranzOutputExample)
 }
 
 func init() {
-	service.MustRegisterBatchOutput("kafka_franz", kafkaFranzOutputSpec(),
-		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
-			out, err := newFranzOutput(conf, mgr)
-			if err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			return batchOutput(conf, out, kfoFieldBatching, kfoFieldMaxInFlight)
-		})
+	service.MustRegisterBatchOutput("kafka_franz", kafkaFranzOutputSpec(), buildFranzOutput)
+}
+
+// buildFranzOutput is the output's constructor, which its lint rule runs too.
+func buildFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+	out, err := newFranzOutput(conf, mgr)
+	if err != nil {
+		return nil, service.BatchPolicy{}, 0, err
+	}
+	return batchOutput(conf, out, kfoFieldBatching, kfoFieldMaxInFlight)
 }
 
 // franzOutput produces each batch synchronously, so that the pipeline only

@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/plugin/lint"
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
@@ -66,6 +68,7 @@ output:
 func sqlInsertOutputSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Services").
+		LintRule(lint.Rule(sqlInsertLintMethod)).
 		Summary("Inserts a row for each message into a SQLite or PostgreSQL table.").
 		Description(`
 A batch is written in one transaction, in its order: on PostgreSQL several rows to a
@@ -151,14 +154,16 @@ for the same session leaves the table as it was.`, sqlInsertOutputExample)
 }
 
 func init() {
-	service.MustRegisterBatchOutput("sql_insert", sqlInsertOutputSpec(),
-		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
-			out, err := newSQLInsertOutput(conf, mgr)
-			if err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			return batchOutput(conf, out, sqlFieldBatching, sqlFieldMaxInFlight)
-		})
+	service.MustRegisterBatchOutput("sql_insert", sqlInsertOutputSpec(), buildSQLInsertOutput)
+}
+
+// buildSQLInsertOutput is the output's constructor, which its lint rule runs too.
+func buildSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+	out, err := newSQLInsertOutput(conf, mgr)
+	if err != nil {
+		return nil, service.BatchPolicy{}, 0, err
+	}
+	return batchOutput(conf, out, sqlFieldBatching, sqlFieldMaxInFlight)
 }
 
 // sqlInsertOutput writes each batch in one transaction.
