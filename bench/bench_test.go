@@ -544,3 +544,20 @@ func TestBatchFloorMarksTheProcessorsMiss(t *testing.T) {
 		}
 	}
 }
+
+// The results page names the JSON parser the Python script reported, not
+// one assumed.
+func TestPythonParserIsTheReportedOne(t *testing.T) {
+	r := &report{}
+	if got := r.pythonParsers(); got != "not run" {
+		t.Errorf("no Python rows: %q, want not run", got)
+	}
+	r.rows = []measurement{
+		{Contender: "python-httpx", Note: "parser: orjson"},
+		{Contender: "python-httpx", Note: "parser: orjson"},
+		{Contender: "f1fetch-input", Note: "parser: other"},
+	}
+	if got := r.pythonParsers(); got != "`orjson`" {
+		t.Errorf("pythonParsers() = %q, want `orjson`", got)
+	}
+}

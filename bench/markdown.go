@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -239,7 +240,7 @@ func (r *report) markdown() string {
 		batchedProcessor, processorBatchC, r.opts.concurrency, processorBatchC*r.opts.concurrency, r.opts.concurrency, processorBatchC*r.opts.concurrency, r.opts.concurrency)
 	p("* `f1fetch-lib`: the engine as a Go library (`fetch.Client.FetchMany`) in a child process; allocations/request from runtime.MemStats.\n")
 	p("* `benthos-http-parallel` / `-sequential`: the stock Benthos `http` processor (it is in the core `io` components of the f1fetch binary), the same batches of %d, `parallel: true` / `false`. Its client is net/http's default transport, so it speaks **HTTP/1.1** to an `http://` mirror (no h2c), and it **does not parse** the bodies. The sequential baseline runs only where it takes under %s.\n", r.opts.concurrency, r.opts.sequentialMax)
-	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; parser as noted (Debian has no python3-orjson, so the standard `json`).\n")
+	p("* `python-httpx`: `bench/python/fetch_multiple.py`, the seed's fetch_multiple shape (asyncio, httpx HTTP/2, semaphore C, parsing in a thread pool, column-length check), Debian's python3-httpx and python3-h2; its JSON parser is `orjson` when it can import it, else the standard `json` (Debian 12 packages no python3-orjson, and this machine reaches no PyPI); in this run: %s.\n", r.pythonParsers())
 	p("* `h2load` / `h2load-identity`: nghttp2's load generator, one connection, C streams: the raw HTTP/2 ceiling (no parsing), asking for gzip / for the uncompressed bytes f1fetch reads from a loopback mirror.\n")
 	p("\nEvery pipeline writes one line per message (`ok` or `error`, the cache outcome and the time it left the pipeline) to a file; the `ok` column counts them. Wall time is process start to exit (start-up included, see the start-up row), CPU is user+system of the contender's process, RSS its peak, from `/usr/bin/time -v`; mirror CPU is the bench process's own user+system time during the run (`getrusage`): the in-process mirror serving the contender, on the same cores; host steal is the share of the host's CPU time the hypervisor gave to other guests during the run (`/proc/stat`), the shared host's load that no contender controls. The f1fetch pipelines send a marker message before their input (a `sequence`), and their time from the marker to the last document is given as \"from start\": the fetching, like f1fetch-lib's figure, without Benthos's start-up, which grows with the size of the config (f1fetch-input's 1000 requests are inline, 157 KB) and its exit. The targets against the bound and h2load use it, with the process wall time beside it; the stock processor's pipelines have no marker (it would be a request to an empty URL), and the targets against them compare process wall times.\n")
 	for _, w := range r.loads {
@@ -335,4 +336,19 @@ func payloadTable(path string) string {
 		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %s |\n", f[0], mbs, 1000/v, bop, aop)
 	}
 	return b.String()
+}
+
+// pythonParsers is the JSON parsers the Python script reported in this run
+// ("json", "orjson"), as its rows' notes say, or "not run".
+func (r *report) pythonParsers() string {
+	var seen []string
+	for _, m := range r.rows {
+		if parser, ok := strings.CutPrefix(m.Note, "parser: "); ok && m.Contender == "python-httpx" && !slices.Contains(seen, "`"+parser+"`") {
+			seen = append(seen, "`"+parser+"`")
+		}
+	}
+	if len(seen) == 0 {
+		return "not run"
+	}
+	return strings.Join(seen, ", ")
 }
