@@ -6,6 +6,7 @@ package lint
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -20,18 +21,20 @@ func Rule(method string) string { return "root = this." + method + "()" }
 
 // Register adds the Bloblang method method, whose lints of a component's
 // config object are the lines of the error build returns for it, parsed
-// with spec. The fields named in skip are left out first: what build reads
-// from them is the run's (a file on the machine where it runs). Call it as
-// a package's variables are initialised, before an init function builds a
-// spec whose lint rule (Rule) names the method; spec is called at the first
-// lint, not before.
+// with spec. The fields named in skip (a dotted path names a field of an
+// object field: "batching.processors") are left out first: what build makes
+// of them is the run's (a file read, or a resource looked up, where it
+// runs). Call it as a package's variables are initialised, before an init
+// function builds a spec whose lint rule (Rule) names the method; spec is
+// called at the first lint, not before.
 //
-// A config that lint cannot know gets no lint, the build reporting it:
-// one with a field that is an empty string or lists one (what Benthos makes
+// A config that lint cannot know gets no lint, the build reporting it: one
+// with a field written as an empty string or listing one (what Benthos makes
 // of a ${VAR} it cannot find; `f1fetch test` lints a config once, without
 // its cases' variables, then builds it under them), and one whose fields
 // fail to parse (Benthos runs no lint rule then: the type error is its own
-// lint's).
+// lint's). A field whose default is the empty string holds it in the object
+// Benthos lints, written or not: that one is linted.
 func Register(method, component string, spec func() *service.ConfigSpec, build func(*service.ParsedConfig) error, skip ...string) {
 	spec = sync.OnceValue(spec)
 	pluginSpec := bloblang.NewPluginSpec().
@@ -46,13 +49,22 @@ func Register(method, component string, spec func() *service.ConfigSpec, build f
 
 func lints(v any, spec func() *service.ConfigSpec, build func(*service.ParsedConfig) error, skip []string) []any {
 	obj, ok := v.(map[string]any)
-	if !ok || writesEmpty(obj) {
+	if !ok {
 		return []any{} // not an object: Benthos' own lint says so
 	}
-	kept := make(map[string]any, len(obj))
-	for k, val := range obj {
-		if !slices.Contains(skip, k) {
-			kept[k] = val
+	kept := without(obj, skip)
+	var empty []string
+	for k, val := range kept {
+		switch val := val.(type) {
+		case string:
+			if val == "" {
+				empty = append(empty, k)
+				delete(kept, k)
+			}
+		case []any:
+			if slices.Contains(val, any("")) {
+				return []any{}
+			}
 		}
 	}
 	// YAML, not JSON: a float field may hold .nan or .inf.
@@ -62,7 +74,15 @@ func lints(v any, spec func() *service.ConfigSpec, build func(*service.ParsedCon
 	}
 	conf, err := spec().ParseYAML(string(doc), nil)
 	if err != nil {
-		return []any{}
+		return []any{} // a type error, or a required field left empty
+	}
+	for _, k := range empty {
+		// Left out, the field took its default: "" means the empty string
+		// Benthos filled in or one written to the same effect; anything
+		// else, or no default, means it was written empty.
+		if def, err := conf.FieldString(k); !conf.Contains(k) || err != nil || def != "" {
+			return []any{}
+		}
 	}
 	if err := build(conf); err != nil {
 		var out []any
@@ -74,23 +94,19 @@ func lints(v any, spec func() *service.ConfigSpec, build func(*service.ParsedCon
 	return []any{}
 }
 
-// writesEmpty reports whether a field of obj is an empty string or a list
-// holding one, what Benthos makes of a ${VAR} it cannot find. Only the
-// fields and their list entries: Benthos fills nested objects with their
-// defaults, empty strings among them (batching.period), before a lint rule
-// runs.
-func writesEmpty(obj map[string]any) bool {
-	for _, v := range obj {
-		switch v := v.(type) {
-		case string:
-			if v == "" {
-				return true
-			}
-		case []any:
-			if slices.Contains(v, any("")) {
-				return true
-			}
+// without is a copy of obj without the fields at the paths skip names
+// (field or field.subfield); obj and its nested objects are left as they are.
+func without(obj map[string]any, skip []string) map[string]any {
+	kept := maps.Clone(obj)
+	for _, path := range skip {
+		field, sub, nested := strings.Cut(path, ".")
+		if !nested {
+			delete(kept, field)
+			continue
+		}
+		if inner, ok := kept[field].(map[string]any); ok {
+			kept[field] = without(inner, []string{sub})
 		}
 	}
-	return false
+	return kept
 }

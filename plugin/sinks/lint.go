@@ -9,9 +9,11 @@ import (
 // The sinks' lint rules run their constructors (package lint), so that
 // `f1fetch lint` refuses what starting the pipeline would (an sql_insert
 // upsert without conflict_columns, a kafka_franz manual partitioner without
-// a partition, a timeout of 0s), in the same words. The kafka components'
-// tls field is left to the build: its files are read where the pipeline
-// runs, which may not be where it is linted.
+// a partition, a timeout of 0s), in the same words. Left to the build: the
+// kafka components' tls field, whose files are read where the pipeline
+// runs, which may not be where it is linted, and the processors of a
+// batching policy, which the input's batcher builds against the run's
+// resources (Benthos lints them as processors).
 const (
 	sqlInsertLintMethod        = "f1fetch_sql_insert_lints"
 	kafkaFranzOutputLintMethod = "f1fetch_kafka_franz_output_lints"
@@ -23,12 +25,13 @@ const (
 var _ = registerLints()
 
 func registerLints() bool {
-	lint.Register(sqlInsertLintMethod, "`sql_insert` output", sqlInsertOutputSpec, lintOutput(buildSQLInsertOutput))
-	lint.Register(kafkaFranzOutputLintMethod, "`kafka_franz` output", kafkaFranzOutputSpec, lintOutput(buildFranzOutput), kfFieldTLS)
+	const batchingProcessors = "batching.processors"
+	lint.Register(sqlInsertLintMethod, "`sql_insert` output", sqlInsertOutputSpec, lintOutput(buildSQLInsertOutput), batchingProcessors)
+	lint.Register(kafkaFranzOutputLintMethod, "`kafka_franz` output", kafkaFranzOutputSpec, lintOutput(buildFranzOutput), kfFieldTLS, batchingProcessors)
 	lint.Register(kafkaFranzInputLintMethod, "`kafka_franz` input", kafkaFranzInputSpec, func(conf *service.ParsedConfig) error {
 		_, err := newFranzInput(conf, service.MockResources())
 		return err
-	}, kfFieldTLS)
+	}, kfFieldTLS, batchingProcessors)
 	return true
 }
 

@@ -11,9 +11,10 @@ import (
 
 // The sinks' lint refuses what building them refuses, in the same words,
 // including checks across fields that Benthos' own lint of each field's
-// type passes; a config that builds gets no lint, and so does one holding
-// an empty string (an unset ${VAR}: the build's to refuse) or naming a TLS
-// file (read where the pipeline runs, not where it is linted).
+// type passes; a config that builds gets no lint, and so does one with a
+// field written empty (an unset ${VAR}: the build's to refuse), naming a
+// TLS file (read where the pipeline runs, not where it is linted) or a
+// resource in a batching processor (the run's).
 func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 	const (
 		sql   = `driver: sqlite, dsn: "file:lint.db", table: laps, args_mapping: "root = [ this.a ]", `
@@ -75,6 +76,10 @@ func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 		{"output", `sql_insert: { ` + sql + `columns: [ a ], dsn: "" }`},
 		{"input", `kafka_franz: { ` + kafka + group + `consumer_group: "" }`},
 		{"output", `kafka_franz: { ` + kafka + `topic: f1-laps, tls: { enabled: true, root_cas_file: /nonexistent/ca.pem } }`},
+		// A batching processor naming a resource is built by the run, which has it.
+		{"input", `kafka_franz: { ` + kafka + group + `batching: { count: 10, processors: [ { resource: myproc } ] } }`},
+		// An optional field written empty may be an unset ${VAR}.
+		{"output", `kafka_franz: { ` + kafka + `topic: f1-laps, partitioner: manual, partition: "" }`},
 	} {
 		if got := lintMessages(t, c.kind, c.yml); len(got) > 0 {
 			t.Errorf("%s: lints %q, want none (the build's to refuse)", c.yml, got)
