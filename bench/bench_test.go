@@ -471,7 +471,8 @@ func TestReadFloorMarksTheRerunsMiss(t *testing.T) {
 		for _, f := range []struct {
 			floorNS    int64
 			outOfReach bool
-		}{{cold / 15, true}, {cold / 25, false}} {
+			most       string // as printed: rounded down, as the target reads it
+		}{{cold / 15, true, "15.0x"}, {cold / 25, false, "25.0x"}, {cold * 100 / 1997, true, "19.9x"}} {
 			r := &report{opts: options{modes: []mode{md0}, concurrency: 20}, loads: loads}
 			r.extra = []measurement{
 				{Mode: md0.name, Workload: sess, Contender: c.cold, WallNS: cold},
@@ -486,7 +487,7 @@ func TestReadFloorMarksTheRerunsMiss(t *testing.T) {
 					continue
 				}
 				found = true
-				if tg.met || tg.outOfReach != f.outOfReach || !strings.Contains(tg.measured, "bench readfloor") {
+				if tg.met || tg.outOfReach != f.outOfReach || !strings.Contains(tg.measured, "bench readfloor") || !strings.Contains(tg.measured, "so "+f.most+" is the most") {
 					t.Errorf("%s, floor %v of a %v cold run: met %v, out of reach %v (want %v): %s", c.warm, time.Duration(f.floorNS), time.Duration(cold), tg.met, tg.outOfReach, f.outOfReach, tg.measured)
 				}
 			}

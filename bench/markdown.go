@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -173,7 +174,7 @@ func (r *report) targets() []target {
 			if floor, ok := r.find(md.name, sess, b.floor); ok && b.floor != "" {
 				most := float64(cold.fetching()) / float64(max(floor.fetching(), 1))
 				measured += "; reading the cache files alone takes " + fmt.Sprintf(b.floorIs, round(floor.fetching())) +
-					fmt.Sprintf(", so %.1fx is the most this machine allows", most)
+					fmt.Sprintf(", so %.1fx is the most this machine allows", math.Floor(most*10)/10) // rounded down, as the target reads it
 				t.outOfReach = !t.met && most < 20
 			}
 			t.measured = measured
