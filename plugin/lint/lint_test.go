@@ -48,7 +48,10 @@ func testBuild(conf *service.ParsedConfig) error {
 	return errors.Join(errs...)
 }
 
-var _ = func() bool { Register(testMethod, "test component", testSpec, testBuild, "file", "nested.secret"); return true }()
+var _ = func() bool {
+	Register(testMethod, "test component", testSpec, testBuild, "file", "nested.secret")
+	return true
+}()
 
 // The rule lints as Benthos runs it: on the object Benthos makes of the
 // component's config, defaults filled in.
