@@ -7,22 +7,9 @@ import (
 	"testing"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
-)
 
-// lintMessages lints one component of kind ("input", "processor") and
-// returns the lints' messages without their position.
-func lintMessages(t *testing.T, kind, yaml string) []string {
-	t.Helper()
-	lints, err := service.GlobalEnvironment().NewComponentConfigLinter().LintYAML(kind, []byte(yaml))
-	if err != nil {
-		t.Fatalf("lint %s: %v", yaml, err)
-	}
-	var out []string
-	for _, l := range lints {
-		out = append(out, l.What)
-	}
-	return out
-}
+	"github.com/f1fetch/f1fetch/internal/testkit"
+)
 
 // buildErrors builds the engine of a component's config as its constructor
 // does and returns the lines of the error.
@@ -77,7 +64,7 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 	} {
 		for _, c := range components {
 			yaml := fmt.Sprintf("%s: { %s%s }", c.name, c.extra, fields)
-			lints := lintMessages(t, c.kind, yaml)
+			lints := testkit.LintMessages(t, c.kind, yaml)
 			built := buildErrors(t, c.spec(), "{ "+c.extra+fields+" }")
 			slices.Sort(lints)
 			slices.Sort(built)
@@ -89,7 +76,7 @@ func TestLintRefusesWhatBuildRefuses(t *testing.T) {
 	// The input's own fields.
 	for _, fields := range []string{`prefetch: 200000`, `progress_interval: -1s`, `on_not_found: ignore`} {
 		yaml := "f1_fetch: { " + oneRequest + fields + " }"
-		lints := lintMessages(t, "input", yaml)
+		lints := testkit.LintMessages(t, "input", yaml)
 		built := buildErrors(t, fetchInputSpec(), "{ "+oneRequest+fields+" }")
 		if len(built) == 0 || !containsAll(lints, built) {
 			t.Errorf("%s: lints %q, want the build's %q among them", yaml, lints, built)
@@ -118,7 +105,7 @@ func TestInputLintRefusesWhatItsPlanRefuses(t *testing.T) {
 		"requests: [ { year: 2025, gp: Australian Grand Prix, session: Race, path: \"\" } ]": false,
 		sess + "laps: \"\" } ]": false,
 	} {
-		lints := lintMessages(t, "input", "f1_fetch: { "+fields+" }")
+		lints := testkit.LintMessages(t, "input", "f1_fetch: { "+fields+" }")
 		conf, err := fetchInputSpec().ParseYAML("{ "+fields+" }", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +134,7 @@ func containsAll(have, want []string) bool {
 // build does.
 func TestLintLeavesVariablesToTheBuild(t *testing.T) {
 	t.Setenv("F1FETCH_MAX_CONCURRENT", "50")
-	if lints := lintMessages(t, "processor", `f1_fetch: { adaptive_min: 30 }`); len(lints) > 0 {
+	if lints := testkit.LintMessages(t, "processor", `f1_fetch: { adaptive_min: 30 }`); len(lints) > 0 {
 		t.Errorf("adaptive_min 30 under F1FETCH_MAX_CONCURRENT=50: lints %q, want none (it builds)", lints)
 	}
 	for name, value := range map[string]string{
@@ -155,7 +142,7 @@ func TestLintLeavesVariablesToTheBuild(t *testing.T) {
 		"F1FETCH_BASE_URLS":   "https://example.com/{year}/x", // no {path}
 	} {
 		t.Setenv(name, value)
-		if lints := lintMessages(t, "processor", `f1_fetch: { timeout: 5s }`); len(lints) > 0 {
+		if lints := testkit.LintMessages(t, "processor", `f1_fetch: { timeout: 5s }`); len(lints) > 0 {
 			t.Errorf("%s=%s: lints %q, want none (the build names the variable)", name, value, lints)
 		}
 		if built := buildErrors(t, fetchProcessorSpec(), `{ timeout: 5s }`); len(built) != 1 || !strings.Contains(built[0], name) {
@@ -164,7 +151,7 @@ func TestLintLeavesVariablesToTheBuild(t *testing.T) {
 		t.Setenv(name, "")
 	}
 	t.Setenv("F1FETCH_ALLOW_INSECURE_HTTP", "true")
-	if lints := lintMessages(t, "processor", `f1_fetch: { base_urls: [ "http://10.0.0.7:8080" ] }`); len(lints) > 0 {
+	if lints := testkit.LintMessages(t, "processor", `f1_fetch: { base_urls: [ "http://10.0.0.7:8080" ] }`); len(lints) > 0 {
 		t.Errorf("remote http:// under F1FETCH_ALLOW_INSECURE_HTTP=true: lints %q, want none (it builds)", lints)
 	}
 }

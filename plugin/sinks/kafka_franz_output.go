@@ -123,13 +123,7 @@ func init() {
 }
 
 // buildFranzOutput is the output's constructor, which its lint rule runs too.
-func buildFranzOutput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
-	out, err := newFranzOutput(conf, mgr)
-	if err != nil {
-		return nil, service.BatchPolicy{}, 0, err
-	}
-	return batchOutput(conf, out, kfoFieldBatching, kfoFieldMaxInFlight)
-}
+var buildFranzOutput = batchedOutput(newFranzOutput, kfoFieldBatching, kfoFieldMaxInFlight)
 
 // franzOutput produces each batch synchronously, so that the pipeline only
 // acknowledges messages the brokers hold.

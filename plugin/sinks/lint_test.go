@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/f1fetch/f1fetch/internal/testkit"
 	"gopkg.in/yaml.v3"
 )
 
@@ -45,7 +47,7 @@ func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 		{"input", "kafka_franz", kafka + group + `sasl: [ { mechanism: OAUTH, username: u, password: p } ]`, lintFranzInput, true},
 	} {
 		yml := c.name + ": { " + c.fields + " }"
-		got := lintMessages(t, c.kind, yml)
+		got := testkit.LintMessages(t, c.kind, yml)
 		var body map[string]any
 		if err := yaml.Unmarshal([]byte(yml), &body); err != nil {
 			t.Fatal(err)
@@ -81,7 +83,7 @@ func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 		// An optional field written empty may be an unset ${VAR}.
 		{"output", `kafka_franz: { ` + kafka + `topic: f1-laps, partitioner: manual, partition: "" }`},
 	} {
-		if got := lintMessages(t, c.kind, c.yml); len(got) > 0 {
+		if got := testkit.LintMessages(t, c.kind, c.yml); len(got) > 0 {
 			t.Errorf("%s: lints %q, want none (the build's to refuse)", c.yml, got)
 		}
 	}
@@ -90,19 +92,4 @@ func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 func lintFranzInput(conf *service.ParsedConfig) error {
 	_, err := newFranzInput(conf, service.MockResources())
 	return err
-}
-
-// lintMessages lints one component of kind ("input", "output") and returns
-// the lints' messages without their position.
-func lintMessages(t *testing.T, kind, yml string) []string {
-	t.Helper()
-	lints, err := service.GlobalEnvironment().NewComponentConfigLinter().LintYAML(kind, []byte(yml))
-	if err != nil {
-		t.Fatalf("lint %s: %v", yml, err)
-	}
-	var out []string
-	for _, l := range lints {
-		out = append(out, l.What)
-	}
-	return out
 }

@@ -158,13 +158,7 @@ func init() {
 }
 
 // buildSQLInsertOutput is the output's constructor, which its lint rule runs too.
-func buildSQLInsertOutput(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
-	out, err := newSQLInsertOutput(conf, mgr)
-	if err != nil {
-		return nil, service.BatchPolicy{}, 0, err
-	}
-	return batchOutput(conf, out, sqlFieldBatching, sqlFieldMaxInFlight)
-}
+var buildSQLInsertOutput = batchedOutput(newSQLInsertOutput, sqlFieldBatching, sqlFieldMaxInFlight)
 
 // sqlInsertOutput writes each batch in one transaction.
 type sqlInsertOutput struct {
