@@ -88,8 +88,3 @@ func TestSinkLintRefusesWhatBuildRefuses(t *testing.T) {
 		}
 	}
 }
-
-func lintFranzInput(conf *service.ParsedConfig) error {
-	_, err := newFranzInput(conf, service.MockResources())
-	return err
-}
